@@ -1,0 +1,150 @@
+// Package dynamo is keygate's DynamoDB store (aws-sdk-go-v2). One table holds
+// three kinds of item, all addressed without a scan:
+//
+//	pk=KEY#<prefix>   sk=META        the key: hash, owner, name, limit, status, times
+//	pk=KEY#<prefix>   sk=DAY#<date>  one usage counter per key per UTC day, TTL expiresAt
+//	pk=OWNER#<sub>    sk=META        the owner's active-key slot counter
+//
+// The byOwner index (gsi1pk=OWNER#<sub>, gsi1sk=<createdAt>#<prefix>) lists a
+// user's keys newest first and projects everything but the hash. Nothing here
+// needs transactions or UpdateTimeToLive, so it runs on dynalite as well.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/keygate/keygate/shared/apierr"
+)
+
+// Attribute and index names. infra/ declares the same table.
+const (
+	AttrPK        = "pk"
+	AttrSK        = "sk"
+	AttrGSI1PK    = "gsi1pk"
+	AttrGSI1SK    = "gsi1sk"
+	AttrExpiresAt = "expiresAt" // the TTL attribute of counter items
+	IndexByOwner  = "byOwner"
+)
+
+// Store implements keys.Store and metering.Counter on one table.
+type Store struct {
+	DB    *dynamodb.Client
+	Table string
+}
+
+// New returns a store on table through db.
+func New(db *dynamodb.Client, table string) *Store { return &Store{DB: db, Table: table} }
+
+// NewClient builds a DynamoDB client once per process. A non-empty endpoint
+// (local mode, tests) gets placeholder credentials when none are configured.
+func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		// Lambda runs one request at a time, but local mode and benchmarks
+		// share one client across many goroutines.
+		t.MaxIdleConns = 512
+		t.MaxIdleConnsPerHost = 512
+	})
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(httpClient)}
+	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+		opts = append(opts, awsconfig.WithRegion("us-east-1"))
+	}
+	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
+}
+
+// CreateTable creates the table as infra/ deploys it (less TTL, which the
+// infra sets and dynalite lacks). Local mode and tests use it.
+func (s *Store) CreateTable(ctx context.Context) error {
+	str := types.ScalarAttributeTypeS
+	_, err := s.DB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(s.Table),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(AttrPK), AttributeType: str},
+			{AttributeName: aws.String(AttrSK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI1PK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI1SK), AttributeType: str},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String(IndexByOwner),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrGSI1PK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrGSI1SK), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{
+				ProjectionType:   types.ProjectionTypeInclude,
+				NonKeyAttributes: ListedAttributes,
+			},
+		}},
+	})
+	var inUse *types.ResourceInUseException
+	if errors.As(err, &inUse) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", s.Table, err)
+	}
+	return nil
+}
+
+// ListedAttributes are what the byOwner index projects: everything a listing
+// shows, never the hash.
+var ListedAttributes = []string{
+	attrPrefix, attrOwner, attrTier, attrTeamID, attrName, attrDailyLimit,
+	attrStatus, attrCreatedAt, attrUpdatedAt, attrLastUsedAt, attrRevokedAt,
+}
+
+// storeErr classifies an SDK error: throttling, server faults and transport
+// failures (after the SDK's retries) are 503; anything else is a bug, 500.
+func storeErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("%s: %w", op, err)
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return apierr.Unavailable(err)
+	}
+	if api.ErrorFault() == smithy.FaultServer {
+		return apierr.Unavailable(err)
+	}
+	switch api.ErrorCode() {
+	case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+		"LimitExceededException", "InternalServerError", "ServiceUnavailable":
+		return apierr.Unavailable(err)
+	}
+	return apierr.Internal(err)
+}
+
+func isConditionFailed(err error) bool {
+	var cf *types.ConditionalCheckFailedException
+	return errors.As(err, &cf)
+}
+
+var errNoCount = errors.New("counter update returned no count")
