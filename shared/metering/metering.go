@@ -43,6 +43,7 @@ type Quota struct {
 	Used      int
 	Remaining int
 	Reset     time.Time // the next UTC midnight
+	At        time.Time // when the request was counted
 }
 
 // Meter counts key-authenticated requests.
@@ -63,7 +64,7 @@ type Meter struct {
 // request is never let through).
 func (m *Meter) Count(ctx context.Context, p principal.Principal) (Quota, error) {
 	now := m.Clock.Now()
-	q := Quota{Limit: p.DailyLimit, Reset: clock.NextMidnight(now)}
+	q := Quota{Limit: p.DailyLimit, Reset: clock.NextMidnight(now), At: now}
 	used, err := m.Counter.Increment(ctx, p.KeyPrefix, clock.Day(now), p.DailyLimit, now.Add(Retention))
 	if errors.Is(err, keys.ErrLimitReached) {
 		q.Used = p.DailyLimit

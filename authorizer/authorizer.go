@@ -1,0 +1,181 @@
+// Package authorizer is keygate's API Gateway (REST) REQUEST authorizer: it
+// turns the Authorization header into a principal. An API key costs one
+// strongly consistent GetItem; a Cognito JWT costs no store call at all.
+// Anything that does not authenticate is the "Unauthorized" error, which API
+// Gateway answers with 401 and the UNAUTHORIZED gateway response.
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keygate/keygate/shared/apikey"
+	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/principal"
+)
+
+// ErrUnauthorized is the exact error API Gateway turns into a 401.
+var ErrUnauthorized = errors.New("Unauthorized")
+
+// KeyAuthenticator resolves an API key (keys.Service does).
+type KeyAuthenticator interface {
+	Authenticate(ctx context.Context, key apikey.Key) (keys.Record, error)
+}
+
+// TokenVerifier verifies a JWT (cognito.Verifier does).
+type TokenVerifier interface {
+	Verify(token string) (principal.Principal, error)
+}
+
+// Authorizer decides who a request is.
+type Authorizer struct {
+	Keys   KeyAuthenticator
+	Tokens TokenVerifier
+	// Misses remembers prefixes that are unknown or revoked, so a client
+	// repeating a dead key does not cost a read each time. Never positive.
+	Misses *MissCache
+	Log    *slog.Logger
+}
+
+// Handle is the Lambda handler.
+func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	p, err := a.Authenticate(ctx, header(ev.Headers, "Authorization"))
+	if err != nil {
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
+	return Allow(p, ev.MethodArn), nil
+}
+
+// Authenticate resolves an Authorization header value. Its errors are
+// ErrUnauthorized, or a store failure (which API Gateway reports as an
+// authorizer failure, rendered 503).
+func (a *Authorizer) Authenticate(ctx context.Context, authorization string) (principal.Principal, error) {
+	cred, ok := bearer(authorization)
+	if !ok {
+		return a.deny(ctx, "no bearer credential")
+	}
+	if strings.HasPrefix(cred, apikey.Scheme) {
+		return a.authenticateKey(ctx, cred)
+	}
+	p, err := a.Tokens.Verify(cred)
+	if err != nil {
+		return a.deny(ctx, "token refused", "error", err.Error())
+	}
+	return p, nil
+}
+
+func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principal.Principal, error) {
+	key, err := apikey.Parse(cred)
+	if err != nil {
+		return a.deny(ctx, "malformed key")
+	}
+	prefix := key.Prefix()
+	if a.Misses.Contains(prefix) {
+		return a.deny(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
+	}
+	r, err := a.Keys.Authenticate(ctx, key)
+	switch {
+	case err == nil:
+		return r.Principal(), nil
+	case errors.Is(err, keys.ErrNotFound):
+		a.Misses.Add(prefix)
+		return a.deny(ctx, "key unknown", "keyPrefix", prefix)
+	case errors.Is(err, keys.ErrRevoked):
+		a.Misses.Add(prefix)
+		return a.deny(ctx, "key revoked", "keyPrefix", prefix)
+	case errors.Is(err, keys.ErrWrongSecret):
+		// Not cached: the prefix is public, and caching it would let anyone
+		// lock its owner out.
+		return a.deny(ctx, "key secret mismatch", "keyPrefix", prefix)
+	default:
+		a.log().ErrorContext(ctx, "key lookup failed", "keyPrefix", prefix, "error", err)
+		return principal.Principal{}, err
+	}
+}
+
+func (a *Authorizer) deny(ctx context.Context, reason string, attrs ...any) (principal.Principal, error) {
+	a.log().InfoContext(ctx, "denied", append([]any{"reason", reason}, attrs...)...)
+	return principal.Principal{}, ErrUnauthorized
+}
+
+func (a *Authorizer) log() *slog.Logger {
+	if a.Log == nil {
+		return slog.Default()
+	}
+	return a.Log
+}
+
+// bearer extracts the credential of "Bearer <credential>" (scheme
+// case-insensitive).
+func bearer(h string) (string, bool) {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	cred = strings.TrimSpace(cred)
+	if cred == "" || strings.ContainsAny(cred, " \t") {
+		return "", false
+	}
+	return cred, true
+}
+
+// header finds a header case-insensitively, as HTTP means it.
+func header(h map[string]string, name string) string {
+	if v, ok := h[name]; ok {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Allow is the policy for p: invoke on every method of the API's stage, so a
+// cached decision (when caching is turned on) holds across routes; the
+// principal travels in the context.
+func Allow(p principal.Principal, methodArn string) events.APIGatewayCustomAuthorizerResponse {
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: p.Sub,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{{
+				Action:   []string{"execute-api:Invoke"},
+				Effect:   "Allow",
+				Resource: []string{stageWildcard(methodArn)},
+			}},
+		},
+		Context: p.Context(),
+	}
+}
+
+// stageWildcard turns arn:...:apiId/stage/METHOD/path into arn:...:apiId/stage/*.
+func stageWildcard(methodArn string) string {
+	i := strings.IndexByte(methodArn, '/')
+	if i < 0 {
+		return methodArn
+	}
+	j := strings.IndexByte(methodArn[i+1:], '/')
+	if j < 0 {
+		return methodArn
+	}
+	return methodArn[:i+1+j] + "/*"
+}
+
+// Miss cache sizing: 10 000 prefixes is under 1 MB; five minutes keeps a dead
+// key in a retry loop down to one read per container per five minutes.
+const (
+	missCacheSize = 10_000
+	missCacheTTL  = 5 * time.Minute
+)
+
+// New returns an authorizer with the default miss cache.
+func New(k KeyAuthenticator, t TokenVerifier, log *slog.Logger) *Authorizer {
+	return &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), Log: log}
+}

@@ -1,0 +1,29 @@
+// Command authorizer is the REQUEST authorizer Lambda.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/keygate/keygate/authorizer"
+	"github.com/keygate/keygate/shared/app"
+)
+
+func main() {
+	ctx := context.Background()
+	a, err := app.FromEnv(ctx, lambdacontext.NewLogger())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "authorizer:", err)
+		os.Exit(1)
+	}
+	v, err := a.Verifier(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "authorizer:", err)
+		os.Exit(1)
+	}
+	lambda.Start(authorizer.New(a.Keys, v, a.Log).Handle)
+}

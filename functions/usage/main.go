@@ -1,0 +1,24 @@
+// Command usage is the Lambda behind one route; see handlers.Usage.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/keygate/keygate/functions/handlers"
+	"github.com/keygate/keygate/shared/app"
+	"github.com/keygate/keygate/shared/lambdahttp"
+)
+
+func main() {
+	a, err := app.FromEnv(context.Background(), lambdacontext.NewLogger())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "usage:", err)
+		os.Exit(1)
+	}
+	lambda.Start(lambdahttp.Adapter(handlers.Usage(a.Usage), a.Meter, a.Log))
+}

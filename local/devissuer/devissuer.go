@@ -1,0 +1,148 @@
+// Package devissuer is a development stand-in for a Cognito user pool: it
+// holds an RSA-2048 key, serves its JWKS over HTTP at
+// /.well-known/jwks.json, and mints RS256 tokens shaped like Cognito's (access
+// tokens with client_id, ID tokens with aud, custom:tier and custom:teamId).
+// Local mode and the tests use it; it is never deployed.
+package devissuer
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Issuer mints tokens. URL must be set to where Handler is served before
+// tokens are minted: it is their iss, and JWKS lives under it.
+type Issuer struct {
+	URL      string
+	ClientID string
+	Key      *rsa.PrivateKey
+	KID      string
+	Now      func() time.Time
+}
+
+// New makes an issuer with a fresh RSA-2048 key.
+func New(clientID string) (*Issuer, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	var kid [8]byte
+	_, _ = rand.Read(kid[:])
+	return &Issuer{ClientID: clientID, Key: k, KID: fmt.Sprintf("dev-%x", kid), Now: time.Now}, nil
+}
+
+// Token describes a token to mint.
+type Token struct {
+	Sub    string
+	Tier   string // custom:tier; empty leaves the claim out (= free)
+	TeamID string
+	Use    string        // "access" (default) or "id"
+	TTL    time.Duration // default one hour, as Cognito
+}
+
+// Claims returns the Cognito-shaped claims of t.
+func (i *Issuer) Claims(t Token) jwt.MapClaims {
+	now := i.Now()
+	ttl := t.TTL
+	if ttl == 0 {
+		ttl = time.Hour
+	}
+	use := t.Use
+	if use == "" {
+		use = "access"
+	}
+	var jti [16]byte
+	_, _ = rand.Read(jti[:])
+	c := jwt.MapClaims{
+		"sub":       t.Sub,
+		"iss":       i.URL,
+		"token_use": use,
+		"auth_time": now.Unix(),
+		"iat":       now.Unix(),
+		"exp":       now.Add(ttl).Unix(),
+		"jti":       fmt.Sprintf("%x", jti),
+	}
+	if use == "id" {
+		c["aud"] = i.ClientID
+		c["cognito:username"] = t.Sub
+	} else {
+		c["client_id"] = i.ClientID
+		c["scope"] = "aws.cognito.signin.user.admin"
+		c["username"] = t.Sub
+	}
+	if t.Tier != "" {
+		c["custom:tier"] = t.Tier
+	}
+	if t.TeamID != "" {
+		c["custom:teamId"] = t.TeamID
+	}
+	return c
+}
+
+// Mint signs t with RS256.
+func (i *Issuer) Mint(t Token) (string, error) { return i.Sign(i.Claims(t)) }
+
+// Sign signs arbitrary claims with the issuer's key and kid.
+func (i *Issuer) Sign(c jwt.Claims) (string, error) {
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	tok.Header["kid"] = i.KID
+	return tok.SignedString(i.Key)
+}
+
+// JWKS is the public key set as JSON.
+func (i *Issuer) JWKS() []byte {
+	pub := i.Key.PublicKey
+	b, _ := json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "alg": "RS256", "use": "sig", "kid": i.KID,
+		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}}})
+	return b
+}
+
+// Handler serves GET /.well-known/jwks.json and, for local mode,
+// GET /token?sub=&tier=&teamId=&use=access|id&ttl=<seconds> which answers a
+// fresh token as text.
+func (i *Issuer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(i.JWKS())
+	})
+	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		t := Token{Sub: q.Get("sub"), Tier: q.Get("tier"), TeamID: q.Get("teamId"), Use: q.Get("use")}
+		if t.Sub == "" {
+			t.Sub = "dev-user"
+		}
+		if t.Use != "" && t.Use != "access" && t.Use != "id" {
+			http.Error(w, "use must be access or id", http.StatusBadRequest)
+			return
+		}
+		if s := q.Get("ttl"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				http.Error(w, "ttl must be a positive number of seconds", http.StatusBadRequest)
+				return
+			}
+			t.TTL = time.Duration(n) * time.Second
+		}
+		tok, err := i.Mint(t)
+		if err != nil {
+			http.Error(w, "mint failed", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte(tok + "\n"))
+	})
+	return mux
+}

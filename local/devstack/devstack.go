@@ -1,0 +1,205 @@
+// Package devstack runs the whole keygate API on one machine: dynalite (or a
+// DynamoDB endpoint you name), the table, a dev token issuer (or the Cognito
+// issuer you name), the authorizer and every route handler behind the local
+// gateway. `make dev` and the end-to-end tests both start it. Settings come
+// from the same KEYGATE_* variables the deployed Lambdas read; unset ones get
+// local defaults.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/keygate/keygate/authorizer"
+	"github.com/keygate/keygate/functions/handlers"
+	"github.com/keygate/keygate/local/devissuer"
+	"github.com/keygate/keygate/local/dynalite"
+	"github.com/keygate/keygate/local/gateway"
+	"github.com/keygate/keygate/shared/app"
+	"github.com/keygate/keygate/shared/clock"
+	"github.com/keygate/keygate/shared/cognito"
+	"github.com/keygate/keygate/shared/config"
+	"github.com/keygate/keygate/shared/lambdahttp"
+)
+
+// Local defaults for settings the environment leaves unset.
+const (
+	DefaultTable    = "keygate-local"
+	DefaultClientID = "keygate-local-client"
+)
+
+// Options for Start.
+type Options struct {
+	Getenv     func(string) string // default os.Getenv
+	Addr       string              // gateway address, default 127.0.0.1:8080
+	IssuerAddr string              // dev issuer address, default 127.0.0.1:8081
+	DataDir    string              // keep dynalite's data here; empty is in memory
+	Clock      clock.Clock         // default the system clock
+	Log        *slog.Logger
+	// UnknownKIDRefresh overrides the verifier's refetch interval (tests).
+	UnknownKIDRefresh time.Duration
+}
+
+// Stack is a running local API.
+type Stack struct {
+	URL       string            // the gateway, e.g. http://127.0.0.1:8080
+	Issuer    *devissuer.Issuer // nil when KEYGATE_ISSUER names a real issuer
+	App       *app.App
+	Dynalite  *dynalite.Server // nil when KEYGATE_DYNAMODB_ENDPOINT is set
+	Gateway   *gateway.Gateway
+	Authorize *authorizer.Authorizer
+
+	servers []*http.Server
+	cancel  context.CancelFunc
+}
+
+// Start brings the stack up.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.IssuerAddr == "" {
+		o.IssuerAddr = "127.0.0.1:8081"
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Stack{cancel: cancel}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	env := map[string]string{}
+	if getenv(config.EnvTable) == "" {
+		env[config.EnvTable] = DefaultTable
+	}
+	if getenv(config.EnvClientIDs) == "" {
+		env[config.EnvClientIDs] = DefaultClientID
+	}
+	// A loopback endpoint is ours to set up; a table on AWS is the operator's.
+	createTable := isLoopback(getenv(config.EnvDynamoDBEndpoint))
+	if getenv(config.EnvDynamoDBEndpoint) == "" {
+		if s.Dynalite, err = dynalite.Start(ctx, dynalite.Options{Dir: o.DataDir}); err != nil {
+			return nil, err
+		}
+		env[config.EnvDynamoDBEndpoint] = s.Dynalite.Endpoint
+		createTable = true
+	}
+	if getenv(config.EnvIssuer) == "" {
+		clientID := env[config.EnvClientIDs]
+		if clientID == "" {
+			clientID = firstClientID(getenv(config.EnvClientIDs))
+		}
+		if s.Issuer, err = devissuer.New(clientID); err != nil {
+			return nil, err
+		}
+		if o.Clock != nil {
+			s.Issuer.Now = o.Clock.Now
+		}
+		issuerURL, err := s.serve(o.IssuerAddr, s.Issuer.Handler())
+		if err != nil {
+			return nil, fmt.Errorf("dev issuer: %w", err)
+		}
+		s.Issuer.URL = issuerURL
+		env[config.EnvIssuer] = issuerURL
+	}
+	cfg, err := config.LoadFrom(func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return getenv(k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.App, err = app.New(ctx, cfg, o.Log, o.Clock); err != nil {
+		return nil, err
+	}
+	if createTable {
+		if err := s.App.Store.CreateTable(ctx); err != nil {
+			return nil, err
+		}
+	}
+	verifier, err := cognito.New(ctx, cognito.Options{
+		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, ClientIDs: cfg.ClientIDs,
+		Now: s.App.Clock.Now, Log: o.Log, UnknownKIDRefresh: o.UnknownKIDRefresh,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Authorize = authorizer.New(s.App.Keys, verifier, o.Log)
+	s.Gateway = &gateway.Gateway{Authorizer: s.Authorize.Handle, Log: o.Log}
+	for _, rt := range handlers.Routes {
+		s.Gateway.Routes = append(s.Gateway.Routes, gateway.Route{
+			Method: rt.Method, Path: rt.Path,
+			Lambda: lambdahttp.Adapter(rt.Handler(s.App), s.App.Meter, o.Log),
+		})
+	}
+	if s.URL, err = s.serve(o.Addr, s.Gateway); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Stack) serve(addr string, h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("local server stopped", "addr", addr, "error", err)
+		}
+	}()
+	return "http://" + l.Addr().String(), nil
+}
+
+// Close stops the servers and dynalite.
+func (s *Stack) Close() {
+	for _, srv := range s.servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(ctx)
+		cancel()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.Dynalite.Stop()
+}
+
+func isLoopback(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+func firstClientID(s string) string {
+	for i := range len(s) {
+		if s[i] == ',' {
+			return s[:i]
+		}
+	}
+	return s
+}

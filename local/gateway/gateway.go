@@ -1,0 +1,344 @@
+// Package gateway is a local stand-in for an API Gateway REST API with a
+// Lambda REQUEST authorizer and Lambda proxy integrations. It serves the very
+// same handler functions the Lambdas run, and reproduces what clients of the
+// deployed API see: a missing Authorization header is 401 without calling the
+// authorizer; the authorizer's "Unauthorized" error is 401; its returned
+// policy is evaluated (Deny or no matching Allow is 403); its context reaches
+// the integration as requestContext.authorizer; every gateway-made error is
+// the contract's JSON envelope, as infra's gateway responses render it.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/lambdahttp"
+)
+
+// AuthorizerFunc is a REQUEST authorizer's Lambda handler.
+type AuthorizerFunc func(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+
+// Route is one method on one resource path, e.g. PATCH /v1/api-keys/{prefix}.
+type Route struct {
+	Method string
+	Path   string
+	Lambda lambdahttp.Lambda
+}
+
+// Gateway is an http.Handler.
+type Gateway struct {
+	Authorizer AuthorizerFunc
+	Routes     []Route
+	Stage      string // default "local"
+	Log        *slog.Logger
+}
+
+// The messages of the gateway responses; infra renders the same.
+const (
+	msgUnauthorized = "Send Authorization: Bearer <API key or token>; the credential was missing, malformed, unknown, revoked or expired."
+	msgDenied       = "The credential is not allowed to call this route."
+	msgNoRoute      = "No such route."
+	msgAuthFailure  = "Authentication is temporarily unavailable; retry shortly."
+	msgTooLarge     = "The request body is too large."
+)
+
+// maxPayload is API Gateway's own request payload limit.
+const maxPayload = 10 << 20
+
+const (
+	region  = "local"
+	account = "000000000000"
+	apiID   = "keygate"
+)
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	route, params := g.match(r.Method, r.URL.Path)
+	if route == nil {
+		writeError(w, apierr.NotFound, msgNoRoute)
+		return
+	}
+	authz := r.Header.Values("Authorization")
+	if len(authz) == 0 || strings.TrimSpace(authz[0]) == "" {
+		writeError(w, apierr.Unauthorized, msgUnauthorized)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
+	if err != nil || len(body) > maxPayload {
+		writeError(w, apierr.BadRequest, msgTooLarge)
+		return
+	}
+
+	requestID := newRequestID()
+	stage := g.Stage
+	if stage == "" {
+		stage = "local"
+	}
+	headers, multiHeaders := flattenHeaders(r.Header)
+	query, multiQuery := flattenQuery(r)
+	methodArn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s%s", region, account, apiID, stage, r.Method, r.URL.Path)
+	reqCtx := events.APIGatewayProxyRequestContext{
+		AccountID: account, ResourcePath: route.Path, Stage: stage, RequestID: requestID,
+		HTTPMethod: r.Method, APIID: apiID, Path: "/" + stage + r.URL.Path,
+		Identity:         events.APIGatewayRequestIdentity{SourceIP: sourceIP(r), UserAgent: r.UserAgent()},
+		RequestTimeEpoch: time.Now().UnixMilli(),
+	}
+
+	authCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID + "-auth"})
+	res, err := g.authorize(authCtx, events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: "REQUEST", MethodArn: methodArn, Resource: route.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+		Headers: headers, MultiValueHeaders: multiHeaders, QueryStringParameters: query,
+		MultiValueQueryStringParameters: multiQuery, PathParameters: params,
+		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+			Path: reqCtx.Path, AccountID: account, ResourcePath: route.Path, Stage: stage,
+			RequestID: requestID, HTTPMethod: r.Method, APIID: apiID,
+			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: reqCtx.Identity.SourceIP},
+		},
+	})
+	switch {
+	case err != nil && err.Error() == "Unauthorized":
+		writeError(w, apierr.Unauthorized, msgUnauthorized)
+		return
+	case err != nil:
+		g.log().ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
+		writeError(w, apierr.ServiceUnavailable, msgAuthFailure)
+		return
+	case !allowed(res.PolicyDocument, methodArn):
+		writeError(w, apierr.Forbidden, msgDenied)
+		return
+	}
+
+	authorizer := map[string]any{"principalId": res.PrincipalID}
+	for k, v := range res.Context {
+		authorizer[k] = fmt.Sprint(v) // REST API hands context values over as strings
+	}
+	reqCtx.Authorizer = authorizer
+	ev := events.APIGatewayProxyRequest{
+		Resource: route.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+		Headers: headers, MultiValueHeaders: multiHeaders,
+		QueryStringParameters: query, MultiValueQueryStringParameters: multiQuery,
+		PathParameters: params, RequestContext: reqCtx,
+	}
+	if utf8.Valid(body) {
+		ev.Body = string(body)
+	} else {
+		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+	}
+	fnCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID})
+	resp, err := invoke(fnCtx, route.Lambda, ev)
+	if err != nil {
+		g.log().ErrorContext(ctx, "integration failed", "requestId", requestID, "error", err)
+		writeError(w, apierr.InternalError, "Internal error; it has been logged with the request id.")
+		return
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	out := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		if out, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
+			writeError(w, apierr.InternalError, "Internal error; it has been logged with the request id.")
+			return
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(out)
+}
+
+func (g *Gateway) authorize(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (res events.APIGatewayCustomAuthorizerResponse, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("authorizer panic: %v", v)
+		}
+	}()
+	return g.Authorizer(ctx, ev)
+}
+
+func invoke(ctx context.Context, fn lambdahttp.Lambda, ev events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("integration panic: %v", v)
+		}
+	}()
+	return fn(ctx, ev)
+}
+
+func (g *Gateway) log() *slog.Logger {
+	if g.Log == nil {
+		return slog.Default()
+	}
+	return g.Log
+}
+
+// match finds the route for method and path; {name} segments bind path
+// parameters. As in API Gateway, a path whose method is not configured is no
+// route at all.
+func (g *Gateway) match(method, path string) (*Route, map[string]string) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for i := range g.Routes {
+		rt := &g.Routes[i]
+		if rt.Method != method {
+			continue
+		}
+		tmpl := strings.Split(strings.Trim(rt.Path, "/"), "/")
+		if len(tmpl) != len(segs) {
+			continue
+		}
+		var params map[string]string
+		ok := true
+		for j, t := range tmpl {
+			if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
+				if segs[j] == "" {
+					ok = false
+					break
+				}
+				if params == nil {
+					params = map[string]string{}
+				}
+				params[t[1:len(t)-1]] = segs[j]
+				continue
+			}
+			if t != segs[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return rt, params
+		}
+	}
+	return nil, nil
+}
+
+// allowed evaluates an authorizer policy for one method ARN: an explicit Deny
+// wins, otherwise an Allow must match.
+func allowed(doc events.APIGatewayCustomAuthorizerPolicy, arn string) bool {
+	allow := false
+	for _, st := range doc.Statement {
+		if !actionMatches(st.Action) || !anyMatch(st.Resource, arn) {
+			continue
+		}
+		switch strings.ToLower(st.Effect) {
+		case "deny":
+			return false
+		case "allow":
+			allow = true
+		}
+	}
+	return allow
+}
+
+func actionMatches(actions []string) bool {
+	for _, a := range actions {
+		if glob(strings.ToLower(a), "execute-api:invoke") {
+			return true
+		}
+	}
+	return false
+}
+
+func anyMatch(patterns []string, s string) bool {
+	for _, p := range patterns {
+		if glob(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// glob matches IAM-style patterns: * is any run of characters, ? one.
+func glob(p, s string) bool {
+	px, sx := 0, 0
+	nextP, nextS := -1, -1
+	for px < len(p) || sx < len(s) {
+		if px < len(p) {
+			switch c := p[px]; c {
+			case '*':
+				nextP, nextS = px, sx+1
+				px++
+				continue
+			case '?':
+				if sx < len(s) {
+					px++
+					sx++
+					continue
+				}
+			default:
+				if sx < len(s) && s[sx] == c {
+					px++
+					sx++
+					continue
+				}
+			}
+		}
+		if nextS > 0 && nextS <= len(s) {
+			px, sx = nextP, nextS
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func writeError(w http.ResponseWriter, code apierr.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(apierr.Status(code))
+	_ = json.NewEncoder(w).Encode(apierr.New(code, "%s", msg).Envelope())
+}
+
+func flattenHeaders(h http.Header) (map[string]string, map[string][]string) {
+	single := make(map[string]string, len(h))
+	multi := make(map[string][]string, len(h))
+	for k, vs := range h {
+		single[k] = vs[len(vs)-1]
+		multi[k] = vs
+	}
+	return single, multi
+}
+
+func flattenQuery(r *http.Request) (map[string]string, map[string][]string) {
+	q := r.URL.Query()
+	if len(q) == 0 {
+		return nil, nil
+	}
+	single := make(map[string]string, len(q))
+	for k, vs := range q {
+		single[k] = vs[len(vs)-1]
+	}
+	return single, q
+}
+
+func sourceIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return host
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	s := hex.EncodeToString(b[:])
+	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}

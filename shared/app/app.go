@@ -1,0 +1,74 @@
+// Package app builds keygate's parts from a Config once per process: the
+// DynamoDB client and store, the key service, the meter and the usage
+// reporter. Every Lambda's main and local mode wire through it, so they read
+// the same settings the same way.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/keygate/keygate/shared/clock"
+	"github.com/keygate/keygate/shared/cognito"
+	"github.com/keygate/keygate/shared/config"
+	"github.com/keygate/keygate/shared/dynamo"
+	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/metering"
+)
+
+// App is everything a keygate Lambda needs.
+type App struct {
+	Config config.Config
+	Log    *slog.Logger
+	Clock  clock.Clock
+	Store  *dynamo.Store
+	Keys   *keys.Service
+	Meter  *metering.Meter
+	Usage  *metering.Reporter
+}
+
+// New wires an App. clk may be nil for the system clock.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clock) (*App, error) {
+	if clk == nil {
+		clk = clock.System{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	db, err := dynamo.NewClient(ctx, cfg.DynamoDBEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb client: %w", err)
+	}
+	store := dynamo.New(db, cfg.Table)
+	return &App{
+		Config: cfg,
+		Log:    log,
+		Clock:  clk,
+		Store:  store,
+		Keys:   &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Log: log},
+		Meter:  &metering.Meter{Counter: store, Clock: clk, Log: log},
+		Usage:  &metering.Reporter{Counter: store, Keys: store, Clock: clk},
+	}, nil
+}
+
+// Verifier starts the Cognito token verifier of the configured issuer.
+func (a *App) Verifier(ctx context.Context) (*cognito.Verifier, error) {
+	return cognito.New(ctx, cognito.Options{
+		Issuer:    a.Config.Issuer,
+		JWKSURL:   a.Config.JWKSURL,
+		ClientIDs: a.Config.ClientIDs,
+		Now:       a.Clock.Now,
+		Log:       a.Log,
+	})
+}
+
+// FromEnv loads the Config from the environment and wires an App with the
+// system clock.
+func FromEnv(ctx context.Context, log *slog.Logger) (*App, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, cfg, log, nil)
+}
