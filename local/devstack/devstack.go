@@ -17,6 +17,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/keygate/keygate/authorizer"
 	"github.com/keygate/keygate/functions/handlers"
 	"github.com/keygate/keygate/local/devissuer"
@@ -45,6 +47,8 @@ type Options struct {
 	Log        *slog.Logger
 	// UnknownKIDRefresh overrides the verifier's refetch interval (tests).
 	UnknownKIDRefresh time.Duration
+	// DynamoDBOptions adjust the DynamoDB client (tests count calls with them).
+	DynamoDBOptions []func(*dynamodb.Options)
 }
 
 // Stack is a running local API.
@@ -126,7 +130,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.App, err = app.New(ctx, cfg, o.Log, o.Clock); err != nil {
+	if s.App, err = app.New(ctx, cfg, o.Log, o.Clock, o.DynamoDBOptions...); err != nil {
 		return nil, err
 	}
 	if createTable {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/cognito"
 	"github.com/keygate/keygate/shared/config"
@@ -28,15 +30,16 @@ type App struct {
 	Usage  *metering.Reporter
 }
 
-// New wires an App. clk may be nil for the system clock.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clock) (*App, error) {
+// New wires an App. clk may be nil for the system clock; dbOpts adjust the
+// DynamoDB client.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clock, dbOpts ...func(*dynamodb.Options)) (*App, error) {
 	if clk == nil {
 		clk = clock.System{}
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	db, err := dynamo.NewClient(ctx, cfg.DynamoDBEndpoint)
+	db, err := dynamo.NewClient(ctx, cfg.DynamoDBEndpoint, dbOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb client: %w", err)
 	}

@@ -49,29 +49,30 @@ func New(db *dynamodb.Client, table string) *Store { return &Store{DB: db, Table
 
 // NewClient builds a DynamoDB client once per process. A non-empty endpoint
 // (local mode, tests) gets placeholder credentials when none are configured.
-func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+// opts adjust the client (tests count calls or inject failures with them).
+func NewClient(ctx context.Context, endpoint string, opts ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		// Lambda runs one request at a time, but local mode and benchmarks
 		// share one client across many goroutines.
 		t.MaxIdleConns = 512
 		t.MaxIdleConnsPerHost = 512
 	})
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(httpClient)}
+	load := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(httpClient)}
 	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-		opts = append(opts, awsconfig.WithRegion("us-east-1"))
+		load = append(load, awsconfig.WithRegion("us-east-1"))
 	}
 	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+		load = append(load, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, load...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-	}), nil
+	}}, opts...)...), nil
 }
 
 // CreateTable creates the table as infra/ deploys it (less TTL, which the

@@ -1,0 +1,42 @@
+# keygate. The README's two commands are `make dev` and `make test`.
+# Everything they need is installed from committed lock files: Go modules
+# from go.sum, Node tools (dynalite, the CDK CLI) from tools/package-lock.json.
+
+GO     ?= go
+TOOLS  := tools/node_modules/.installed
+PKGS   := ./...
+
+.PHONY: help dev test vet test-go bench tools clean
+
+help:
+	@echo "make dev     run the whole API locally (gateway, authorizer, functions, dynalite, dev token issuer)"
+	@echo "make test    install what tests need, go vet, go test (root module and infra/)"
+	@echo "make bench   benchmarks and the throughput report (bench.txt)"
+	@echo "make build   cross-compile every Lambda to build/<name>/bootstrap (linux/arm64)"
+	@echo "make synth   synthesize the CDK app offline;  make deploy / make destroy"
+
+tools: $(TOOLS)
+
+# Node tools, installed exactly as locked.
+$(TOOLS): tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+	touch $@
+
+dev: $(TOOLS)
+	$(GO) run ./cmd/keygate-dev
+
+vet:
+	$(GO) vet $(PKGS)
+
+test-go: $(TOOLS) vet
+	$(GO) test -count=1 $(PKGS)
+
+test: test-go test-infra
+
+bench: $(TOOLS)
+	./scripts/bench.sh | tee bench.txt
+
+clean:
+	rm -rf build cdk.out bench.txt
+
+-include mk/*.mk
