@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -105,11 +106,15 @@ func (s *Store) CreateTable(ctx context.Context) error {
 		}},
 	})
 	var inUse *types.ResourceInUseException
-	if errors.As(err, &inUse) {
-		return nil
-	}
-	if err != nil {
+	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", s.Table, err)
+	}
+	// A table answers ResourceNotFound until it is ACTIVE, even on dynalite.
+	w := dynamodb.NewTableExistsWaiter(s.DB, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 500*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Table)}, time.Minute); err != nil {
+		return fmt.Errorf("wait for table %s: %w", s.Table, err)
 	}
 	return nil
 }

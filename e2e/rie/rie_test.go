@@ -1,0 +1,653 @@
+//go:build linux
+
+package rie_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keygate/keygate/internal/testenv"
+	"github.com/keygate/keygate/shared/apikey"
+	"github.com/keygate/keygate/shared/clock"
+	"github.com/keygate/keygate/shared/config"
+	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/principal"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// EnvReport names a file to write the size and start-up table to (the bench
+// script sets it).
+const EnvReport = "KEYGATE_RIE_REPORT"
+
+const (
+	module = "github.com/keygate/keygate"
+	// riePkg is the emulator, pinned by the tool directive in go.mod.
+	riePkg = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+
+	buildTimeout      = 5 * time.Minute  // a cold build cache on 2 cores
+	firstAnswerWithin = 20 * time.Second // process start to first answer
+	invokeTimeout     = 15 * time.Second // one invocation over HTTP
+	functionTimeout   = 10               // seconds; the emulator's AWS_LAMBDA_FUNCTION_TIMEOUT
+)
+
+// lambdas are the deployed functions: the name infra/ and `make build` use
+// and the main package.
+var lambdas = []struct{ name, pkg string }{
+	{"authorizer", module + "/authorizer/lambda"},
+	{"createkey", module + "/functions/createkey"},
+	{"listkeys", module + "/functions/listkeys"},
+	{"updatekey", module + "/functions/updatekey"},
+	{"revokekey", module + "/functions/revokekey"},
+	{"usage", module + "/functions/usage"},
+}
+
+// Production build flags (`make build`), less the target architecture:
+// these binaries must run here.
+var buildFlags = []string{"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w"}
+
+// measurement is one row of the report.
+type measurement struct {
+	name        string
+	size        int64
+	firstAnswer time.Duration // process start to first answered invocation
+	init        string        // Init Duration as the emulator reports it
+}
+
+func TestPackagedLambdasUnderEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("packaging smoke test skipped in -short mode: it builds every Lambda and the emulator and runs them under the emulator")
+	}
+	ctx := context.Background()
+
+	buildStart := time.Now()
+	bins := buildAll(t)
+	buildTime := time.Since(buildStart)
+
+	store := testenv.Store(t)
+	svc := keys.Service{Store: store, Limits: config.DefaultLimits(), Clock: clock.System{}}
+	name := "smoke-direct"
+	direct, err := svc.Create(ctx, principal.Principal{Sub: "u1", Tier: principal.Pro, Method: principal.ViaJWT},
+		keys.CreateInput{Name: &name})
+	if err != nil {
+		t.Fatalf("create a key through shared/keys: %v", err)
+	}
+	unknown, err := apikey.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	env := []string{
+		config.EnvTable + "=" + store.Table,
+		config.EnvDynamoDBEndpoint + "=" + testenv.Endpoint(t),
+		// Nothing listens there: the verifier starts without a JWKS.
+		config.EnvIssuer + "=http://" + closedAddr(t),
+		config.EnvClientIDs + "=smoke-client",
+		"AWS_REGION=us-east-1",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(functionTimeout),
+		"PATH=" + os.Getenv("PATH"),
+	}
+
+	var (
+		mu   sync.Mutex
+		rows []measurement
+	)
+	// start runs one binary under the emulator and sends ev until it
+	// answers; owner is the test whose end stops the process.
+	start := func(owner *testing.T, name string, ev []byte) (*emulator, answer) {
+		owner.Helper()
+		e := startEmulator(owner, bins.rie, bins.lambda[name], append(slices.Clip(env), "AWS_LAMBDA_FUNCTION_NAME=keygate-"+name))
+		a, took := e.firstAnswer(owner, ev)
+		fi, err := os.Stat(bins.lambda[name])
+		if err != nil {
+			owner.Fatal(err)
+		}
+		mu.Lock()
+		rows = append(rows, measurement{name: name, size: fi.Size(), firstAnswer: took, init: e.initDuration()})
+		mu.Unlock()
+		return e, a
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		report(t, buildTime, bins.rie, rows)
+	}()
+
+	authEvent := func(key string) []byte {
+		return event(t, "authorizer-request.json", map[string]string{"KEY": key})
+	}
+
+	// The authorizer lives for the whole test: it checks the keys the
+	// route binaries create and revoke.
+	var auth *emulator
+	t.Run("authorizer", func(t *testing.T) {
+		var a answer
+		auth, a = start(t, "authorizer", authEvent(direct.Key.String()))
+		mustAllow(t, a, direct.Record.Prefix, "smoke-direct")
+
+		a = auth.invoke(t, authEvent(unknown.String()))
+		mustUnauthorized(t, a)
+	})
+	if auth == nil {
+		t.Fatal("the authorizer did not start; the route checks need it")
+	}
+
+	var created string // the key createkey returned
+	t.Run("createkey", func(t *testing.T) {
+		_, a := start(t, "createkey", event(t, "createkey-proxy.json", nil))
+		r := mustProxy(t, a, 201)
+		key, _ := r.data()["key"].(string)
+		if !strings.HasPrefix(key, apikey.Live) {
+			t.Fatalf("createkey: data.key %q is not a %s key; body %s", key, apikey.Live, a.body)
+		}
+		if n, _ := r.data()["name"].(string); n != "smoke" {
+			t.Errorf("createkey: data.name %q, want smoke", n)
+		}
+		created = key
+		// The key the createkey binary stored authenticates through the
+		// authorizer binary.
+		mustAllow(t, auth.invoke(t, authEvent(key)), key[:apikey.PrefixLen], "smoke")
+	})
+
+	t.Run("listkeys", func(t *testing.T) {
+		_, a := start(t, "listkeys", event(t, "listkeys-proxy.json", nil))
+		r := mustProxy(t, a, 200)
+		var prefixes []string
+		list, _ := r.data()["keys"].([]any)
+		for _, k := range list {
+			m, _ := k.(map[string]any)
+			p, _ := m["prefix"].(string)
+			prefixes = append(prefixes, p)
+		}
+		if !slices.Contains(prefixes, direct.Record.Prefix) {
+			t.Errorf("listkeys: the key created through shared/keys (%s) is not listed; body %s", direct.Record.Prefix, a.body)
+		}
+		if created != "" && !slices.Contains(prefixes, created[:apikey.PrefixLen]) {
+			t.Errorf("listkeys: the key createkey made (%s) is not listed; body %s", created[:apikey.PrefixLen], a.body)
+		}
+	})
+
+	t.Run("updatekey", func(t *testing.T) {
+		_, a := start(t, "updatekey", event(t, "updatekey-proxy.json", map[string]string{"PREFIX": direct.Record.Prefix}))
+		r := mustProxy(t, a, 200)
+		if n, _ := r.data()["name"].(string); n != "smoke-renamed" {
+			t.Errorf("updatekey: data.name %q, want smoke-renamed; body %s", n, a.body)
+		}
+	})
+
+	t.Run("revokekey", func(t *testing.T) {
+		if created == "" {
+			t.Skip("createkey made no key to revoke")
+		}
+		_, a := start(t, "revokekey", event(t, "revokekey-proxy.json", map[string]string{"PREFIX": created[:apikey.PrefixLen]}))
+		mustProxy(t, a, 200)
+		// The revocation is seen by the authorizer binary at once.
+		mustUnauthorized(t, auth.invoke(t, authEvent(created)))
+	})
+
+	t.Run("usage", func(t *testing.T) {
+		_, a := start(t, "usage", event(t, "usage-proxy.json", nil))
+		r := mustProxy(t, a, 200)
+		if _, ok := r.data()["keys"].([]any); !ok {
+			t.Errorf("usage: data.keys is not a list; body %s", a.body)
+		}
+	})
+}
+
+// binaries are the build's outputs.
+type binaries struct {
+	rie    string
+	lambda map[string]string // name → .../<name>/bootstrap
+}
+
+// buildAll builds the six bootstraps and the pinned emulator in one go build
+// invocation, so dependencies are compiled once and the two cores are shared
+// by the go command's own scheduler.
+func buildAll(t *testing.T) binaries {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out") + string(filepath.Separator)
+	args := append([]string{"build", "-o", out}, buildFlags...)
+	for _, l := range lambdas {
+		args = append(args, l.pkg)
+	}
+	args = append(args, riePkg)
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	start := time.Now()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	t.Logf("built %d bootstraps and aws-lambda-rie for linux/%s in %.1f s", len(lambdas), runtime.GOARCH, time.Since(start).Seconds())
+
+	bins := binaries{rie: filepath.Join(dir, "aws-lambda-rie"), lambda: map[string]string{}}
+	if err := os.Rename(filepath.Join(out, "aws-lambda-rie"), bins.rie); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lambdas {
+		bootstrap := filepath.Join(dir, l.name, "bootstrap")
+		if err := os.MkdirAll(filepath.Dir(bootstrap), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(out, filepath.Base(l.pkg)), bootstrap); err != nil {
+			t.Fatal(err)
+		}
+		bins.lambda[l.name] = bootstrap
+	}
+	return bins
+}
+
+// emulator is one aws-lambda-rie process running one bootstrap.
+type emulator struct {
+	name    string
+	url     string
+	cmd     *exec.Cmd
+	started time.Time
+	done    chan struct{} // closed when the process has exited
+	out     *syncBuffer
+	client  *http.Client
+
+	mu       sync.Mutex
+	children map[int]bool // the bootstrap (and anything else the emulator started)
+}
+
+// startEmulator starts the emulator on free ports with the bootstrap as its
+// runtime, in a process group of its own; t's cleanup kills the emulator and
+// the bootstrap (which the emulator puts in a group of its own).
+func startEmulator(t *testing.T, rie, bootstrap string, env []string) *emulator {
+	t.Helper()
+	ports := freePorts(t, 2)
+	e := &emulator{
+		name:     filepath.Base(filepath.Dir(bootstrap)),
+		url:      "http://" + ports[0] + "/2015-03-31/functions/function/invocations",
+		done:     make(chan struct{}),
+		out:      &syncBuffer{},
+		client:   &http.Client{Timeout: invokeTimeout},
+		children: map[int]bool{},
+	}
+	// Options first: anything the emulator does not know is taken as the
+	// program to run.
+	e.cmd = exec.Command(rie,
+		"--runtime-interface-emulator-address", ports[0],
+		"--runtime-api-address", ports[1],
+		"--log-level", "info",
+		bootstrap)
+	e.cmd.Env = env
+	e.cmd.Dir = filepath.Dir(bootstrap) // as /var/task on Lambda
+	e.cmd.Stdout = e.out
+	e.cmd.Stderr = e.out
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	e.started = time.Now()
+	if err := e.cmd.Start(); err != nil {
+		t.Fatalf("start aws-lambda-rie for %s: %v", e.name, err)
+	}
+	go func() {
+		_ = e.cmd.Wait()
+		close(e.done)
+	}()
+	t.Cleanup(func() {
+		e.stop(t)
+		if t.Failed() {
+			t.Logf("%s: output of aws-lambda-rie and its bootstrap:\n%s", e.name, e.out.String())
+		}
+	})
+	return e
+}
+
+// stop kills the emulator's group and the bootstrap's, waits for the
+// emulator and checks that the bootstrap is gone.
+func (e *emulator) stop(t *testing.T) {
+	e.noteChildren()
+	pid := e.cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	e.mu.Lock()
+	children := make([]int, 0, len(e.children))
+	for c := range e.children {
+		children = append(children, c)
+		_ = syscall.Kill(-c, syscall.SIGKILL) // the emulator gives the runtime its own group
+		_ = syscall.Kill(c, syscall.SIGKILL)
+	}
+	e.mu.Unlock()
+	select {
+	case <-e.done:
+	case <-time.After(5 * time.Second):
+		t.Errorf("%s: aws-lambda-rie (pid %d) did not exit within 5 s of SIGKILL", e.name, pid)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, c := range children {
+		for alive(c) {
+			if time.Now().After(deadline) {
+				t.Errorf("%s: the bootstrap (pid %d) is still running after SIGKILL", e.name, c)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// noteChildren records the emulator's child processes (the bootstrap) while
+// they are still its children.
+func (e *emulator) noteChildren() {
+	pid := e.cmd.Process.Pid
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range childrenOf(pid) {
+		e.children[c] = true
+	}
+}
+
+// answer is the emulator's HTTP answer to one invocation.
+type answer struct {
+	status int
+	body   []byte
+}
+
+// firstAnswer sends ev until the emulator answers: connection refused means
+// it is not listening yet (nothing was delivered, so no invocation is lost or
+// repeated). It returns the answer and the time from process start.
+func (e *emulator) firstAnswer(t *testing.T, ev []byte) (answer, time.Duration) {
+	t.Helper()
+	deadline := e.started.Add(firstAnswerWithin)
+	for {
+		a, err := e.post(ev)
+		if err == nil {
+			took := time.Since(e.started)
+			e.noteChildren()
+			return a, took
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("%s: invoke: %v", e.name, err)
+		}
+		select {
+		case <-e.done:
+			t.Fatalf("%s: aws-lambda-rie exited before answering (%v)", e.name, e.cmd.ProcessState)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no answer within %s of process start: %v", e.name, firstAnswerWithin, err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// invoke sends ev to a running emulator.
+func (e *emulator) invoke(t *testing.T, ev []byte) answer {
+	t.Helper()
+	a, err := e.post(ev)
+	if err != nil {
+		t.Fatalf("%s: invoke: %v", e.name, err)
+	}
+	return a
+}
+
+func (e *emulator) post(ev []byte) (answer, error) {
+	resp, err := e.client.Post(e.url, "application/json", bytes.NewReader(ev))
+	if err != nil {
+		return answer{}, err
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(resp.Body); err != nil {
+		return answer{}, err
+	}
+	return answer{status: resp.StatusCode, body: b.Bytes()}, nil
+}
+
+var initRE = regexp.MustCompile(`Init Duration: ([0-9.]+) ms`)
+
+// initDuration is the Init Duration of the emulator's first REPORT line.
+func (e *emulator) initDuration() string {
+	deadline := time.Now().Add(time.Second) // the REPORT line follows the answer
+	for {
+		if m := initRE.FindStringSubmatch(e.out.String()); m != nil {
+			return m[1] + " ms"
+		}
+		if time.Now().After(deadline) {
+			return "?"
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// authorizerResponse is an API Gateway authorizer answer.
+type authorizerResponse struct {
+	PrincipalID    string `json:"principalId"`
+	PolicyDocument struct {
+		Version   string `json:"Version"`
+		Statement []struct {
+			Action   []string `json:"Action"`
+			Effect   string   `json:"Effect"`
+			Resource []string `json:"Resource"`
+		} `json:"Statement"`
+	} `json:"policyDocument"`
+	Context      map[string]any `json:"context"`
+	ErrorMessage string         `json:"errorMessage"`
+}
+
+const stageARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*"
+
+func mustAllow(t *testing.T, a answer, prefix, keyName string) {
+	t.Helper()
+	var r authorizerResponse
+	if a.status != http.StatusOK || json.Unmarshal(a.body, &r) != nil {
+		t.Fatalf("authorizer: HTTP %d %s, want 200 and a policy", a.status, a.body)
+	}
+	if r.ErrorMessage != "" {
+		t.Fatalf("authorizer: error %q, want an Allow policy; body %s", r.ErrorMessage, a.body)
+	}
+	if r.PrincipalID != "u1" {
+		t.Errorf("authorizer: principalId %q, want u1", r.PrincipalID)
+	}
+	st := r.PolicyDocument.Statement
+	if r.PolicyDocument.Version != "2012-10-17" || len(st) != 1 || st[0].Effect != "Allow" ||
+		!slices.Equal(st[0].Action, []string{"execute-api:Invoke"}) || !slices.Equal(st[0].Resource, []string{stageARN}) {
+		t.Errorf("authorizer: policy %+v, want Allow execute-api:Invoke on %s", r.PolicyDocument, stageARN)
+	}
+	want := map[string]string{"authMethod": "key", "sub": "u1", "tier": "pro", "keyPrefix": prefix, "keyName": keyName, "dailyLimit": "250"}
+	for k, v := range want {
+		if got, _ := r.Context[k].(string); got != v {
+			t.Errorf("authorizer: context.%s = %v, want %q; body %s", k, r.Context[k], v, a.body)
+		}
+	}
+}
+
+func mustUnauthorized(t *testing.T, a answer) {
+	t.Helper()
+	var r authorizerResponse
+	if a.status != http.StatusOK || json.Unmarshal(a.body, &r) != nil || r.ErrorMessage != "Unauthorized" || r.PrincipalID != "" {
+		t.Fatalf("authorizer: HTTP %d %s, want 200 with errorMessage Unauthorized", a.status, a.body)
+	}
+}
+
+// proxyResult is a Lambda proxy answer with its envelope decoded.
+type proxyResult struct {
+	Success bool `json:"success"`
+	Data    any  `json:"data"`
+}
+
+func (r proxyResult) data() map[string]any {
+	m, _ := r.Data.(map[string]any)
+	return m
+}
+
+func mustProxy(t *testing.T, a answer, status int) proxyResult {
+	t.Helper()
+	var resp struct {
+		StatusCode   int               `json:"statusCode"`
+		Headers      map[string]string `json:"headers"`
+		Body         string            `json:"body"`
+		ErrorMessage string            `json:"errorMessage"`
+	}
+	if a.status != http.StatusOK || json.Unmarshal(a.body, &resp) != nil || resp.ErrorMessage != "" {
+		t.Fatalf("HTTP %d %s, want 200 and a proxy response", a.status, a.body)
+	}
+	if resp.StatusCode != status {
+		t.Fatalf("statusCode %d, want %d; body %s", resp.StatusCode, status, resp.Body)
+	}
+	if ct := resp.Headers["Content-Type"]; ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	var r proxyResult
+	if err := json.Unmarshal([]byte(resp.Body), &r); err != nil || !r.Success {
+		t.Fatalf("body %s, want the success envelope", resp.Body)
+	}
+	return r
+}
+
+// event reads a recorded event from testdata/ and fills its {{NAME}}
+// placeholders.
+func event(t *testing.T, file string, vars map[string]string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for k, v := range vars {
+		s = strings.ReplaceAll(s, "{{"+k+"}}", v)
+	}
+	if i := strings.Index(s, "{{"); i >= 0 {
+		t.Fatalf("%s: placeholder left unfilled at %q", file, s[i:min(len(s), i+20)])
+	}
+	if !json.Valid([]byte(s)) {
+		t.Fatalf("%s: not valid JSON after substitution", file)
+	}
+	return []byte(s)
+}
+
+// report logs the table and writes it to $KEYGATE_RIE_REPORT when set.
+func report(t *testing.T, buildTime time.Duration, rie string, rows []measurement) {
+	t.Helper()
+	if len(rows) == 0 {
+		return
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Lambda packaging smoke test: linux/%s, %s, go build %s; under aws-lambda-rie\n",
+		runtime.GOARCH, runtime.Version(), strings.Join(quoteArgs(buildFlags), " "))
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "lambda\tbootstrap bytes\tstart to first answer\temulator init\t")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%d\t%.1f ms\t%s\t\n", r.name, r.size, float64(r.firstAnswer.Microseconds())/1000, r.init)
+	}
+	_ = w.Flush()
+	if fi, err := os.Stat(rie); err == nil {
+		fmt.Fprintf(&b, "aws-lambda-rie: %d bytes; build of all seven: %.1f s\n", fi.Size(), buildTime.Seconds())
+	}
+	t.Logf("\n%s", b.String())
+	if path := os.Getenv(EnvReport); path != "" {
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Errorf("write %s=%s: %v", EnvReport, path, err)
+		}
+	}
+}
+
+func quoteArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsRune(a, ' ') {
+			a = strconv.Quote(a)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// freePorts returns n distinct free 127.0.0.1 addresses, holding them all
+// until each is chosen.
+func freePorts(t *testing.T, n int) []string {
+	t.Helper()
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs
+}
+
+// closedAddr is an address where nothing listens.
+func closedAddr(t *testing.T) string {
+	return freePorts(t, 1)[0]
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		c, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _, ok := procStat(c); ok && ppid == pid {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	_, state, ok := procStat(pid)
+	return ok && state != "Z" && state != "X"
+}
+
+// procStat reads the parent and state of pid from /proc/<pid>/stat.
+func procStat(pid int) (ppid int, state string, ok bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, "", false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')') // the command name may hold spaces and parentheses
+	if i < 0 {
+		return 0, "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0, "", false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return ppid, f[0], err == nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the emulator's two output streams.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
