@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make bench: the speed goals, measured. Prints raw `go test -bench` output
+# and a summary with the ratios the goals are stated in.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+echo "== authorizer: JWT path vs bare RSA-2048 verify, key path (no network)"
+go test -run '^$' -bench 'BenchmarkRSA2048Verify|BenchmarkAuthorizeJWT|BenchmarkAuthorizeKey' \
+  -benchmem -count 5 ./authorizer/ | tee "$out/auth.txt"
+
+echo
+echo "== throughput at the same concurrency: dynalite alone vs the local gateway"
+go test -run '^$' -bench 'BenchmarkThroughput' -benchtime 3s -count 3 ./e2e/ | tee "$out/tput.txt"
+
+echo
+echo "== Lambda packaging: bootstrap sizes and start-to-first-answer under the Runtime Interface Emulator"
+KEYGATE_RIE_REPORT="$out/rie.txt" go test -count=1 -run . ./e2e/rie/ >/dev/null
+cat "$out/rie.txt" 2>/dev/null || echo "(no report)"
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
+ns() { grep "^$1" "$out/auth.txt" | awk '{for (i=1;i<=NF;i++) if ($(i+1)=="ns/op") print $i}' | median; }
+allocs() { grep "^$1" "$out/auth.txt" | awk '{for (i=1;i<=NF;i++) if ($(i+1)=="allocs/op") print $i}' | median; }
+rate() { grep "BenchmarkThroughput/$1-" "$out/tput.txt" | awk '{for (i=1;i<=NF;i++) if ($(i+1)=="req/s") print $i}' | median; }
+
+rsa=$(ns BenchmarkRSA2048Verify); jwt=$(ns BenchmarkAuthorizeJWT); key=$(ns BenchmarkAuthorizeKey)
+upd=$(rate store-update-c16); two=$(rate store-get+update-c16); gw=$(rate gateway-key-c16); gwj=$(rate gateway-jwt-c16)
+echo
+echo "== summary (medians; $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ))"
+awk -v rsa="$rsa" -v jwt="$jwt" -v key="$key" -v ka="$(allocs BenchmarkAuthorizeKey)" \
+    -v upd="$upd" -v two="$two" -v gw="$gw" -v gwj="$gwj" 'BEGIN {
+  printf "authorizer JWT path        %9.0f ns/op  = %.2fx bare RSA-2048 verify (%.0f ns/op); goal <= 1.3x\n", jwt, jwt/rsa, rsa
+  printf "authorizer key path        %9.0f ns/op, %s allocs/op (store call excluded); goal <= 5000 ns/op\n", key, ka
+  printf "dynalite conditional update %8.0f req/s  (one store call)\n", upd
+  printf "dynalite GetItem+update     %8.0f req/s  (the two store calls of a key request)\n", two
+  printf "local gateway, API key      %8.0f req/s  = %.2f of the single-call rate (goal 0.8), %.2f of the two-call rate\n", gw, gw/upd, gw/two
+  printf "local gateway, JWT          %8.0f req/s\n", gwj
+}'
