@@ -4,6 +4,8 @@
 
 GO     ?= go
 TOOLS  := tools/node_modules/.installed
+# mk/infra.mk defines the tools rule only when this is unset.
+KEYGATE_TOOLS_RULE := Makefile
 PKGS   := ./...
 
 .PHONY: help dev test vet test-go bench tools clean
