@@ -1,0 +1,156 @@
+package lambdahttp_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/lambdahttp"
+	"github.com/keygate/keygate/shared/metering"
+	"github.com/keygate/keygate/shared/principal"
+)
+
+// fixedMeter is a stand-in for the meter's answer, not for DynamoDB.
+type fixedMeter struct {
+	q   metering.Quota
+	err error
+}
+
+func (m fixedMeter) Count(context.Context, principal.Principal) (metering.Quota, error) {
+	return m.q, m.err
+}
+
+var (
+	now       = time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC)
+	quota     = metering.Quota{Limit: 10, Used: 4, Remaining: 6, Reset: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), At: now}
+	keyCtx    = principal.Principal{Sub: "u", Tier: principal.Pro, Method: principal.ViaKey, KeyPrefix: "csk_live_12345678", DailyLimit: 10}.Context()
+	jwtCtx    = principal.Principal{Sub: "u", Tier: principal.Pro, Method: principal.ViaJWT}.Context()
+	okHandler = func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
+		return lambdahttp.Response{Status: 200, Data: map[string]string{"body": string(r.Body)}}, nil
+	}
+)
+
+func event(auth map[string]any, body string) events.APIGatewayProxyRequest {
+	return events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/x", Body: body,
+		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "req-1", Authorizer: auth}}
+}
+
+func envelopeCode(t *testing.T, body string) apierr.Code {
+	t.Helper()
+	var e apierr.Envelope
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Success || e.Error.Message == "" {
+		t.Fatalf("not an error envelope: %s", body)
+	}
+	return e.Error.Code
+}
+
+func TestAdapter(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	ctx := context.Background()
+
+	t.Run("a key request is metered and carries the headers", func(t *testing.T) {
+		resp, _ := lambdahttp.Adapter(okHandler, fixedMeter{q: quota}, log)(ctx, event(keyCtx, "hi"))
+		if resp.StatusCode != 200 || resp.Headers["X-RateLimit-Remaining"] != "6" || resp.Headers["X-RateLimit-Reset"] != "1795651200" {
+			t.Fatalf("%d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+		}
+		if resp.Body != `{"success":true,"data":{"body":"hi"}}` || resp.Headers["Content-Type"] != "application/json" {
+			t.Fatalf("body %s", resp.Body)
+		}
+	})
+	t.Run("over the limit the handler never runs", func(t *testing.T) {
+		ran := false
+		h := func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
+			ran = true
+			return okHandler(ctx, r)
+		}
+		q := quota
+		q.Remaining = 0
+		resp, _ := lambdahttp.Adapter(h, fixedMeter{q: q, err: apierr.New(apierr.RateLimitExceeded, "spent")}, log)(ctx, event(keyCtx, ""))
+		if ran || resp.StatusCode != 429 || resp.Headers["Retry-After"] != "60" || envelopeCode(t, resp.Body) != apierr.RateLimitExceeded {
+			t.Fatalf("ran=%v %d %v", ran, resp.StatusCode, resp.Headers)
+		}
+	})
+	t.Run("a JWT request is not metered", func(t *testing.T) {
+		resp, _ := lambdahttp.Adapter(okHandler, fixedMeter{err: apierr.New(apierr.InternalError, "must not be called")}, log)(ctx, event(jwtCtx, ""))
+		if resp.StatusCode != 200 || resp.Headers["X-RateLimit-Limit"] != "" {
+			t.Fatalf("%d %v", resp.StatusCode, resp.Headers)
+		}
+	})
+	t.Run("a panic is a 500 envelope, with the rate-limit headers", func(t *testing.T) {
+		h := func(context.Context, *lambdahttp.Request) (lambdahttp.Response, error) { panic("boom") }
+		resp, err := lambdahttp.Adapter(h, fixedMeter{q: quota}, log)(ctx, event(keyCtx, ""))
+		if err != nil || resp.StatusCode != 500 || envelopeCode(t, resp.Body) != apierr.InternalError || resp.Headers["X-RateLimit-Limit"] != "10" {
+			t.Fatalf("%v %d %v %s", err, resp.StatusCode, resp.Headers, resp.Body)
+		}
+		if strings.Contains(resp.Body, "boom") || !strings.Contains(logs.String(), "boom") {
+			t.Fatal("panic detail must go to the log only")
+		}
+	})
+	t.Run("no authorizer context is a 500, not a pass", func(t *testing.T) {
+		resp, _ := lambdahttp.Adapter(okHandler, fixedMeter{q: quota}, log)(ctx, event(nil, ""))
+		if resp.StatusCode != 500 {
+			t.Fatalf("%d", resp.StatusCode)
+		}
+	})
+	t.Run("a base64 body is decoded; a bad one is 400", func(t *testing.T) {
+		ev := event(jwtCtx, base64.StdEncoding.EncodeToString([]byte("raw")))
+		ev.IsBase64Encoded = true
+		resp, _ := lambdahttp.Adapter(okHandler, nil, log)(ctx, ev)
+		if !strings.Contains(resp.Body, `"raw"`) {
+			t.Fatalf("%s", resp.Body)
+		}
+		ev.Body = "!!!"
+		resp, _ = lambdahttp.Adapter(okHandler, nil, log)(ctx, ev)
+		if resp.StatusCode != 400 {
+			t.Fatalf("%d", resp.StatusCode)
+		}
+	})
+	t.Run("a body over 16 KiB is 400", func(t *testing.T) {
+		resp, _ := lambdahttp.Adapter(okHandler, nil, log)(ctx, event(jwtCtx, strings.Repeat("x", 16<<10+1)))
+		if resp.StatusCode != 400 || envelopeCode(t, resp.Body) != apierr.BadRequest {
+			t.Fatalf("%d", resp.StatusCode)
+		}
+	})
+}
+
+func TestDecodeJSON(t *testing.T) {
+	type in struct {
+		Name  *string `json:"name"`
+		Limit *int    `json:"dailyLimit"`
+	}
+	cases := []struct{ body, want string }{
+		{`{"name":"a","dailyLimit":3}`, ""},
+		{``, "empty"},
+		{`{"name":`, "not valid JSON"},
+		{`{"name":"a"}x`, "single JSON object"},
+		{`{"nope":1}`, "'nope'"},
+		{`{"dailyLimit":"3"}`, "'dailyLimit' must be an integer"},
+		{`{"dailyLimit":1e99}`, "'dailyLimit' must be an integer"},
+		{`{"name":["a"]}`, "'name' must be a string"},
+		{`"str"`, "JSON object"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.body, func(t *testing.T) {
+			var v in
+			err := lambdahttp.DecodeJSON([]byte(tc.body), &v)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || apierr.From(err).Code != apierr.BadRequest {
+				t.Fatalf("got %v, want BadRequest mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
