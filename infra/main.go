@@ -1,0 +1,95 @@
+// Command infra is the CDK app that deploys keygate. The CDK CLI runs it from
+// cdk.json at the repository root (`make synth`, `make deploy`); settings come
+// from CDK context (cdk.json defaults, `-c key=value` overrides) and the Lambda
+// binaries from build/ (`make build`), or from KEYGATE_BUILD_DIR (relative to
+// the repository root).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/keygate/keygate/infra/stack"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "keygate infra:", err)
+		jsii.Close()
+		os.Exit(1)
+	}
+	jsii.Close()
+}
+
+func run() error {
+	root, err := findRoot()
+	if err != nil {
+		return err
+	}
+	buildDir := filepath.Join(root, "build")
+	if dir := os.Getenv("KEYGATE_BUILD_DIR"); dir != "" {
+		buildDir = dir
+		if !filepath.IsAbs(dir) {
+			buildDir = filepath.Join(root, dir) // relative to the repository, like build/
+		}
+	}
+	// The CLI runs `cd infra && go run .` but passes CDK_OUTDIR relative to
+	// its own directory, where cdk.json is: resolve it there, or the cloud
+	// assembly lands in infra/ and the CLI cannot find it.
+	var outdir *string
+	if dir := os.Getenv("CDK_OUTDIR"); dir != "" && !filepath.IsAbs(dir) {
+		outdir = jsii.String(filepath.Join(root, dir))
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: outdir})
+	settings, err := stack.SettingsFromContext(app.Node())
+	if err != nil {
+		return err
+	}
+	// Environment-agnostic on purpose: nothing here looks up the account, and
+	// the CLI sets no account offline (an empty Account panics).
+	if _, err := stack.New(app, "Keygate-"+settings.Stage, stack.Props{Settings: settings, BuildDir: buildDir}); err != nil {
+		return err
+	}
+	// Findings are errors or warnings on the synthesized stack; `cdk synth`
+	// fails on any unsuppressed error.
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	return synth(app)
+}
+
+// synth turns the panic with which the jsii runtime reports a failed
+// synthesis (with cdk.json's flags, any error annotation: a cdk-nag error)
+// into an error; the findings themselves are already printed above it.
+func synth(app awscdk.App) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("synthesis failed: %v", r)
+		}
+	}()
+	app.Synth(nil)
+	return nil
+}
+
+// findRoot is the nearest directory at or above the working directory that
+// holds cdk.json: the repository root, where the CLI runs.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find cdk.json: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "cdk.json")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no cdk.json at or above the working directory: run from the repository (make synth)")
+		}
+		dir = parent
+	}
+}

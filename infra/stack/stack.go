@@ -1,0 +1,158 @@
+// Package stack is the CloudFormation stack that runs keygate on AWS: the
+// DynamoDB table, one arm64 Go Lambda per route plus the REQUEST authorizer,
+// the REST API with its envelope-shaped gateway responses, and the Cognito user
+// pool (or a reference to an existing one). Settings come from CDK context
+// (see Settings); cdk-nag's AwsSolutions pack is applied by the caller, and
+// every finding this stack accepts is suppressed next to its resource, with a
+// reason.
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Props configure New.
+type Props struct {
+	awscdk.StackProps
+	Settings Settings
+	// BuildDir holds <name>/bootstrap for every name in LambdaNames: the
+	// linux/arm64 binaries `make build` writes to build/.
+	BuildDir string
+}
+
+// Keygate is the deployed service, exposed for tests and for the app's outputs.
+type Keygate struct {
+	Stack      awscdk.Stack
+	Settings   Settings
+	Table      awsdynamodb.Table
+	Functions  map[string]awslambda.Function // by name in LambdaNames
+	Authorizer awsapigateway.RequestAuthorizer
+	API        awsapigateway.RestApi
+	// UserPool and UserPoolClient are nil when Settings name an existing pool.
+	UserPool       awscognito.UserPool
+	UserPoolClient awscognito.UserPoolClient
+}
+
+// New defines the keygate stack in scope. It fails before defining anything
+// if a Lambda binary is missing from props.BuildDir.
+func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
+	if err := checkBuildDir(props.BuildDir); err != nil {
+		return nil, err
+	}
+	s := props.Settings
+	sprops := props.StackProps
+	if sprops.Description == nil {
+		sprops.Description = jsii.String(fmt.Sprintf("keygate (%s): API keys and request authentication for a serverless API", s.Stage))
+	}
+	st := awscdk.NewStack(scope, jsii.String(id), &sprops)
+	awscdk.Tags_Of(st).Add(jsii.String("project"), jsii.String("keygate"), nil)
+	awscdk.Tags_Of(st).Add(jsii.String("stage"), jsii.String(s.Stage), nil)
+
+	k := &Keygate{Stack: st, Settings: s}
+	k.Table = newTable(st, s)
+
+	issuer, clientIDs := k.identity(st, s)
+	env := map[string]*string{
+		"KEYGATE_TABLE":               k.Table.TableName(),
+		"KEYGATE_ISSUER":              issuer,
+		"KEYGATE_CLIENT_IDS":          clientIDs,
+		"KEYGATE_DEFAULT_DAILY_LIMIT": jsii.String(fmt.Sprint(s.DefaultDailyLimit)),
+		"KEYGATE_TIER_CAPS":           jsii.String(s.TierCapsString()),
+		"KEYGATE_MAX_ACTIVE_KEYS":     jsii.String(fmt.Sprint(s.MaxActiveKeys)),
+		"KEYGATE_LOG_LEVEL":           jsii.String(s.LogLevel),
+	}
+	k.Functions = newFunctions(st, s, props.BuildDir, env, k.Table)
+	k.API, k.Authorizer = newAPI(st, s, k.Functions)
+
+	userPoolClientIDs := clientIDs
+	userPoolID := jsii.String(s.UserPoolID)
+	if k.UserPool != nil {
+		userPoolID = k.UserPool.UserPoolId()
+	}
+	outputs := []struct {
+		id, desc string
+		value    *string
+	}{
+		{"ApiUrl", "Base URL of the API stage; routes are under v1/ (e.g. <ApiUrl>v1/api-keys)", k.API.Url()},
+		{"UserPoolId", "Cognito user pool whose tokens keygate accepts", userPoolID},
+		{"UserPoolClientId", "Cognito app client id(s) whose tokens keygate accepts (comma-separated)", userPoolClientIDs},
+		{"Issuer", "Expected iss claim of Cognito tokens (KEYGATE_ISSUER)", issuer},
+		{"TableName", "DynamoDB table of keys and usage counters", k.Table.TableName()},
+	}
+	for _, o := range outputs {
+		awscdk.NewCfnOutput(st, jsii.String(o.id), &awscdk.CfnOutputProps{Value: o.value, Description: jsii.String(o.desc)})
+	}
+	return k, nil
+}
+
+// identity creates the user pool and web client, or refers to the existing
+// ones, and returns the issuer and the comma-separated client ids the Lambdas
+// accept.
+func (k *Keygate) identity(st awscdk.Stack, s Settings) (issuer, clientIDs *string) {
+	if s.ExistingUserPool() {
+		// The pool may live in another region than the stack; its id says which.
+		issuer = jsii.String(fmt.Sprintf("https://cognito-idp.%s.%s/%s", s.UserPoolRegion(), *awscdk.Aws_URL_SUFFIX(), s.UserPoolID))
+		return issuer, jsii.String(strings.Join(s.UserPoolClientIDs, ","))
+	}
+	k.UserPool, k.UserPoolClient = newUserPool(st, s)
+	// Spelled out rather than the pool's ProviderURL attribute, so the value
+	// is exactly the iss claim Cognito writes into its tokens.
+	issuer = jsii.String(fmt.Sprintf("https://cognito-idp.%s.%s/%s", *awscdk.Aws_REGION(), *awscdk.Aws_URL_SUFFIX(), *k.UserPool.UserPoolId()))
+	return issuer, k.UserPoolClient.UserPoolClientId()
+}
+
+func checkBuildDir(dir string) error {
+	if dir == "" {
+		return errors.New("no build directory: set Props.BuildDir to the directory `make build` writes (build/)")
+	}
+	var missing []string
+	for _, name := range LambdaNames {
+		p := filepath.Join(dir, name, "bootstrap")
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, p)
+		} else if err != nil {
+			return fmt.Errorf("check Lambda binary: %w", err)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing Lambda binaries %s: run `make build` first (or set KEYGATE_BUILD_DIR)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// suppress records that the AwsSolutions pack's rule id is accepted on c (and
+// its children), for reason. appliesTo narrows a granular rule (IAM4, IAM5) to
+// the named findings.
+func suppress(c constructs.IConstruct, id, reason string, appliesTo ...string) {
+	sup := &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-" + id), Reason: jsii.String(reason)}
+	if len(appliesTo) > 0 {
+		a := make([]any, len(appliesTo))
+		for i, s := range appliesTo {
+			a[i] = s
+		}
+		sup.AppliesTo = &a
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{sup}, jsii.Bool(true))
+}
+
+// removalPolicy keeps a production stage's data when the stack goes away.
+func removalPolicy(s Settings) awscdk.RemovalPolicy {
+	if s.Production() {
+		return awscdk.RemovalPolicy_RETAIN
+	}
+	return awscdk.RemovalPolicy_DESTROY
+}
