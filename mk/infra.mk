@@ -1,0 +1,56 @@
+# Build, synthesize, deploy and test keygate's infrastructure (infra/, the CDK
+# app; cdk.json at the root). Included by the root Makefile; works alone too:
+#   make -f mk/infra.mk build | synth | deploy | destroy | test-infra
+# Pass CDK CLI arguments with CDK_ARGS, e.g. make deploy CDK_ARGS="-c stage=prod".
+
+INFRA_GO      ?= go
+INFRA_CDK     := tools/node_modules/.bin/cdk
+TOOLS_STAMP   ?= tools/node_modules/.installed
+CDK_ARGS      ?=
+# The jsii runtime prints an end-of-life banner on Node 20 for every synth.
+INFRA_ENV     := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+
+# One bootstrap per Lambda, for provided.al2023 on arm64. The authorizer's
+# main package is ./authorizer/lambda, every other one ./functions/<name>.
+INFRA_LAMBDAS        := authorizer createkey listkeys updatekey revokekey usage
+INFRA_PKG_authorizer := ./authorizer/lambda
+INFRA_BOOTSTRAPS     := $(INFRA_LAMBDAS:%=build/%/bootstrap)
+
+.PHONY: build synth deploy destroy cdk-bootstrap test-infra infra-always
+
+build: $(INFRA_BOOTSTRAPS)
+
+# Always handed to go build, whose cache knows better than make what changed.
+build/%/bootstrap: infra-always
+	@mkdir -p $(@D)
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(INFRA_GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" \
+		-o $@ $(or $(INFRA_PKG_$*),./functions/$*)
+
+infra-always:
+
+# Offline and without AWS credentials: the app is environment-agnostic and
+# does no context lookups. cdk-nag errors fail the synth.
+synth: build $(TOOLS_STAMP)
+	$(INFRA_ENV) $(INFRA_CDK) synth --quiet $(CDK_ARGS)
+
+# First deploy to an account/region needs `make cdk-bootstrap` once.
+deploy: build $(TOOLS_STAMP)
+	$(INFRA_ENV) $(INFRA_CDK) deploy $(CDK_ARGS)
+
+# The app is synthesized to find the stack, so it needs the binaries too.
+destroy: build $(TOOLS_STAMP)
+	$(INFRA_ENV) $(INFRA_CDK) destroy $(CDK_ARGS)
+
+cdk-bootstrap: $(TOOLS_STAMP)
+	$(INFRA_ENV) $(INFRA_CDK) bootstrap $(CDK_ARGS)
+
+test-infra:
+	cd infra && $(INFRA_ENV) $(INFRA_GO) vet ./... && $(INFRA_ENV) $(INFRA_GO) test ./...
+
+# The pinned Node tools (aws-cdk CLI, dynalite). Defined here, once; a root
+# Makefile that wants its own recipe sets KEYGATE_TOOLS_RULE to skip this one.
+ifndef KEYGATE_TOOLS_RULE
+KEYGATE_TOOLS_RULE := mk/infra.mk
+tools/node_modules/.installed: tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund && touch node_modules/.installed
+endif
