@@ -1,0 +1,123 @@
+package stack
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// cdkJSONContext is the context of the repository's cdk.json: feature flags
+// and keygate's defaults, which the CLI applies and `go test` must apply
+// itself.
+func cdkJSONContext(t testing.TB) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile("../../cdk.json")
+	if err != nil {
+		t.Fatalf("read cdk.json: %v", err)
+	}
+	var doc struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("parse cdk.json: %v", err)
+	}
+	return doc.Context
+}
+
+func lookupIn(m map[string]any) func(string) any {
+	return func(k string) any { return m[k] }
+}
+
+func TestCDKJSONDefaultsAreTheBuiltInDefaults(t *testing.T) {
+	got, err := ParseSettings(lookupIn(cdkJSONContext(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := DefaultSettings(); !reflect.DeepEqual(got, want) {
+		t.Errorf("cdk.json defaults differ from DefaultSettings:\n got %+v\nwant %+v", got, want)
+	}
+	if got.TierCapsString() != "pro=10000,team=50000,enterprise=1000000" {
+		t.Errorf("TierCapsString = %q", got.TierCapsString())
+	}
+}
+
+func TestParseSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		ctx     map[string]any
+		check   func(t *testing.T, s Settings)
+		wantErr string // substring; empty: no error
+	}{
+		{name: "nothing set gives the defaults", ctx: map[string]any{},
+			check: func(t *testing.T, s Settings) {
+				if !reflect.DeepEqual(s, DefaultSettings()) {
+					t.Errorf("got %+v", s)
+				}
+			}},
+		{name: "values from -c arrive as strings",
+			ctx: map[string]any{"stage": "prod", "authorizerCacheTtlSeconds": "300", "apiGatewayCloudWatchRole": "false",
+				"throttleRateLimit": "25", "maxActiveKeys": "10", "logLevel": "DEBUG"},
+			check: func(t *testing.T, s Settings) {
+				if !s.Production() || s.AuthorizerCacheTTLSeconds != 300 || s.APIGatewayCloudWatchRole ||
+					s.ThrottleRateLimit != 25 || s.MaxActiveKeys != 10 || s.LogLevel != "debug" {
+					t.Errorf("got %+v", s)
+				}
+			}},
+		{name: "existing pool and clients",
+			ctx: map[string]any{"userPoolId": "eu-west-1_AbCdEf123", "userPoolClientIds": " abc123 , def456 "},
+			check: func(t *testing.T, s Settings) {
+				if !s.ExistingUserPool() || s.UserPoolRegion() != "eu-west-1" || strings.Join(s.UserPoolClientIDs, ",") != "abc123,def456" {
+					t.Errorf("got %+v", s)
+				}
+			}},
+		{name: "tier caps override one tier and keep the others",
+			ctx: map[string]any{"tierCaps": "team=60000"},
+			check: func(t *testing.T, s Settings) {
+				if s.TierCapsString() != "pro=10000,team=60000,enterprise=1000000" {
+					t.Errorf("got %q", s.TierCapsString())
+				}
+			}},
+		{name: "a production stage is only prod", ctx: map[string]any{"stage": "production"},
+			check: func(t *testing.T, s Settings) {
+				if s.Production() {
+					t.Error("stage production counted as prod")
+				}
+			}},
+		{name: "bad stage name", ctx: map[string]any{"stage": "Prod_1"}, wantErr: "stage"},
+		{name: "pool without clients", ctx: map[string]any{"userPoolId": "us-east-1_abc"}, wantErr: "userPoolClientIds"},
+		{name: "clients without pool", ctx: map[string]any{"userPoolClientIds": "abc"}, wantErr: "userPoolId"},
+		{name: "malformed pool id", ctx: map[string]any{"userPoolId": "abc", "userPoolClientIds": "abc"}, wantErr: "not a Cognito user pool id"},
+		{name: "cache TTL above API Gateway's maximum", ctx: map[string]any{"authorizerCacheTtlSeconds": 3601.0}, wantErr: "authorizerCacheTtlSeconds"},
+		{name: "negative cache TTL", ctx: map[string]any{"authorizerCacheTtlSeconds": "-1"}, wantErr: "authorizerCacheTtlSeconds"},
+		{name: "fractional limit", ctx: map[string]any{"defaultDailyLimit": 2.5}, wantErr: "whole number"},
+		{name: "default limit above a tier cap", ctx: map[string]any{"defaultDailyLimit": 20000.0}, wantErr: "above the pro cap"},
+		{name: "free tier cannot get a cap", ctx: map[string]any{"tierCaps": "free=10"}, wantErr: "tierCaps"},
+		{name: "retention CloudWatch does not offer", ctx: map[string]any{"logRetentionDays": 31.0}, wantErr: "retention"},
+		{name: "unknown MFA mode", ctx: map[string]any{"mfa": "sometimes"}, wantErr: "mfa"},
+		{name: "non-boolean flag", ctx: map[string]any{"apiGatewayCloudWatchRole": "maybe"}, wantErr: "apiGatewayCloudWatchRole"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ParseSettings(lookupIn(tt.ctx))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, s)
+		})
+	}
+}
+
+func TestNewNamesMissingBinaries(t *testing.T) {
+	_, err := New(nil, "Keygate-test", Props{Settings: DefaultSettings(), BuildDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "make build") || !strings.Contains(err.Error(), "authorizer/bootstrap") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,783 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Stack tests synthesize two configurations, once each, and share them: the
+// first synthesis in a process pays for starting node (several seconds).
+//   - dev: cdk.json as it is (new user pool, cache off).
+//   - prod: stage=prod, an existing pool, cache on, no account-level role;
+//     values given as strings, as `-c` gives them.
+
+var tmpRoot string
+
+func TestMain(m *testing.M) {
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	dir, err := os.MkdirTemp("", "keygate-infra-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	tmpRoot = dir
+	code := m.Run()
+	jsii.Close() // else every run leaves a /tmp/jsii-runtime.* directory
+	os.RemoveAll(tmpRoot)
+	os.Exit(code)
+}
+
+var prodOverrides = map[string]any{
+	CtxStage:                    "prod",
+	CtxUserPoolID:               "eu-west-1_AbCdEf123",
+	CtxUserPoolClientIDs:        "1example23456789abcdefghij,2example23456789abcdefghij",
+	CtxAuthorizerCacheTTL:       "300",
+	CtxAPIGatewayCloudWatchRole: "false",
+}
+
+type synthesized struct {
+	k    *Keygate
+	tmpl assertions.Template
+	json map[string]any
+	ann  assertions.Annotations
+}
+
+var (
+	synthOnce = map[string]*sync.Once{"dev": {}, "prod": {}}
+	synthOut  = map[string]*synthesized{}
+	synthErr  = map[string]error{}
+)
+
+// fixture synthesizes configuration name once per process, with placeholder
+// Lambda binaries so no cross-compile is needed.
+func fixture(t *testing.T, name string) *synthesized {
+	t.Helper()
+	synthOnce[name].Do(func() {
+		overrides := map[string]any{}
+		if name == "prod" {
+			overrides = prodOverrides
+		}
+		synthOut[name], synthErr[name] = synth(t, name, overrides)
+	})
+	if synthErr[name] != nil {
+		t.Fatalf("synth %s: %v", name, synthErr[name])
+	}
+	return synthOut[name]
+}
+
+func synth(t *testing.T, name string, overrides map[string]any) (_ *synthesized, err error) {
+	outDir := filepath.Join(tmpRoot, name, "cdk.out")
+	defer func() {
+		if r := recover(); r != nil {
+			// With the cdk.json feature flags an error annotation (a cdk-nag
+			// error) fails synthesis; name the findings, not just the report.
+			err = fmt.Errorf("panic: %v%s", r, validationViolations(outDir))
+		}
+	}()
+	buildDir := filepath.Join(tmpRoot, name, "build")
+	for _, fn := range LambdaNames {
+		if err := os.MkdirAll(filepath.Join(buildDir, fn), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(buildDir, fn, "bootstrap"), []byte("placeholder "+fn), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	ctx := cdkJSONContext(t)
+	maps.Copy(ctx, overrides)
+	app := awscdk.NewApp(&awscdk.AppProps{
+		Context: &ctx,
+		Outdir:  jsii.String(outDir),
+	})
+	s, err := SettingsFromContext(app.Node())
+	if err != nil {
+		return nil, err
+	}
+	k, err := New(app, "Keygate-"+s.Stage, Props{Settings: s, BuildDir: buildDir})
+	if err != nil {
+		return nil, err
+	}
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	tmpl := assertions.Template_FromStack(k.Stack, nil)
+	raw, err := json.Marshal(tmpl.ToJSON())
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	return &synthesized{k: k, tmpl: tmpl, json: doc, ann: assertions.Annotations_FromStack(k.Stack)}, nil
+}
+
+func validationViolations(outDir string) string {
+	raw, err := os.ReadFile(filepath.Join(outDir, "validation-report.json"))
+	if err != nil {
+		return ""
+	}
+	var report struct {
+		PluginReports []struct {
+			Violations []struct {
+				Description         string `json:"description"`
+				ViolatingConstructs []struct {
+					ConstructPath string `json:"constructPath"`
+				} `json:"violatingConstructs"`
+			} `json:"violations"`
+		} `json:"pluginReports"`
+	}
+	if json.Unmarshal(raw, &report) != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, p := range report.PluginReports {
+		for _, v := range p.Violations {
+			for _, c := range v.ViolatingConstructs {
+				fmt.Fprintf(&b, "\n  %s: %s", c.ConstructPath, strings.TrimSpace(v.Description))
+			}
+		}
+	}
+	return b.String()
+}
+
+// check runs a CDK assertion, which panics on a mismatch, as a test failure.
+func check(t *testing.T, what string, assertion func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", what, r)
+		}
+	}()
+	assertion()
+}
+
+// resources returns the template's resources of type typ by logical id.
+func (s *synthesized) resources(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range s.json["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+func props(res map[string]any) map[string]any {
+	p, _ := res["Properties"].(map[string]any)
+	return p
+}
+
+// idOf is the logical id of a construct's CloudFormation resource.
+func idOf(st awscdk.Stack, defaultChild any) string {
+	return *st.GetLogicalId(defaultChild.(awscdk.CfnElement))
+}
+
+// refersTo reports whether v (a property value) references logical id id with
+// Ref or Fn::GetAtt anywhere inside it.
+func refersTo(v any, id string) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		if v["Ref"] == id {
+			return true
+		}
+		if ga, ok := v["Fn::GetAtt"].([]any); ok && len(ga) > 0 && ga[0] == id {
+			return true
+		}
+		for _, x := range v {
+			if refersTo(x, id) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if refersTo(x, id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func TestTable(t *testing.T) {
+	dev := fixture(t, "dev")
+	keySchema := []any{
+		map[string]any{"AttributeName": "pk", "KeyType": "HASH"},
+		map[string]any{"AttributeName": "sk", "KeyType": "RANGE"},
+	}
+	check(t, "table keys, index, TTL, PITR, billing", func() {
+		dev.tmpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"KeySchema":   keySchema,
+			"BillingMode": "PAY_PER_REQUEST",
+			"AttributeDefinitions": assertions.Match_ArrayWith(&[]any{
+				map[string]any{"AttributeName": "pk", "AttributeType": "S"},
+				map[string]any{"AttributeName": "sk", "AttributeType": "S"},
+			}),
+			"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
+			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			"GlobalSecondaryIndexes": []any{map[string]any{
+				"IndexName": "byOwner",
+				"KeySchema": []any{
+					map[string]any{"AttributeName": "gsi1pk", "KeyType": "HASH"},
+					map[string]any{"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+				},
+				"Projection": map[string]any{
+					"ProjectionType": "INCLUDE",
+					"NonKeyAttributes": []any{"prefix", "owner", "tier", "teamId", "name", "dailyLimit",
+						"status", "createdAt", "updatedAt", "lastUsedAt", "revokedAt"},
+				},
+			}},
+		})
+	})
+	check(t, "one table", func() { dev.tmpl.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
+
+	for _, c := range []struct {
+		config, policy string
+		protected      bool
+	}{{"dev", "Delete", false}, {"prod", "Retain", true}} {
+		s := fixture(t, c.config)
+		check(t, c.config+": deletion protection and removal policy", func() {
+			s.tmpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+				"Properties":          assertions.Match_ObjectLike(&map[string]any{"DeletionProtectionEnabled": c.protected}),
+				"DeletionPolicy":      c.policy,
+				"UpdateReplacePolicy": c.policy,
+			})
+		})
+	}
+}
+
+// The two attribute-name lists are the contract with shared/dynamo; a
+// difference would show up only against a real table.
+func TestTableMatchesServiceCode(t *testing.T) {
+	src, err := os.ReadFile("../../shared/dynamo/dynamo.go")
+	if err != nil {
+		t.Skipf("service code not readable: %v", err)
+	}
+	for _, name := range []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK, AttrExpiresAt, IndexByOwner} {
+		if !strings.Contains(string(src), fmt.Sprintf("%q", name)) {
+			t.Errorf("shared/dynamo/dynamo.go does not spell %q", name)
+		}
+	}
+}
+
+func TestLambdas(t *testing.T) {
+	for _, config := range []string{"dev", "prod"} {
+		s := fixture(t, config)
+		check(t, config+": six Lambdas", func() {
+			s.tmpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(LambdaNames))))
+		})
+		check(t, config+": every Lambda is arm64 on provided.al2023, traced", func() {
+			s.tmpl.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+				"Architectures": []any{"arm64"},
+				"Runtime":       "provided.al2023",
+				"Handler":       "bootstrap",
+				"TracingConfig": map[string]any{"Mode": "Active"},
+			})
+		})
+	}
+
+	dev := fixture(t, "dev")
+	logGroups := dev.resources("AWS::Logs::LogGroup")
+	wantEnv := []string{"KEYGATE_CLIENT_IDS", "KEYGATE_DEFAULT_DAILY_LIMIT", "KEYGATE_ISSUER", "KEYGATE_LOG_LEVEL",
+		"KEYGATE_MAX_ACTIVE_KEYS", "KEYGATE_TABLE", "KEYGATE_TIER_CAPS"}
+	tableID := idOf(dev.k.Stack, dev.k.Table.Node().DefaultChild())
+	for _, name := range LambdaNames {
+		t.Run(name, func(t *testing.T) {
+			fnID := idOf(dev.k.Stack, dev.k.Functions[name].Node().DefaultChild())
+			p := props(dev.json["Resources"].(map[string]any)[fnID].(map[string]any))
+
+			wantMem, wantTimeout := 256.0, 10.0
+			if name == "authorizer" {
+				wantTimeout = 5
+			}
+			if p["MemorySize"] != wantMem || p["Timeout"] != wantTimeout {
+				t.Errorf("memory %v MB, timeout %v s; want %v, %v", p["MemorySize"], p["Timeout"], wantMem, wantTimeout)
+			}
+
+			env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+			if got := slices.Sorted(maps.Keys(env)); !slices.Equal(got, wantEnv) {
+				t.Errorf("environment %v, want exactly %v (no local-mode variables)", got, wantEnv)
+			}
+			if !refersTo(env["KEYGATE_TABLE"], tableID) {
+				t.Errorf("KEYGATE_TABLE = %v, want the table's name", env["KEYGATE_TABLE"])
+			}
+			if env["KEYGATE_DEFAULT_DAILY_LIMIT"] != "250" || env["KEYGATE_MAX_ACTIVE_KEYS"] != "50" ||
+				env["KEYGATE_TIER_CAPS"] != "pro=10000,team=50000,enterprise=1000000" || env["KEYGATE_LOG_LEVEL"] != "info" {
+				t.Errorf("limits in environment: %v", env)
+			}
+
+			lc, _ := p["LoggingConfig"].(map[string]any)
+			var lgID string
+			for id := range logGroups {
+				if refersTo(lc["LogGroup"], id) {
+					lgID = id
+				}
+			}
+			if lgID == "" {
+				t.Fatalf("LoggingConfig %v names none of the stack's log groups", lc)
+			}
+			if got := props(logGroups[lgID])["RetentionInDays"]; got != 30.0 {
+				t.Errorf("log retention %v days, want 30", got)
+			}
+		})
+	}
+}
+
+func TestIssuerAndClients(t *testing.T) {
+	dev := fixture(t, "dev")
+	poolID := idOf(dev.k.Stack, dev.k.UserPool.Node().DefaultChild())
+	clientID := idOf(dev.k.Stack, dev.k.UserPoolClient.Node().DefaultChild())
+	env := props(dev.json["Resources"].(map[string]any)[idOf(dev.k.Stack, dev.k.Functions["createkey"].Node().DefaultChild())].(map[string]any))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if !refersTo(env["KEYGATE_CLIENT_IDS"], clientID) {
+		t.Errorf("KEYGATE_CLIENT_IDS = %v, want the web client's id", env["KEYGATE_CLIENT_IDS"])
+	}
+	issuer, _ := json.Marshal(env["KEYGATE_ISSUER"])
+	if !refersTo(env["KEYGATE_ISSUER"], poolID) || !strings.Contains(string(issuer), `"https://cognito-idp."`) ||
+		!strings.Contains(string(issuer), `{"Ref":"AWS::Region"}`) {
+		t.Errorf("KEYGATE_ISSUER = %s, want https://cognito-idp.<region>.<suffix>/<pool id>", issuer)
+	}
+
+	prod := fixture(t, "prod")
+	env = props(prod.json["Resources"].(map[string]any)[idOf(prod.k.Stack, prod.k.Functions["usage"].Node().DefaultChild())].(map[string]any))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if env["KEYGATE_CLIENT_IDS"] != prodOverrides[CtxUserPoolClientIDs] {
+		t.Errorf("existing pool: KEYGATE_CLIENT_IDS = %v", env["KEYGATE_CLIENT_IDS"])
+	}
+	issuer, _ = json.Marshal(env["KEYGATE_ISSUER"])
+	if !strings.Contains(string(issuer), "https://cognito-idp.eu-west-1.") || !strings.Contains(string(issuer), "/eu-west-1_AbCdEf123") {
+		t.Errorf("existing pool: KEYGATE_ISSUER = %s", issuer)
+	}
+}
+
+func TestAuthorizer(t *testing.T) {
+	for _, c := range []struct {
+		config string
+		ttl    float64
+	}{{"dev", 0}, {"prod", 300}} {
+		s := fixture(t, c.config)
+		fnID := idOf(s.k.Stack, s.k.Functions["authorizer"].Node().DefaultChild())
+		check(t, c.config+": REQUEST authorizer on the Authorization header", func() {
+			s.tmpl.ResourceCountIs(jsii.String("AWS::ApiGateway::Authorizer"), jsii.Number(1))
+			s.tmpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Authorizer"), map[string]any{
+				"Type":                         "REQUEST",
+				"IdentitySource":               "method.request.header.Authorization",
+				"AuthorizerResultTtlInSeconds": c.ttl,
+			})
+		})
+		for id, r := range s.resources("AWS::ApiGateway::Authorizer") {
+			if !refersTo(props(r)["AuthorizerUri"], fnID) {
+				t.Errorf("%s: authorizer %s does not invoke the authorizer Lambda", c.config, id)
+			}
+		}
+	}
+}
+
+// routePaths rebuilds each API Gateway resource's full path from its parents.
+func routePaths(s *synthesized) map[string]string {
+	res := s.resources("AWS::ApiGateway::Resource")
+	paths := map[string]string{}
+	var path func(id string) string
+	path = func(id string) string {
+		if p, ok := paths[id]; ok {
+			return p
+		}
+		r, ok := res[id]
+		if !ok {
+			return "" // the API's root resource
+		}
+		p := props(r)
+		parent := p["ParentId"].(map[string]any)
+		prefix := ""
+		if ref, ok := parent["Ref"].(string); ok {
+			prefix = path(ref)
+		}
+		paths[id] = prefix + "/" + p["PathPart"].(string)
+		return paths[id]
+	}
+	for id := range res {
+		path(id)
+	}
+	return paths
+}
+
+func TestRoutes(t *testing.T) {
+	s := fixture(t, "dev")
+	want := []struct{ method, path, fn string }{
+		{"POST", "/v1/api-keys", "createkey"},
+		{"GET", "/v1/api-keys", "listkeys"},
+		{"PATCH", "/v1/api-keys/{prefix}", "updatekey"},
+		{"DELETE", "/v1/api-keys/{prefix}", "revokekey"},
+		{"GET", "/v1/usage", "usage"},
+	}
+	paths := routePaths(s)
+	methods := s.resources("AWS::ApiGateway::Method")
+	if len(methods) != len(want) {
+		t.Errorf("%d methods, want exactly %d", len(methods), len(want))
+	}
+	authID := idOf(s.k.Stack, s.k.Authorizer.Node().DefaultChild())
+	for _, w := range want {
+		t.Run(w.method+" "+w.path, func(t *testing.T) {
+			var found map[string]any
+			for _, m := range methods {
+				p := props(m)
+				rid, _ := p["ResourceId"].(map[string]any)["Ref"].(string)
+				if p["HttpMethod"] == w.method && paths[rid] == w.path {
+					found = p
+				}
+			}
+			if found == nil {
+				t.Fatalf("no method %s %s", w.method, w.path)
+			}
+			if found["AuthorizationType"] != "CUSTOM" || !refersTo(found["AuthorizerId"], authID) {
+				t.Errorf("authorization %v %v, want CUSTOM with the REQUEST authorizer", found["AuthorizationType"], found["AuthorizerId"])
+			}
+			integ := found["Integration"].(map[string]any)
+			fnID := idOf(s.k.Stack, s.k.Functions[w.fn].Node().DefaultChild())
+			if integ["Type"] != "AWS_PROXY" || integ["IntegrationHttpMethod"] != "POST" || !refersTo(integ["Uri"], fnID) {
+				t.Errorf("integration %v, want AWS_PROXY to %s", integ, w.fn)
+			}
+		})
+	}
+}
+
+func TestStage(t *testing.T) {
+	s := fixture(t, "dev")
+	check(t, "stage throttling, logging, tracing", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Stage"), map[string]any{
+			"StageName":      "dev",
+			"TracingEnabled": true,
+			"AccessLogSetting": assertions.Match_ObjectLike(&map[string]any{
+				"Format": assertions.Match_StringLikeRegexp(jsii.String(`\$context\.requestId`)),
+			}),
+			"MethodSettings": []any{map[string]any{
+				"HttpMethod": "*", "ResourcePath": "/*",
+				"LoggingLevel": "ERROR", "DataTraceEnabled": false,
+				"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200,
+			}},
+		})
+	})
+	for _, st := range s.resources("AWS::ApiGateway::Stage") {
+		format := props(st)["AccessLogSetting"].(map[string]any)["Format"].(string)
+		var line map[string]any
+		if err := json.Unmarshal([]byte(format), &line); err != nil {
+			t.Errorf("access log format is not one JSON object: %v", err)
+		}
+		if strings.Contains(strings.ToLower(format), "authorization") {
+			t.Errorf("access log format mentions the Authorization header: %s", format)
+		}
+	}
+	check(t, "dev sets the account's API Gateway CloudWatch role", func() {
+		s.tmpl.ResourceCountIs(jsii.String("AWS::ApiGateway::Account"), jsii.Number(1))
+	})
+	check(t, "prod (apiGatewayCloudWatchRole=false) leaves it alone", func() {
+		fixture(t, "prod").tmpl.ResourceCountIs(jsii.String("AWS::ApiGateway::Account"), jsii.Number(0))
+	})
+}
+
+func TestGatewayResponses(t *testing.T) {
+	s := fixture(t, "dev")
+	want := []struct {
+		typ    string
+		status string
+		code   string
+	}{
+		{"UNAUTHORIZED", "401", "Unauthorized"},
+		{"ACCESS_DENIED", "403", "Forbidden"},
+		{"DEFAULT_4XX", "400", "BadRequest"},
+		{"DEFAULT_5XX", "500", "InternalError"},
+		{"THROTTLED", "429", "RateLimitExceeded"},
+		{"QUOTA_EXCEEDED", "429", "RateLimitExceeded"},
+		{"MISSING_AUTHENTICATION_TOKEN", "404", "NotFound"},
+	}
+	byType := map[string]map[string]any{}
+	for _, r := range s.resources("AWS::ApiGateway::GatewayResponse") {
+		byType[props(r)["ResponseType"].(string)] = props(r)
+	}
+	// What API Gateway substitutes: messageString arrives already quoted.
+	render := strings.NewReplacer(
+		"$context.error.messageString", `"Invalid request body"`,
+		"$context.requestId", "c0ffee00-0000-4000-8000-000000000000",
+	)
+	for _, w := range want {
+		t.Run(w.typ, func(t *testing.T) {
+			p, ok := byType[w.typ]
+			if !ok {
+				t.Fatalf("no gateway response %s", w.typ)
+			}
+			if p["StatusCode"] != w.status {
+				t.Errorf("status %v, want %s", p["StatusCode"], w.status)
+			}
+			hdr, _ := p["ResponseParameters"].(map[string]any)
+			if hdr["gatewayresponse.header.Content-Type"] != "'application/json'" {
+				t.Errorf("headers %v, want Content-Type application/json", hdr)
+			}
+			tmpl, _ := p["ResponseTemplates"].(map[string]any)["application/json"].(string)
+			var env struct {
+				Success *bool `json:"success"`
+				Error   struct {
+					Code    string `json:"code"`
+					Message string `json:"message"`
+				} `json:"error"`
+			}
+			dec := json.NewDecoder(strings.NewReader(render.Replace(tmpl)))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&env); err != nil {
+				t.Fatalf("template %q is not the envelope: %v", tmpl, err)
+			}
+			if env.Success == nil || *env.Success || env.Error.Code != w.code || env.Error.Message == "" {
+				t.Errorf("envelope %+v, want success false, code %s and a message", env, w.code)
+			}
+			if strings.Contains(tmpl, "$") && !strings.Contains(tmpl, "$context.error.messageString") && !strings.Contains(tmpl, "$context.requestId") {
+				t.Errorf("template templates something other than API Gateway's message or the request id: %s", tmpl)
+			}
+		})
+	}
+	if !strings.Contains(byType["UNAUTHORIZED"]["ResponseTemplates"].(map[string]any)["application/json"].(string), "Authorization: Bearer") {
+		t.Error("the 401 body should say how to authenticate")
+	}
+}
+
+// iamStatements yields every statement of every policy in the template, with
+// the logical id of the resource holding it.
+func iamStatements(s *synthesized) map[string][]map[string]any {
+	out := map[string][]map[string]any{}
+	add := func(id string, doc any) {
+		d, _ := doc.(map[string]any)
+		switch st := d["Statement"].(type) {
+		case []any:
+			for _, x := range st {
+				out[id] = append(out[id], x.(map[string]any))
+			}
+		case map[string]any:
+			out[id] = append(out[id], st)
+		}
+	}
+	for id, r := range s.json["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		p := props(res)
+		switch res["Type"] {
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
+			add(id, p["PolicyDocument"])
+		case "AWS::IAM::Role":
+			add(id, p["AssumeRolePolicyDocument"])
+			for _, pol := range asSlice(p["Policies"]) {
+				add(id, pol.(map[string]any)["PolicyDocument"])
+			}
+		}
+	}
+	return out
+}
+
+func asSlice(v any) []any { s, _ := v.([]any); return s }
+
+func TestNoWildcardActions(t *testing.T) {
+	for _, config := range []string{"dev", "prod"} {
+		s := fixture(t, config)
+		n := 0
+		for id, stmts := range iamStatements(s) {
+			for _, st := range stmts {
+				for _, key := range []string{"Action", "NotAction"} {
+					for _, a := range strs(st[key]) {
+						n++
+						if strings.Contains(a, "*") {
+							t.Errorf("%s: %s has %s %q", config, id, key, a)
+						}
+					}
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: found no IAM actions at all; the walk is broken", config)
+		}
+		for id, r := range s.resources("AWS::IAM::Role") {
+			for _, arn := range asSlice(props(r)["ManagedPolicyArns"]) {
+				b, _ := json.Marshal(arn)
+				if !strings.Contains(string(b), "AmazonAPIGatewayPushToCloudWatchLogs") {
+					t.Errorf("%s: role %s has managed policy %s", config, id, b)
+				}
+			}
+		}
+	}
+}
+
+// TestLeastPrivilege pins each Lambda's DynamoDB actions to the calls its
+// code makes, on the table or on the byOwner index.
+func TestLeastPrivilege(t *testing.T) {
+	s := fixture(t, "dev")
+	want := map[string][]string{
+		"authorizer": {"table:dynamodb:GetItem"},
+		"createkey":  {"index:dynamodb:Query", "table:dynamodb:PutItem", "table:dynamodb:UpdateItem"},
+		"listkeys":   {"index:dynamodb:Query", "table:dynamodb:UpdateItem"},
+		"updatekey":  {"table:dynamodb:UpdateItem"},
+		"revokekey":  {"table:dynamodb:UpdateItem"},
+		"usage":      {"index:dynamodb:Query", "table:dynamodb:Query", "table:dynamodb:UpdateItem"},
+	}
+	tableID := idOf(s.k.Stack, s.k.Table.Node().DefaultChild())
+	policies := s.resources("AWS::IAM::Policy")
+	all := s.json["Resources"].(map[string]any)
+	for _, name := range LambdaNames {
+		t.Run(name, func(t *testing.T) {
+			fnID := idOf(s.k.Stack, s.k.Functions[name].Node().DefaultChild())
+			roleRef := props(all[fnID].(map[string]any))["Role"]
+			roleID := roleRef.(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+			if mp := props(all[roleID].(map[string]any))["ManagedPolicyArns"]; mp != nil {
+				t.Errorf("role has managed policies %v", mp)
+			}
+			var got []string
+			for _, pol := range policies {
+				if !refersTo(props(pol)["Roles"], roleID) {
+					continue
+				}
+				for _, st := range asSlice(props(pol)["PolicyDocument"].(map[string]any)["Statement"]) {
+					st := st.(map[string]any)
+					res, _ := json.Marshal(st["Resource"])
+					for _, a := range strs(st["Action"]) {
+						switch {
+						case strings.HasPrefix(a, "dynamodb:") && strings.Contains(string(res), "/index/byOwner"):
+							got = append(got, "index:"+a)
+						case strings.HasPrefix(a, "dynamodb:") && refersTo(st["Resource"], tableID):
+							got = append(got, "table:"+a)
+						case strings.HasPrefix(a, "dynamodb:"):
+							t.Errorf("%s on %s: neither the table nor its index", a, res)
+						case a == "logs:CreateLogStream" || a == "logs:PutLogEvents":
+							if string(res) == `"*"` {
+								t.Errorf("%s on *, want the function's log group", a)
+							}
+						case a == "xray:PutTraceSegments" || a == "xray:PutTelemetryRecords":
+						default:
+							t.Errorf("unexpected action %s", a)
+						}
+					}
+				}
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, want[name]) {
+				t.Errorf("DynamoDB access %v, want %v", got, want[name])
+			}
+		})
+	}
+}
+
+func TestCognito(t *testing.T) {
+	dev := fixture(t, "dev")
+	check(t, "custom attributes tier and teamId, mutable", func() {
+		dev.tmpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPool"), map[string]any{
+			// Match_ArrayWith is order-sensitive; CDK sorts the schema by name.
+			"Schema": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{"Name": "teamId", "Mutable": true, "AttributeDataType": "String"}),
+				assertions.Match_ObjectLike(&map[string]any{"Name": "tier", "Mutable": true, "AttributeDataType": "String"}),
+			}),
+			"Policies": map[string]any{"PasswordPolicy": assertions.Match_ObjectLike(&map[string]any{
+				"MinimumLength": 12, "RequireLowercase": true, "RequireUppercase": true,
+				"RequireNumbers": true, "RequireSymbols": true,
+			})},
+		})
+	})
+	clients := dev.resources("AWS::Cognito::UserPoolClient")
+	if len(clients) != 1 {
+		t.Fatalf("%d app clients, want 1", len(clients))
+	}
+	for id, c := range clients {
+		p := props(c)
+		write, ok := p["WriteAttributes"]
+		if !ok {
+			t.Fatalf("client %s has no WriteAttributes: Cognito then lets it write every attribute, custom:tier included", id)
+		}
+		for _, a := range strs(write) {
+			if strings.HasPrefix(a, "custom:") {
+				t.Errorf("client %s may write %s", id, a)
+			}
+		}
+		read := strs(p["ReadAttributes"])
+		for _, a := range []string{"custom:tier", "custom:teamId"} {
+			if !slices.Contains(read, a) {
+				t.Errorf("client %s cannot read %s (read: %v)", id, a, read)
+			}
+		}
+		if p["GenerateSecret"] != false {
+			t.Errorf("web client must not have a secret: GenerateSecret %v", p["GenerateSecret"])
+		}
+	}
+
+	prod := fixture(t, "prod")
+	check(t, "an existing pool creates no Cognito resources", func() {
+		prod.tmpl.ResourceCountIs(jsii.String("AWS::Cognito::UserPool"), jsii.Number(0))
+		prod.tmpl.ResourceCountIs(jsii.String("AWS::Cognito::UserPoolClient"), jsii.Number(0))
+	})
+}
+
+func TestOutputs(t *testing.T) {
+	for _, config := range []string{"dev", "prod"} {
+		s := fixture(t, config)
+		outs, _ := s.json["Outputs"].(map[string]any)
+		got := slices.Sorted(maps.Keys(outs))
+		want := []string{"ApiUrl", "Issuer", "TableName", "UserPoolClientId", "UserPoolId"}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: outputs %v, want %v", config, got, want)
+		}
+	}
+	prod := fixture(t, "prod")
+	check(t, "existing pool id is an output", func() {
+		prod.tmpl.HasOutput(jsii.String("UserPoolId"), map[string]any{"Value": "eu-west-1_AbCdEf123"})
+	})
+}
+
+// TestNag: the AwsSolutions pack finds nothing that is not suppressed with a
+// reason, errors or warnings.
+func TestNag(t *testing.T) {
+	for _, config := range []string{"dev", "prod"} {
+		s := fixture(t, config)
+		nagRule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+		for level, found := range map[string]func() int{
+			"error":   func() int { return report(t, config, s.ann.FindError(jsii.String("*"), nagRule)) },
+			"warning": func() int { return report(t, config, s.ann.FindWarning(jsii.String("*"), nagRule)) },
+		} {
+			if n := found(); n > 0 {
+				t.Errorf("%s: %d unsuppressed cdk-nag %ss", config, n, level)
+			}
+		}
+	}
+}
+
+func report(t *testing.T, config string, msgs any) int {
+	b, _ := json.Marshal(msgs)
+	var list []struct {
+		ID    string `json:"id"`
+		Entry struct {
+			Data any `json:"data"`
+		} `json:"entry"`
+	}
+	json.Unmarshal(b, &list)
+	for _, m := range list {
+		t.Logf("%s: %s: %v", config, m.ID, m.Entry.Data)
+	}
+	return len(list)
+}
