@@ -111,9 +111,9 @@ func newAPI(st awscdk.Stack, s Settings, fns map[string]awslambda.Function) (aws
 			ThrottlingBurstLimit: jsii.Number(float64(s.ThrottleBurstLimit)),
 			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
 			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat())),
-			// ERROR, not INFO: INFO execution logs include request headers,
-			// and the Authorization header must never reach a log. Data trace
-			// (full request and response bodies) stays off for the same reason.
+			// ERROR, not INFO: INFO execution logs record each request's
+			// headers, and the Authorization header must never reach a log.
+			// Data trace (full requests and responses) stays off likewise.
 			LoggingLevel:     awsapigateway.MethodLoggingLevel_ERROR,
 			DataTraceEnabled: jsii.Bool(false),
 			TracingEnabled:   jsii.Bool(true),
@@ -162,10 +162,7 @@ func newAPI(st awscdk.Stack, s Settings, fns map[string]awslambda.Function) (aws
 		if r, ok := resources[path]; ok {
 			return r
 		}
-		i := len(path) - 1
-		for path[i] != '/' {
-			i--
-		}
+		i := strings.LastIndexByte(path, '/')
 		r := resource(path[:i]).AddResource(jsii.String(path[i+1:]), nil)
 		resources[path] = r
 		return r
