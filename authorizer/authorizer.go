@@ -10,6 +10,8 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -118,7 +120,7 @@ func bearer(h string) (string, bool) {
 		return "", false
 	}
 	cred = strings.TrimSpace(cred)
-	if cred == "" || strings.ContainsAny(cred, " \t") {
+	if cred == "" || strings.IndexByte(cred, ' ') >= 0 || strings.IndexByte(cred, '\t') >= 0 {
 		return "", false
 	}
 	return cred, true
@@ -144,15 +146,34 @@ func Allow(p principal.Principal, methodArn string) events.APIGatewayCustomAutho
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID: p.Sub,
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
-			Version: "2012-10-17",
-			Statement: []events.IAMPolicyStatement{{
-				Action:   []string{"execute-api:Invoke"},
-				Effect:   "Allow",
-				Resource: []string{stageWildcard(methodArn)},
-			}},
+			Version:   "2012-10-17",
+			Statement: allowStatements(stageWildcard(methodArn)),
 		},
 		Context: p.Context(),
 	}
+}
+
+// statements caches the read-only Allow statement of each stage ARN: a
+// deployment has a handful, and building it is most of Allow's allocations.
+var (
+	statements   sync.Map // stage ARN -> []events.IAMPolicyStatement
+	statementsN  atomic.Int32
+	invokeAction = []string{"execute-api:Invoke"}
+)
+
+const maxCachedStatements = 64
+
+func allowStatements(resource string) []events.IAMPolicyStatement {
+	if st, ok := statements.Load(resource); ok {
+		return st.([]events.IAMPolicyStatement)
+	}
+	st := []events.IAMPolicyStatement{{Action: invokeAction, Effect: "Allow", Resource: []string{resource}}}
+	if statementsN.Load() < maxCachedStatements {
+		if _, loaded := statements.LoadOrStore(resource, st); !loaded {
+			statementsN.Add(1)
+		}
+	}
+	return st
 }
 
 // stageWildcard turns arn:...:apiId/stage/METHOD/path into arn:...:apiId/stage/*.

