@@ -47,12 +47,12 @@ type Gateway struct {
 	Log        *slog.Logger
 }
 
-// The messages of the gateway responses; infra renders the same.
+// The messages of the gateway responses, as infra/stack/api.go renders them.
 const (
 	msgUnauthorized = "Send Authorization: Bearer <API key or token>; the credential was missing, malformed, unknown, revoked or expired."
-	msgDenied       = "The credential is not allowed to call this route."
-	msgNoRoute      = "No such route."
-	msgAuthFailure  = "Authentication is temporarily unavailable; retry shortly."
+	msgDenied       = "The credential is valid but may not make this request."
+	msgNoRoute      = "No such route. Routes: POST|GET /v1/api-keys, PATCH|DELETE /v1/api-keys/{prefix}, GET /v1/usage."
+	msgAuthFailure  = "The credential could not be checked right now; retry shortly."
 	msgTooLarge     = "The request body is too large."
 )
 
