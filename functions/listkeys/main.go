@@ -1,24 +1,7 @@
-// Command listkeys is the Lambda behind one route; see handlers.ListKeys.
+// Command listkeys is the Lambda behind one route, handlers.ListKeys; the route
+// table in functions/handlers says which.
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
+import "github.com/keygate/keygate/functions/handlers"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"github.com/keygate/keygate/functions/handlers"
-	"github.com/keygate/keygate/shared/app"
-	"github.com/keygate/keygate/shared/lambdahttp"
-)
-
-func main() {
-	a, err := app.FromEnv(context.Background(), lambdacontext.NewLogger())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "listkeys:", err)
-		os.Exit(1)
-	}
-	lambda.Start(lambdahttp.Adapter(handlers.ListKeys(a.Keys), a.Meter, a.Log))
-}
+func main() { handlers.Main("listkeys") }
