@@ -1,7 +1,6 @@
 package authorizer_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,24 +51,6 @@ func (s *tokenSpy) Verify(token string) (principal.Principal, error) {
 	return s.v.Verify(token)
 }
 
-// logBuffer collects the authorizer's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is an authorizer wired as in production: keys.Service over a
 // DynamoDB table on the harness's dynalite (calls counted by a probe), and a
 // cognito.Verifier over a dev issuer's JWKS served by httptest.
@@ -80,7 +60,7 @@ type fixture struct {
 	probe  *testenv.Probe
 	iss    *devissuer.Issuer
 	tokens *tokenSpy
-	logs   *logBuffer
+	logs   *testenv.Buffer
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -116,7 +96,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 
 	spy := &tokenSpy{v: v}
-	logs := &logBuffer{}
+	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	probe.Calls() // table creation is not the authorizer's
 	return &fixture{a: authorizer.New(svc, spy, log), keys: svc, probe: probe, iss: iss, tokens: spy, logs: logs}

@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"log"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -17,28 +15,11 @@ import (
 	"github.com/keygate/keygate/local/devissuer"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestLogsCarryNoSecrets captures every log line of a create-use-revoke
 // flow, failures included, and looks for any key, token, Authorization
 // header or hash in it.
 func TestLogsCarryNoSecrets(t *testing.T) {
-	var buf syncBuffer
+	var buf testenv.Buffer
 	oldDefault, oldOut := slog.Default(), log.Writer()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	log.SetOutput(&buf)

@@ -257,7 +257,7 @@ type emulator struct {
 	cmd     *exec.Cmd
 	started time.Time
 	done    chan struct{} // closed when the process has exited
-	out     *syncBuffer
+	out     *testenv.Buffer
 	client  *http.Client
 
 	mu       sync.Mutex
@@ -274,7 +274,7 @@ func startEmulator(t *testing.T, rie, bootstrap string, env []string) *emulator 
 		name:     filepath.Base(filepath.Dir(bootstrap)),
 		url:      "http://" + ports[0] + "/2015-03-31/functions/function/invocations",
 		done:     make(chan struct{}),
-		out:      &syncBuffer{},
+		out:      &testenv.Buffer{},
 		client:   &http.Client{Timeout: invokeTimeout},
 		children: map[int]bool{},
 	}
@@ -645,22 +645,4 @@ func procStat(pid int) (ppid int, state string, ok bool) {
 	}
 	ppid, err = strconv.Atoi(f[1])
 	return ppid, f[0], err == nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the emulator's two output streams.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
