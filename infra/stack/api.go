@@ -65,6 +65,11 @@ var GatewayResponses = []GatewayResponse{
 	// JWKS endpoint being unreachable, so a retry is the right advice.
 	{Type: "AUTHORIZER_FAILURE", Status: 503, Code: "ServiceUnavailable",
 		Message: quote("The credential could not be checked right now; retry shortly.")},
+	// What API Gateway reports when the authorizer Lambda returns an error
+	// other than "Unauthorized" (AuthorizerConfigurationException), which is
+	// how keygate's authorizer reports an unreachable or throttled store.
+	{Type: "AUTHORIZER_CONFIGURATION_ERROR", Status: 503, Code: "ServiceUnavailable",
+		Message: quote("The credential could not be checked right now; retry shortly.")},
 	// Every other 4xx API Gateway produces (bad request parameters or body,
 	// request too large, unsupported media type): its own message is safe.
 	{Type: "DEFAULT_4XX", Status: 400, Code: "BadRequest",

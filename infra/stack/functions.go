@@ -44,7 +44,7 @@ var lambdaSpecs = map[string]lambdaSpec{
 	// function's own 503 envelope rather than a gateway timeout.
 	"createkey": {id: "CreateKey", description: "keygate POST /v1/api-keys",
 		memoryMB: 256, timeoutSec: 10,
-		tableOps: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, indexOps: []string{"dynamodb:Query"}},
+		tableOps: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, indexOps: []string{"dynamodb:Query"}},
 	"listkeys": {id: "ListKeys", description: "keygate GET /v1/api-keys",
 		memoryMB: 256, timeoutSec: 10,
 		tableOps: []string{"dynamodb:UpdateItem"}, indexOps: []string{"dynamodb:Query"}},

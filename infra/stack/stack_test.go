@@ -516,6 +516,8 @@ func TestGatewayResponses(t *testing.T) {
 		{"THROTTLED", "429", "RateLimitExceeded"},
 		{"QUOTA_EXCEEDED", "429", "RateLimitExceeded"},
 		{"MISSING_AUTHENTICATION_TOKEN", "404", "NotFound"},
+		{"AUTHORIZER_FAILURE", "503", "ServiceUnavailable"},
+		{"AUTHORIZER_CONFIGURATION_ERROR", "503", "ServiceUnavailable"},
 	}
 	byType := map[string]map[string]any{}
 	for _, r := range s.resources("AWS::ApiGateway::GatewayResponse") {
@@ -634,7 +636,7 @@ func TestLeastPrivilege(t *testing.T) {
 	s := fixture(t, "dev")
 	want := map[string][]string{
 		"authorizer": {"table:dynamodb:GetItem"},
-		"createkey":  {"index:dynamodb:Query", "table:dynamodb:PutItem", "table:dynamodb:UpdateItem"},
+		"createkey":  {"index:dynamodb:Query", "table:dynamodb:GetItem", "table:dynamodb:PutItem", "table:dynamodb:UpdateItem"},
 		"listkeys":   {"index:dynamodb:Query", "table:dynamodb:UpdateItem"},
 		"updatekey":  {"table:dynamodb:UpdateItem"},
 		"revokekey":  {"table:dynamodb:UpdateItem"},

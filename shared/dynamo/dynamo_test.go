@@ -158,29 +158,48 @@ func TestSlots(t *testing.T) {
 	ctx := context.Background()
 	st := testenv.Store(t)
 	for range 3 {
-		if err := st.ReserveSlot(ctx, "dave", 3); err != nil {
+		if err := st.ReserveSlot(ctx, "dave", 3, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.ReserveSlot(ctx, "dave", 3); !errors.Is(err, keys.ErrSlotsFull) {
+	if err := st.ReserveSlot(ctx, "dave", 3, t0); !errors.Is(err, keys.ErrSlotsFull) {
 		t.Fatalf("fourth slot: %v", err)
 	}
-	if err := st.ReleaseSlot(ctx, "dave"); err != nil {
+	if err := st.ReleaseSlot(ctx, "dave", t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.ReserveSlot(ctx, "dave", 3); err != nil {
+	if err := st.ReserveSlot(ctx, "dave", 3, t0); err != nil {
 		t.Fatalf("slot after release: %v", err)
 	}
+	t.Run("repair is refused once the counter has moved", func(t *testing.T) {
+		seen, err := st.Slots(ctx, "dave")
+		if err != nil || seen.Used != 3 || !seen.ChangedAt.Equal(t0) {
+			t.Fatalf("slots %+v %v", seen, err)
+		}
+		if err := st.ReleaseSlot(ctx, "dave", t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RepairSlots(ctx, "dave", seen, 0, t0.Add(time.Hour)); !errors.Is(err, keys.ErrSlotsFull) {
+			t.Fatalf("repair over a moved counter: %v", err)
+		}
+		now, _ := st.Slots(ctx, "dave")
+		if err := st.RepairSlots(ctx, "dave", now, 1, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.Slots(ctx, "dave"); got.Used != 1 {
+			t.Fatalf("after repair %+v", got)
+		}
+	})
 	t.Run("release never goes below zero", func(t *testing.T) {
 		for range 2 {
-			if err := st.ReleaseSlot(ctx, "erin"); err != nil {
+			if err := st.ReleaseSlot(ctx, "erin", t0); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := st.ReserveSlot(ctx, "erin", 1); err != nil {
+		if err := st.ReserveSlot(ctx, "erin", 1, t0); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.ReserveSlot(ctx, "erin", 1); !errors.Is(err, keys.ErrSlotsFull) {
+		if err := st.ReserveSlot(ctx, "erin", 1, t0); !errors.Is(err, keys.ErrSlotsFull) {
 			t.Fatalf("got %v", err)
 		}
 	})

@@ -29,6 +29,8 @@ const (
 	attrLastUsedAt = "lastUsedAt"
 	attrRevokedAt  = "revokedAt"
 	attrActiveKeys = "activeKeys"
+	// When the slot counter last moved (RFC 3339 with nanoseconds).
+	attrSlotsChangedAt = "slotsChangedAt"
 
 	skMeta = "META"
 )
@@ -215,14 +217,14 @@ func (st *Store) RevokeKey(ctx context.Context, owner, prefix string, now time.T
 }
 
 // ReserveSlot increments the owner's active-key count while it is below max.
-func (st *Store) ReserveSlot(ctx context.Context, owner string, max int) error {
+func (st *Store) ReserveSlot(ctx context.Context, owner string, max int, now time.Time) error {
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Table),
 		Key:                       itemKey(ownerPK(owner), skMeta),
-		UpdateExpression:          aws.String("ADD #n :one"),
+		UpdateExpression:          aws.String("ADD #n :one SET #at = :now"),
 		ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
-		ExpressionAttributeNames:  map[string]string{"#n": attrActiveKeys},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1), ":max": n(max)},
+		ExpressionAttributeNames:  map[string]string{"#n": attrActiveKeys, "#at": attrSlotsChangedAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1), ":max": n(max), ":now": tsNano(now)},
 	})
 	if isConditionFailed(err) {
 		return keys.ErrSlotsFull
@@ -231,14 +233,14 @@ func (st *Store) ReserveSlot(ctx context.Context, owner string, max int) error {
 }
 
 // ReleaseSlot decrements the owner's active-key count, never below zero.
-func (st *Store) ReleaseSlot(ctx context.Context, owner string) error {
+func (st *Store) ReleaseSlot(ctx context.Context, owner string, now time.Time) error {
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Table),
 		Key:                       itemKey(ownerPK(owner), skMeta),
-		UpdateExpression:          aws.String("ADD #n :minus"),
+		UpdateExpression:          aws.String("ADD #n :minus SET #at = :now"),
 		ConditionExpression:       aws.String("#n > :zero"),
-		ExpressionAttributeNames:  map[string]string{"#n": attrActiveKeys},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": n(-1), ":zero": n(0)},
+		ExpressionAttributeNames:  map[string]string{"#n": attrActiveKeys, "#at": attrSlotsChangedAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": n(-1), ":zero": n(0), ":now": tsNano(now)},
 	})
 	if isConditionFailed(err) {
 		return nil
@@ -246,16 +248,49 @@ func (st *Store) ReleaseSlot(ctx context.Context, owner string) error {
 	return storeErr("release key slot", err)
 }
 
-// SetSlots overwrites the owner's active-key count.
-func (st *Store) SetSlots(ctx context.Context, owner string, count int) error {
+// Slots reads the owner's slot counter with a strongly consistent read.
+func (st *Store) Slots(ctx context.Context, owner string) (keys.Slots, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(st.Table),
+		Key:            itemKey(ownerPK(owner), skMeta),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return keys.Slots{}, storeErr("read key slots", err)
+	}
+	var sl keys.Slots
+	if v, ok := out.Item[attrActiveKeys].(*types.AttributeValueMemberN); ok {
+		sl.Used, _ = strconv.Atoi(v.Value)
+	}
+	if v, ok := out.Item[attrSlotsChangedAt].(*types.AttributeValueMemberS); ok {
+		sl.ChangedAt, _ = time.Parse(time.RFC3339Nano, v.Value)
+	}
+	return sl, nil
+}
+
+// RepairSlots sets the owner's count to count if it is still exactly seen.
+func (st *Store) RepairSlots(ctx context.Context, owner string, seen keys.Slots, count int, now time.Time) error {
+	cond := "#n = :seen AND #at = :seenAt"
+	values := map[string]types.AttributeValue{":n": n(count), ":now": tsNano(now), ":seen": n(seen.Used)}
+	if seen.ChangedAt.IsZero() {
+		cond = "#n = :seen AND attribute_not_exists(#at)"
+	} else {
+		values[":seenAt"] = tsNano(seen.ChangedAt)
+	}
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Table),
 		Key:                       itemKey(ownerPK(owner), skMeta),
-		UpdateExpression:          aws.String("SET #n = :n"),
-		ExpressionAttributeNames:  map[string]string{"#n": attrActiveKeys},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": n(count)},
+		UpdateExpression:          aws.String("SET #n = :n, #at = :now"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#n": attrActiveKeys, "#at": attrSlotsChangedAt},
+		ExpressionAttributeValues: values,
 	})
-	return storeErr("set key slots", err)
+	if isConditionFailed(err) {
+		return keys.ErrSlotsFull
+	}
+	return storeErr("repair key slots", err)
 }
+
+func tsNano(t time.Time) types.AttributeValue { return s(t.UTC().Format(time.RFC3339Nano)) }
 
 var _ keys.Store = (*Store)(nil)

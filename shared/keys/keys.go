@@ -81,9 +81,19 @@ type Store interface {
 	// RevokeKey marks the owner's active key revoked; ErrNotFound otherwise.
 	RevokeKey(ctx context.Context, owner, prefix string, now time.Time) error
 	// ReserveSlot takes one of the owner's max active-key slots; ErrSlotsFull.
-	ReserveSlot(ctx context.Context, owner string, max int) error
+	ReserveSlot(ctx context.Context, owner string, max int, now time.Time) error
 	// ReleaseSlot gives a slot back.
-	ReleaseSlot(ctx context.Context, owner string) error
-	// SetSlots overwrites the owner's slot count with n (drift repair).
-	SetSlots(ctx context.Context, owner string, n int) error
+	ReleaseSlot(ctx context.Context, owner string, now time.Time) error
+	// Slots reads the owner's slot counter and when it last changed, with a
+	// strongly consistent read.
+	Slots(ctx context.Context, owner string) (Slots, error)
+	// RepairSlots sets the counter to n only if it still is seen (same count,
+	// same change time); ErrSlotsFull if it moved meanwhile.
+	RepairSlots(ctx context.Context, owner string, seen Slots, n int, now time.Time) error
+}
+
+// Slots is an owner's active-key slot counter.
+type Slots struct {
+	Used      int
+	ChangedAt time.Time
 }

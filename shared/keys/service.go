@@ -151,17 +151,33 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateIn
 	return Created{}, apierr.Unavailable(fmt.Errorf("create key: %d prefix collisions in a row", prefixAttempts))
 }
 
-// reserveSlot takes an active-key slot. The slot counter can drift above the
-// true count if a process dies between its two writes; when the counter says
-// full, the true count is taken once and the counter repaired.
+// SlotRepairQuiet is how long the slot counter must have been still before a
+// recount may overwrite it: long enough for every in-flight create to have
+// written its key and for the byOwner index to have caught up.
+const SlotRepairQuiet = time.Minute
+
+// reserveSlot takes an active-key slot. The counter can drift above the true
+// count only if a process dies between reserving and writing its key. When
+// it says full, has been still for SlotRepairQuiet, and the index holds fewer
+// active keys, it is set to the true count with a conditional write that
+// fails if anything moved it meanwhile.
 func (s *Service) reserveSlot(ctx context.Context, owner string) error {
 	max := s.Limits.MaxActiveKeys
-	err := s.Store.ReserveSlot(ctx, owner, max)
-	if !errors.Is(err, ErrSlotsFull) {
+	now := s.now()
+	err := s.Store.ReserveSlot(ctx, owner, max, now)
+	if err == nil || !errors.Is(err, ErrSlotsFull) {
 		if err != nil {
 			return fmt.Errorf("reserve key slot: %w", err)
 		}
 		return nil
+	}
+	full := apierr.New(apierr.Forbidden, "You have %d active API keys, the most allowed; revoke one to create another.", max)
+	seen, err := s.Store.Slots(ctx, owner)
+	if err != nil {
+		return fmt.Errorf("read key slots: %w", err)
+	}
+	if now.Sub(seen.ChangedAt) < SlotRepairQuiet {
+		return full
 	}
 	all, err := s.Store.ListKeys(ctx, owner)
 	if err != nil {
@@ -173,15 +189,18 @@ func (s *Service) reserveSlot(ctx context.Context, owner string) error {
 			active++
 		}
 	}
-	full := apierr.New(apierr.Forbidden, "You have %d active API keys, the most allowed; revoke one to create another.", max)
 	if active >= max {
 		return full
 	}
-	s.log().WarnContext(ctx, "repairing drifted key slot counter", "activeKeys", active)
-	if err := s.Store.SetSlots(ctx, owner, active); err != nil {
+	s.log().WarnContext(ctx, "repairing drifted key slot counter", "counted", seen.Used, "activeKeys", active)
+	err = s.Store.RepairSlots(ctx, owner, seen, active, now)
+	if errors.Is(err, ErrSlotsFull) {
+		return full
+	}
+	if err != nil {
 		return fmt.Errorf("repair key slots: %w", err)
 	}
-	if err := s.Store.ReserveSlot(ctx, owner, max); err != nil {
+	if err := s.Store.ReserveSlot(ctx, owner, max, now); err != nil {
 		if errors.Is(err, ErrSlotsFull) {
 			return full
 		}
@@ -191,8 +210,8 @@ func (s *Service) reserveSlot(ctx context.Context, owner string) error {
 }
 
 func (s *Service) releaseSlot(ctx context.Context, owner string) {
-	if err := s.Store.ReleaseSlot(ctx, owner); err != nil {
-		// The next create that finds the counter full recounts and repairs it.
+	if err := s.Store.ReleaseSlot(ctx, owner, s.now()); err != nil {
+		// The counter stays one too high; the repair above mends it.
 		s.log().WarnContext(ctx, "release key slot failed", "error", err)
 	}
 }

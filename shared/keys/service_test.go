@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,11 +65,18 @@ func TestSlotCounterDriftIsRepaired(t *testing.T) {
 	if _, err := svc.Create(ctx, alice, keys.CreateInput{Name: ptr("real")}); err != nil {
 		t.Fatal(err)
 	}
-	// A process died between reserving slots and writing keys: the counter
-	// says full while only one key is active.
-	if err := svc.Store.SetSlots(ctx, "alice", 3); err != nil {
-		t.Fatal(err)
+	// Two processes died between reserving a slot and writing their key:
+	// the counter says full while only one key is active.
+	clk := svc.Clock.(*clock.Fixed)
+	for range 2 {
+		if err := svc.Store.ReserveSlot(ctx, "alice", 3, clk.Now()); err != nil {
+			t.Fatal(err)
+		}
 	}
+	if _, err := svc.Create(ctx, alice, keys.CreateInput{Name: ptr("too soon")}); code(err) != apierr.Forbidden {
+		t.Fatalf("a counter that moved within the quiet period must not be recounted: %v", err)
+	}
+	clk.Advance(keys.SlotRepairQuiet)
 	if _, err := svc.Create(ctx, alice, keys.CreateInput{Name: ptr("after drift")}); err != nil {
 		t.Fatalf("create after drift: %v", err)
 	}
@@ -77,6 +85,38 @@ func TestSlotCounterDriftIsRepaired(t *testing.T) {
 	}
 	if _, err := svc.Create(ctx, alice, keys.CreateInput{Name: ptr("fourth")}); code(err) != apierr.Forbidden {
 		t.Fatalf("fourth key with cap 3: %v", err)
+	}
+	clk.Advance(time.Hour)
+	if _, err := svc.Create(ctx, alice, keys.CreateInput{Name: ptr("fourth, later")}); code(err) != apierr.Forbidden {
+		t.Fatalf("a true count at the cap is not drift: %v", err)
+	}
+}
+
+func TestConcurrentCreatesNeverPassTheCap(t *testing.T) {
+	ctx := context.Background()
+	svc := service(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := 0
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := svc.Create(ctx, alice, keys.CreateInput{Name: ptr("k")})
+			mu.Lock()
+			defer mu.Unlock()
+			switch code(err) {
+			case "":
+				created++
+			case apierr.Forbidden:
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if created != 3 {
+		t.Fatalf("%d keys created with cap 3", created)
 	}
 }
 
