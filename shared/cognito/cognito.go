@@ -24,6 +24,10 @@ import (
 // Leeway is the clock skew allowed on exp, nbf and iat.
 const Leeway = 60 * time.Second
 
+// jwksTimeout bounds a JWKS fetch, including one an unknown kid triggers
+// during a request: well inside the authorizer's 5 s Lambda timeout.
+const jwksTimeout = 2 * time.Second
+
 // ErrInvalidToken is every reason a token is refused; the detail is wrapped
 // for the log.
 var ErrInvalidToken = errors.New("invalid token")
@@ -109,7 +113,7 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 		o.RefreshInterval = time.Hour
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 3 * time.Second}
+		o.HTTPClient = &http.Client{Timeout: jwksTimeout}
 	}
 	log := o.Log
 	if log == nil {
@@ -118,14 +122,14 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 	noErr := true
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{o.JWKSURL}, keyfunc.Override{
 		Client:                    o.HTTPClient,
-		HTTPTimeout:               3 * time.Second,
+		HTTPTimeout:               jwksTimeout,
 		NoErrorReturnFirstHTTPReq: &noErr,
 		// Look in the fetched JWKS first: there is no other key source, and
 		// the empty "given" store would build an error on every lookup.
 		PrioritizeHTTP: true,
 		// The wait bounds the refetch itself; a limiter with no token left
 		// answers at once rather than waiting for the next minute.
-		RateLimitWaitMax:  5 * time.Second,
+		RateLimitWaitMax:  jwksTimeout,
 		RefreshInterval:   o.RefreshInterval,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(o.UnknownKIDRefresh), 1),
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {

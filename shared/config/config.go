@@ -106,6 +106,11 @@ func load(getenv func(string) string) (Config, error) {
 			c.Limits.TierCaps[tier] = n
 		}
 	}
+	for tier, limit := range c.Limits.TierCaps {
+		if c.Limits.DefaultDailyLimit > limit {
+			return Config{}, fmt.Errorf("%s=%d is above the %s tier cap %d in %s", EnvDefaultDailyLimit, c.Limits.DefaultDailyLimit, tier, limit, EnvTierCaps)
+		}
+	}
 	return c, nil
 }
 

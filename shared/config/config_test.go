@@ -36,6 +36,7 @@ func TestLoadRequired(t *testing.T) {
 		{"bad default daily limit names its variable", map[string]string{config.EnvDefaultDailyLimit: "ten"}, "KEYGATE_DEFAULT_DAILY_LIMIT"},
 		{"zero default daily limit names its variable", map[string]string{config.EnvDefaultDailyLimit: "0"}, "KEYGATE_DEFAULT_DAILY_LIMIT"},
 		{"negative max active keys names its variable", map[string]string{config.EnvMaxActiveKeys: "-1"}, "KEYGATE_MAX_ACTIVE_KEYS"},
+		{"default above a tier cap names both variables", map[string]string{config.EnvTierCaps: "pro=100"}, "KEYGATE_TIER_CAPS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,7 +154,7 @@ func TestLoadSettings(t *testing.T) {
 		},
 		{
 			name:  "tier caps accept spaces and any case",
-			edits: map[string]string{config.EnvTierCaps: " PRO = 1 , team=2,Enterprise= 3 "},
+			edits: map[string]string{config.EnvTierCaps: " PRO = 1 , team=2,Enterprise= 3 ", config.EnvDefaultDailyLimit: "1"},
 			check: func(t *testing.T, c config.Config) {
 				want := map[principal.Tier]int{principal.Pro: 1, principal.Team: 2, principal.Enterprise: 3}
 				if !reflect.DeepEqual(c.Limits.TierCaps, want) {

@@ -84,18 +84,24 @@ func ValidateName(name string) (string, error) {
 		return "", apierr.New(apierr.BadRequest, "Field 'name' must be at most %d characters (got %d).", MaxNameLen, n)
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) {
-			return "", apierr.New(apierr.BadRequest, "Field 'name' must not contain control characters.")
+		// Cf holds the invisible formatting characters (bidi overrides,
+		// zero-width spaces) that make one name look like another.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return "", apierr.New(apierr.BadRequest, "Field 'name' must not contain control or invisible formatting characters.")
 		}
 	}
 	return name, nil
 }
 
-// ValidateDailyLimit checks a limit against the caller's tier cap.
+// ValidateDailyLimit checks a limit: below 1 is a bad request; above the
+// caller's tier cap is forbidden (the contract's "limit cap reached").
 func (s *Service) ValidateDailyLimit(p principal.Principal, n int) error {
 	limit := s.Limits.TierCaps[p.Tier]
-	if n < 1 || n > limit {
+	if n < 1 {
 		return apierr.New(apierr.BadRequest, "Field 'dailyLimit' must be an integer from 1 to %d for the %s tier (got %d).", limit, p.Tier, n)
+	}
+	if n > limit {
+		return apierr.New(apierr.Forbidden, "Field 'dailyLimit' may be at most %d on the %s tier (got %d); a higher tier raises the cap.", limit, p.Tier, n)
 	}
 	return nil
 }

@@ -137,8 +137,11 @@ func TestRules(t *testing.T) {
 		{"tab is a control character", alice, keys.CreateInput{Name: ptr("a\tb")}, apierr.BadRequest, "control"},
 		{"DEL is a control character", alice, keys.CreateInput{Name: ptr("a\x7fb")}, apierr.BadRequest, "control"},
 		{"C1 control characters too", alice, keys.CreateInput{Name: ptr("a\u0085b")}, apierr.BadRequest, "control"},
-		{"pro cap is 10000", alice, keys.CreateInput{Name: ptr("a"), DailyLimit: ptr(10_001)}, apierr.BadRequest, "1 to 10000"},
-		{"team cap is 50000", principal.Principal{Sub: "t", Tier: principal.Team, Method: principal.ViaJWT}, keys.CreateInput{Name: ptr("a"), DailyLimit: ptr(50_001)}, apierr.BadRequest, "1 to 50000"},
+		{"a bidi override is refused", alice, keys.CreateInput{Name: ptr("prod\u202egnp.exe")}, apierr.BadRequest, "invisible"},
+		{"a zero-width space is refused", alice, keys.CreateInput{Name: ptr("ci\u200bbot")}, apierr.BadRequest, "invisible"},
+		{"zero dailyLimit is a bad request", alice, keys.CreateInput{Name: ptr("a"), DailyLimit: ptr(0)}, apierr.BadRequest, "1 to 10000"},
+		{"pro cap is 10000, over it is forbidden", alice, keys.CreateInput{Name: ptr("a"), DailyLimit: ptr(10_001)}, apierr.Forbidden, "at most 10000"},
+		{"team cap is 50000", principal.Principal{Sub: "t", Tier: principal.Team, Method: principal.ViaJWT}, keys.CreateInput{Name: ptr("a"), DailyLimit: ptr(50_001)}, apierr.Forbidden, "at most 50000"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

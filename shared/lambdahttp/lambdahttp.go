@@ -16,9 +16,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -168,21 +170,57 @@ func errorResponse(e *apierr.Error) events.APIGatewayProxyResponse {
 	return jsonResponse(apierr.Status(e.Code), e.Envelope())
 }
 
-// DecodeJSON reads a JSON object body into v strictly: unknown fields,
-// trailing data and wrong types are 400s that name the field.
+// DecodeJSON reads a JSON object body into v, a pointer to a struct, strictly:
+// a field name must match a json tag exactly (encoding/json alone would take
+// "NAME" for "name"), and unknown fields, trailing data and wrong types are
+// 400s that name the field.
 func DecodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apierr.New(apierr.BadRequest, "The request body is empty; send a JSON object.")
 	}
+	var fields map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := dec.Decode(&fields); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apierr.New(apierr.BadRequest, "The request body must be a single JSON object with nothing after it.")
 	}
+	if fields == nil {
+		return apierr.New(apierr.BadRequest, "The request body must be a JSON object.")
+	}
+	known := jsonFields(reflect.TypeOf(v).Elem())
+	for name := range fields {
+		if !known[name] {
+			return apierr.New(apierr.BadRequest, "Field '%s' is not a field of this request.", name)
+		}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return decodeError(err)
+	}
 	return nil
+}
+
+var fieldSets sync.Map // reflect.Type -> map[string]bool
+
+// jsonFields is the set of JSON names of a struct type's fields.
+func jsonFields(t reflect.Type) map[string]bool {
+	if m, ok := fieldSets.Load(t); ok {
+		return m.(map[string]bool)
+	}
+	m := map[string]bool{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		m[name] = true
+	}
+	fieldSets.Store(t, m)
+	return m
 }
 
 func decodeError(err error) error {

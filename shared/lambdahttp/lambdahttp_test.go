@@ -137,6 +137,9 @@ func TestDecodeJSON(t *testing.T) {
 		{`{"dailyLimit":1e99}`, "'dailyLimit' must be an integer"},
 		{`{"name":["a"]}`, "'name' must be a string"},
 		{`"str"`, "JSON object"},
+		{`null`, "JSON object"},
+		{`{"NAME":"a"}`, "'NAME' is not a field"},
+		{`{"DailyLimit":3}`, "'DailyLimit' is not a field"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.body, func(t *testing.T) {

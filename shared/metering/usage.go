@@ -100,7 +100,14 @@ func (r *Reporter) Report(ctx context.Context, p principal.Principal, days int, 
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() {
+				// The adapter's recover does not reach this goroutine.
+				if v := recover(); v != nil {
+					errs[i] = apierr.Internal(fmt.Errorf("usage of %s: panic: %v", u.Keys[i].Prefix, v))
+				}
+				<-sem
+				wg.Done()
+			}()
 			k := &u.Keys[i]
 			counts, err := r.Counter.History(ctx, k.Prefix, dates[0], today)
 			if err != nil {
