@@ -73,12 +73,15 @@ func TestKeyItems(t *testing.T) {
 	})
 	t.Run("update changes only what is given", func(t *testing.T) {
 		limit := 7
-		got, err := st.UpdateKey(ctx, "alice", r.Prefix, keys.Patch{DailyLimit: &limit}, t0.Add(time.Hour))
+		got, err := st.UpdateKey(ctx, "alice", r.Prefix, keys.Patch{DailyLimit: &limit, Tier: principal.Team}, t0.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.DailyLimit != 7 || got.Name != "n" || !got.UpdatedAt.Equal(t0.Add(time.Hour)) || !got.CreatedAt.Equal(t0) {
 			t.Fatalf("got %+v", got)
+		}
+		if got.Tier != principal.Team || got.TeamID != "" {
+			t.Fatalf("the owner's current tier and team were not copied: %+v", got)
 		}
 	})
 	t.Run("revoke keeps the item with status and revokedAt", func(t *testing.T) {

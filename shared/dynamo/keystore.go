@@ -165,9 +165,15 @@ func (st *Store) ListKeys(ctx context.Context, owner string) ([]keys.Record, err
 
 // UpdateKey applies a patch to the owner's active key.
 func (st *Store) UpdateKey(ctx context.Context, owner, prefix string, p keys.Patch, now time.Time) (keys.Record, error) {
-	set := "SET #updatedAt = :now"
-	names := map[string]string{"#owner": attrOwner, "#status": attrStatus, "#updatedAt": attrUpdatedAt}
-	values := map[string]types.AttributeValue{":owner": s(owner), ":active": s(string(keys.Active)), ":now": ts(now)}
+	set := "SET #updatedAt = :now, #tier = :tier"
+	names := map[string]string{"#owner": attrOwner, "#status": attrStatus, "#updatedAt": attrUpdatedAt, "#tier": attrTier, "#teamId": attrTeamID}
+	values := map[string]types.AttributeValue{":owner": s(owner), ":active": s(string(keys.Active)), ":now": ts(now), ":tier": s(string(p.Tier))}
+	remove := " REMOVE #teamId"
+	if p.TeamID != "" {
+		set += ", #teamId = :teamId"
+		values[":teamId"] = s(p.TeamID)
+		remove = ""
+	}
 	if p.Name != nil {
 		set += ", #name = :name"
 		names["#name"] = attrName
@@ -181,7 +187,7 @@ func (st *Store) UpdateKey(ctx context.Context, owner, prefix string, p keys.Pat
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Table),
 		Key:                       itemKey(keyPK(prefix), skMeta),
-		UpdateExpression:          aws.String(set),
+		UpdateExpression:          aws.String(set + remove),
 		ConditionExpression:       aws.String("#owner = :owner AND #status = :active"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,

@@ -61,10 +61,13 @@ var (
 	ErrLimitReached = errors.New("daily limit reached")
 )
 
-// Patch is a partial update; nil fields are left alone.
+// Patch is a partial update; nil fields are left alone. Owner is the tier
+// and team of the owner's token making the change, copied onto the key.
 type Patch struct {
 	Name       *string
 	DailyLimit *int
+	Tier       principal.Tier
+	TeamID     string
 }
 
 // Store persists keys. Implementations return the typed errors above and wrap

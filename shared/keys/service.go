@@ -257,7 +257,9 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, prefix stri
 	if in.Name == nil && in.DailyLimit == nil {
 		return Record{}, apierr.New(apierr.BadRequest, "Give at least one of the fields 'name' and 'dailyLimit'.")
 	}
-	var patch Patch
+	// The owner is acting with a fresh token: the key picks up their current
+	// tier and team, which it otherwise keeps from its creation.
+	patch := Patch{Tier: p.Tier, TeamID: p.TeamID}
 	if in.Name != nil {
 		name, err := ValidateName(*in.Name)
 		if err != nil {
