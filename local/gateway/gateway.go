@@ -303,7 +303,9 @@ func glob(p, s string) bool {
 func writeError(w http.ResponseWriter, code apierr.Code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(apierr.Status(code))
-	_ = json.NewEncoder(w).Encode(apierr.New(code, "%s", msg).Envelope())
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // as the deployed gateway responses render it
+	_ = enc.Encode(apierr.New(code, "%s", msg).Envelope())
 }
 
 func flattenHeaders(h http.Header) (map[string]string, map[string][]string) {
