@@ -68,12 +68,15 @@ const (
 // Context renders p as an authorizer context. Every value is a string, as API
 // Gateway hands them to the integration.
 func (p Principal) Context() map[string]any {
-	m := map[string]any{
-		ctxSub:    p.Sub,
-		ctxTier:   string(p.Tier),
-		ctxTeamID: p.TeamID,
-		ctxMethod: string(p.Method),
+	n := 4
+	if p.Method == ViaKey {
+		n = 8
 	}
+	m := make(map[string]any, n)
+	m[ctxSub] = p.Sub
+	m[ctxTier] = constant(string(p.Tier))
+	m[ctxTeamID] = p.TeamID
+	m[ctxMethod] = constant(string(p.Method))
 	if p.Method == ViaKey {
 		m[ctxPrefix] = p.KeyPrefix
 		m[ctxKeyName] = p.KeyName
@@ -83,6 +86,26 @@ func (p Principal) Context() map[string]any {
 		}
 	}
 	return m
+}
+
+// constant returns the few fixed context values as interfaces that need no
+// allocation; this runs on every authorization.
+func constant(s string) any {
+	switch s {
+	case "free":
+		return "free"
+	case "pro":
+		return "pro"
+	case "team":
+		return "team"
+	case "enterprise":
+		return "enterprise"
+	case "jwt":
+		return "jwt"
+	case "key":
+		return "key"
+	}
+	return s
 }
 
 // FromContext reads the principal the authorizer put in the request context.
