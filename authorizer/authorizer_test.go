@@ -24,7 +24,6 @@ import (
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/cognito"
 	"github.com/keygate/keygate/shared/config"
-	"github.com/keygate/keygate/shared/dynamo"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/principal"
 )
@@ -67,14 +66,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	probe := &testenv.Probe{}
-	db, err := dynamo.NewClient(ctx, testenv.Endpoint(t), probe.Option())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := dynamo.New(db, testenv.TableName(t))
-	if err := store.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	store := testenv.Store(t, probe.Option())
 	discard := slog.New(slog.DiscardHandler)
 	svc := &keys.Service{
 		Store:  store,

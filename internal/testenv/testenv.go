@@ -85,11 +85,12 @@ func TableName(t testing.TB) string {
 	return name + "-" + hex.EncodeToString(b[:])
 }
 
-// Store returns a store on a new table of its own.
-func Store(t testing.TB) *dynamo.Store {
+// Store returns a store on a new table of its own; opts adjust its client
+// (a Probe's Option, say).
+func Store(t testing.TB, opts ...func(*dynamodb.Options)) *dynamo.Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := dynamo.NewClient(ctx, Endpoint(t))
+	db, err := dynamo.NewClient(ctx, Endpoint(t), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

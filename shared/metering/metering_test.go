@@ -10,7 +10,6 @@ import (
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/clock"
-	"github.com/keygate/keygate/shared/dynamo"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/metering"
 	"github.com/keygate/keygate/shared/principal"
@@ -21,14 +20,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func TestLastUsedAtIsWrittenOncePerMinuteUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
 	probe := &testenv.Probe{}
-	db, err := dynamo.NewClient(ctx, testenv.Endpoint(t), probe.Option())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := dynamo.New(db, testenv.TableName(t))
-	if err := st.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := testenv.Store(t, probe.Option())
 	k, _ := apikey.New()
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	if err := st.PutKey(ctx, keys.Record{Prefix: k.Prefix(), Hash: k.Hash(), Owner: "o", Tier: principal.Pro, Name: "n", DailyLimit: 1000, Status: keys.Active, CreatedAt: t0, UpdatedAt: t0}); err != nil {
