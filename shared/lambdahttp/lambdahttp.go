@@ -97,7 +97,7 @@ func Adapter(h Handler, m Meter, log *slog.Logger) Lambda {
 		}
 		if req.Principal.Method == principal.ViaKey {
 			setQuotaHeaders(&resp, req.Quota)
-			if err != nil && apierr.From(err).Code == apierr.RateLimitExceeded {
+			if resp.StatusCode == http.StatusTooManyRequests {
 				resp.Headers["Retry-After"] = strconv.FormatInt(int64(max(1, ceilSeconds(req.Quota.Reset.Sub(req.Quota.At)))), 10)
 			}
 		}
