@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/keygate/keygate/internal/apispec"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/devstack"
 	"github.com/keygate/keygate/local/dynalite"
@@ -230,6 +231,7 @@ func (c *Client) Do(method, path, auth string, body any) Response {
 	defer resp.Body.Close()
 	out := Response{Status: resp.StatusCode, Header: resp.Header}
 	out.Body, _ = io.ReadAll(resp.Body)
+	apispec.Check(c.T, method, path, req.Header, resp.StatusCode, resp.Header, out.Body) // docs/openapi.yaml
 	if err := json.Unmarshal(out.Body, &out.JSON); err != nil {
 		c.T.Errorf("%s %s: body is not JSON (%d): %q", method, path, resp.StatusCode, out.Body)
 	}

@@ -153,7 +153,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			Lambda: lambdahttp.Adapter(rt.Handler(s.App), s.App.Meter, o.Log),
 		})
 	}
-	if s.URL, err = s.serve(o.Addr, s.Gateway); err != nil {
+	if s.URL, err = s.serve(o.Addr, withOpenAPI(s.Gateway)); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return s, nil
