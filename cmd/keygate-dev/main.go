@@ -56,7 +56,8 @@ func printHelp(s *devstack.Stack) {
 		}
 	}
 	fmt.Printf("  DynamoDB             %s, table %s\n", store, cfg.Table)
-	fmt.Printf("  Token issuer         %s\n\n", cfg.Issuer)
+	fmt.Printf("  Token issuer         %s\n", cfg.Issuer)
+	fmt.Printf("  OpenAPI document     %s%s (docs/API.md to read)\n\n", s.URL, devstack.OpenAPIPath)
 	if s.Issuer == nil {
 		fmt.Printf("Tokens come from your issuer (%s=%s); sign in there and export TOKEN.\n\n", config.EnvIssuer, cfg.Issuer)
 	} else {
