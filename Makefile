@@ -16,6 +16,7 @@ help:
 	@echo "make bench   benchmarks and the throughput report (bench.txt)"
 	@echo "make build   cross-compile every Lambda to build/<name>/bootstrap (linux/arm64)"
 	@echo "make synth   synthesize the CDK app offline;  make deploy / make destroy"
+	@echo "make lint-openapi  lint docs/openapi.yaml with Redocly CLI (part of make test)"
 
 tools: $(TOOLS)
 
@@ -33,7 +34,7 @@ vet:
 test-go: $(TOOLS) vet
 	$(GO) test -count=1 $(PKGS)
 
-test: test-go test-infra
+test: test-go test-infra lint-openapi
 
 bench: $(TOOLS)
 	./scripts/bench.sh | tee bench.txt
