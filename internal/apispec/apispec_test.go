@@ -3,6 +3,7 @@ package apispec_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/keygate/keygate/internal/apispec"
@@ -194,4 +195,24 @@ func BenchmarkValidateResponse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestConcurrentUse: the e2e tests validate from many goroutines at once.
+func TestConcurrentUse(t *testing.T) {
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				if err := apispec.ValidateResponse("GET", "/v1/usage", hdr("Authorization", key), 200, join(jsonCT, quota), []byte(usage)); err != nil {
+					t.Error(err)
+				}
+				if apispec.ValidateResponse("GET", "/v1/usage", hdr("Authorization", key), 200, join(jsonCT), []byte(usage)) == nil {
+					t.Error("missing headers not caught")
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
