@@ -43,7 +43,8 @@ func Main(function string) {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)
 			os.Exit(1)
 		}
-		lambda.Start(lambdahttp.Adapter(rt.Handler(a), a.Meter, a.Log))
+		cors := lambdahttp.NewCORS(a.Config.AllowedOrigins)
+		lambda.Start(lambdahttp.WithCORS(lambdahttp.Adapter(rt.Handler(a), a.Meter, a.Log), cors))
 		return
 	}
 	fmt.Fprintf(os.Stderr, "no route is served by %q\n", function)

@@ -147,13 +147,14 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	s.Authorize = authorizer.New(s.App.Keys, verifier, o.Log)
 	s.Gateway = &gateway.Gateway{Authorizer: s.Authorize.Handle, Log: o.Log}
+	cors := lambdahttp.NewCORS(cfg.AllowedOrigins)
 	for _, rt := range handlers.Routes {
 		s.Gateway.Routes = append(s.Gateway.Routes, gateway.Route{
 			Method: rt.Method, Path: rt.Path,
-			Lambda: lambdahttp.Adapter(rt.Handler(s.App), s.App.Meter, o.Log),
+			Lambda: lambdahttp.WithCORS(lambdahttp.Adapter(rt.Handler(s.App), s.App.Meter, o.Log), cors),
 		})
 	}
-	if s.URL, err = s.serve(o.Addr, s.Gateway); err != nil {
+	if s.URL, err = s.serve(o.Addr, gateway.WithCORS(s.Gateway, cors)); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return s, nil

@@ -145,13 +145,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apierr.InternalError, "Internal error; it has been logged with the request id.")
 		return
 	}
+	// Names exactly as the integration wrote them (X-RateLimit-Limit, not
+	// Go's canonical X-Ratelimit-Limit), as API Gateway passes them on.
 	for k, v := range resp.Headers {
-		w.Header().Set(k, v)
+		w.Header()[k] = []string{v}
 	}
 	for k, vs := range resp.MultiValueHeaders {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
+		w.Header()[k] = append(w.Header()[k], vs...)
 	}
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	out := []byte(resp.Body)

@@ -23,6 +23,7 @@ const (
 	EnvTierCaps          = "KEYGATE_TIER_CAPS"
 	EnvMaxActiveKeys     = "KEYGATE_MAX_ACTIVE_KEYS"
 	EnvLogLevel          = "KEYGATE_LOG_LEVEL"
+	EnvAllowedOrigins    = "KEYGATE_ALLOWED_ORIGINS"
 )
 
 // Config is every setting a keygate Lambda reads.
@@ -34,6 +35,9 @@ type Config struct {
 	ClientIDs        []string
 	Limits           Limits
 	LogLevel         string
+	// AllowedOrigins are the web origins (scheme://host[:port]) whose
+	// browsers may call the API (CORS).
+	AllowedOrigins []string
 }
 
 // Limits are the deployment's caps on keys.
@@ -89,6 +93,9 @@ func load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("%s is not set: the comma-separated Cognito app client ids whose tokens are accepted", EnvClientIDs)
 	}
 	var err error
+	if c.AllowedOrigins, err = origins(getenv(EnvAllowedOrigins)); err != nil {
+		return Config{}, err
+	}
 	if c.Limits.DefaultDailyLimit, err = positive(getenv, EnvDefaultDailyLimit, c.Limits.DefaultDailyLimit); err != nil {
 		return Config{}, err
 	}
