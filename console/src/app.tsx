@@ -53,7 +53,10 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean }) {
       <header class="top">
         <a class="brand" href="/" aria-label="keygate console home">
           <span class="logo" aria-hidden="true">
-            ⚿
+            <svg viewBox="0 0 24 24">
+              <circle cx="7.5" cy="12" r="4" />
+              <path d="M11.5 12H21M17.5 12v3.5M20.5 12v2.5" />
+            </svg>
           </span>
           keygate
         </a>

@@ -87,7 +87,7 @@ export function KeysView(props: KeysViewProps) {
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
 
       {rows === null ? (
-        <p class="muted">Loading keys…</p>
+        loading && <p class="muted">Loading keys…</p>
       ) : rows.length === 0 ? (
         <div class="empty">
           <p>No API keys yet.</p>
@@ -210,10 +210,17 @@ function KeyItem(props: {
           <dt>Created</dt>
           <dd>{fmtDate(row.createdAt)}</dd>
         </div>
-        <div>
-          <dt>Expires</dt>
-          <dd>{fmtDateTime(row.expiresAt)}</dd>
-        </div>
+        {row.status === "revoked" ? (
+          <div>
+            <dt>Revoked</dt>
+            <dd>{fmtDateTime(row.revokedAt, "Yes")}</dd>
+          </div>
+        ) : (
+          <div>
+            <dt>{row.status === "expired" ? "Expired" : "Expires"}</dt>
+            <dd>{fmtDateTime(row.expiresAt)}</dd>
+          </div>
+        )}
         {row.createdBy && (
           <div>
             <dt>Created by</dt>
@@ -225,9 +232,11 @@ function KeyItem(props: {
       {row.revokedReason === "leaked" && <p class="note danger-text">Revoked because it was found in public code.</p>}
       {row.status === "suspended" && <p class="note">Suspended: your plan no longer allows API keys. It works again when you upgrade.</p>}
       <div class="key-actions">
-        <button type="button" class="secondary" aria-expanded={props.showChart} aria-controls={chartId} onClick={props.onChart} disabled={!usage?.history}>
-          {props.showChart ? "Hide usage" : "Usage, 30 days"}
-        </button>
+        {usage?.history && (
+          <button type="button" class="secondary" aria-expanded={props.showChart} aria-controls={chartId} onClick={props.onChart}>
+            {props.showChart ? "Hide usage" : "Usage, 30 days"}
+          </button>
+        )}
         {live && props.editable && (
           <button type="button" class="secondary" onClick={props.onEdit}>
             Edit

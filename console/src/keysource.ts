@@ -13,6 +13,7 @@ export interface KeyRow {
   lastUsedAt: string | null;
   expiresAt: string | null;
   rotatedTo?: string;
+  revokedAt?: string;
   revokedReason?: string;
   createdBy?: string;
 }
@@ -51,6 +52,7 @@ const fromV1 = (k: ApiKey): KeyRow => ({
   lastUsedAt: k.lastUsedAt,
   expiresAt: k.expiresAt,
   rotatedTo: k.rotatedTo,
+  revokedAt: k.revokedAt,
   revokedReason: k.revokedReason,
 });
 
@@ -64,6 +66,7 @@ const fromWorkspace = (k: WorkspaceKey): KeyRow => ({
   lastUsedAt: k.last_used_at,
   expiresAt: k.expires_at,
   rotatedTo: k.rotated_to,
+  revokedAt: k.revoked_at,
   createdBy: k.created_by,
 });
 

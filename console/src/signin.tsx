@@ -32,7 +32,9 @@ export function SignIn(props: { auth: Auth; local: boolean; notice?: string; onS
         <button type="submit" class="primary wide" disabled={a.busy}>
           {a.busy ? "Signing in…" : "Sign in"}
         </button>
-        {props.local && <p class="muted small">Local mode: `make dev` printed the demo users and their passwords.</p>}
+        {props.local && <p class="muted small">
+            Local mode: <code>make dev</code> printed the demo users and their passwords.
+          </p>}
       </form>
     </main>
   );

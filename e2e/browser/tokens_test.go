@@ -94,7 +94,37 @@ func withTrigger(t *testing.T, e *env, access, email string) string {
 		t.Fatal(err)
 	}
 
-	parts := strings.Split(access, ".")
+	claims := tokenClaims(t, access)
+	add := answer.Response.ClaimsAndScopeOverrideDetails.AccessTokenGeneration.ClaimsToAddOrOverride
+	if add["custom:tier"] != "pro" {
+		t.Fatalf("the trigger answered %v", add)
+	}
+	for k, v := range add {
+		claims[k] = v
+	}
+	return signCognitoLocal(t, claims)
+}
+
+// signCognitoLocal signs claims as cognito-local does: RS256 with its key,
+// kid CognitoLocal.
+func signCognitoLocal(t *testing.T, claims jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	tok.Header["kid"] = "CognitoLocal"
+	signed, err := tok.SignedString(cognitoLocalKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+// tokenClaims decodes a token's claims without checking it.
+func tokenClaims(t *testing.T, tok string) jwt.MapClaims {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT")
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
 		t.Fatal(err)
@@ -103,20 +133,7 @@ func withTrigger(t *testing.T, e *env, access, email string) string {
 	if err := json.Unmarshal(raw, &claims); err != nil {
 		t.Fatal(err)
 	}
-	add := answer.Response.ClaimsAndScopeOverrideDetails.AccessTokenGeneration.ClaimsToAddOrOverride
-	if add["custom:tier"] != "pro" {
-		t.Fatalf("the trigger answered %v", add)
-	}
-	for k, v := range add {
-		claims[k] = v
-	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = "CognitoLocal"
-	signed, err := tok.SignedString(cognitoLocalKey(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signed
+	return claims
 }
 
 // cognitoLocalKey is the private key cognito-local signs every token with.
