@@ -45,11 +45,11 @@ func (c *shiftClock) Shift(d time.Duration) { c.mu.Lock(); c.off = d; c.mu.Unloc
 // env is what every test of the binary shares: one web app stack (its own
 // table in the binary's dynalite) and one running browser.
 type env struct {
-	stack   *webapp.Stack
-	clock   *shiftClock
-	browser context.Context // nil when Chromium is unavailable
+	stack     *webapp.Stack
+	clock     *shiftClock
+	browser   context.Context // nil when Chromium is unavailable
 	noBrowser error
-	stop    []func()
+	stop      []func()
 }
 
 var (
