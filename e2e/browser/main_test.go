@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -178,7 +177,7 @@ func browserEnv(t *testing.T) *env {
 	t.Helper()
 	e := stack(t)
 	if e.browser == nil {
-		if e.noBrowser != nil && !strings.Contains(e.noBrowser.Error(), errPrereq.Error()) {
+		if !errors.Is(e.noBrowser, errPrereq) {
 			t.Fatal(e.noBrowser)
 		}
 		unavailable(t, e.noBrowser)

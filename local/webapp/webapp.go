@@ -141,7 +141,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 
 	if getenv(config.EnvIssuer) == "" {
 		s.Trigger = lambdainvoke.New(map[string]any{TriggerName: pretoken.Handle}, o.Log)
-		lambdaURL, err := s.serve(ctx, "127.0.0.1:0", s.Trigger)
+		lambdaURL, err := s.serve("127.0.0.1:0", s.Trigger)
 		if err != nil {
 			return nil, fmt.Errorf("lambda invoke endpoint: %w", err)
 		}
@@ -209,7 +209,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	return s, nil
 }
 
-func (s *Stack) serve(_ context.Context, addr string, h http.Handler) (string, error) {
+func (s *Stack) serve(addr string, h http.Handler) (string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", err
