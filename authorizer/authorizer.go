@@ -56,6 +56,8 @@ type Authorizer struct {
 	GoodTTL time.Duration
 	Now     func() time.Time
 	Log     *slog.Logger
+
+	contexts *lru.Cache[principal.Principal, map[string]any]
 }
 
 // goodKey is a cached authentication: who the key acts as, and until when
@@ -71,7 +73,27 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
-	return Allow(p, ev.MethodArn), nil
+	return allow(p, ev.MethodArn, a.context(p)), nil
+}
+
+// contextCacheSize bounds the rendered contexts kept: one per recent
+// principal, a few hundred bytes each.
+const contextCacheSize = 10_000
+
+var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// context renders p's authorizer context once per distinct principal: the
+// same token or key asks for the same map, which is only ever read.
+func (a *Authorizer) context(p principal.Principal) map[string]any {
+	if a.contexts == nil {
+		return p.Context()
+	}
+	if m, ok := a.contexts.Get(p, time.Time{}); ok {
+		return m
+	}
+	m := p.Context()
+	a.contexts.Put(p, m, forever)
+	return m
 }
 
 // Authenticate resolves an Authorization header value. Its errors are
@@ -198,13 +220,17 @@ func header(h map[string]string, name string) string {
 // cached decision (when caching is turned on) holds across routes; the
 // principal travels in the context.
 func Allow(p principal.Principal, methodArn string) events.APIGatewayCustomAuthorizerResponse {
+	return allow(p, methodArn, p.Context())
+}
+
+func allow(p principal.Principal, methodArn string, ctx map[string]any) events.APIGatewayCustomAuthorizerResponse {
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID: p.ID(),
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version:   "2012-10-17",
 			Statement: allowStatements(stageARN(methodArn)),
 		},
-		Context: p.Context(),
+		Context: ctx,
 	}
 }
 
@@ -258,7 +284,8 @@ const goodCacheSize = 10_000
 // New returns an authorizer with the default miss cache and a positive key
 // cache of goodTTL (0 turns it off).
 func New(k KeyAuthenticator, t TokenVerifier, goodTTL time.Duration, log *slog.Logger) *Authorizer {
-	a := &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), GoodTTL: goodTTL, Log: log}
+	a := &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), GoodTTL: goodTTL, Log: log,
+		contexts: lru.New[principal.Principal, map[string]any](contextCacheSize)}
 	if goodTTL > 0 {
 		a.Good = lru.New[apikey.Hash, goodKey](goodCacheSize)
 	}
