@@ -418,4 +418,3 @@ func TestJWKSDownWithUnseenKid(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	testenv.Must(t, c.Do("GET", "/v1/api-keys", testenv.Bearer(unseen), nil), 200, "")
 }
-
