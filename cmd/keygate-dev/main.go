@@ -1,19 +1,22 @@
 // Command keygate-dev runs keygate locally (`make dev`): dynalite, the table,
-// the authorizer and every route behind a local REST-API-Gateway stand-in,
-// cognito-local with a user pool and demo users (and keygate's
-// pre-token-generation trigger), and the web console on its own origin. It
-// prints where everything is and how to sign in.
+// the authorizer and every route behind a local REST-API-Gateway stand-in, a
+// dev token issuer for curl, cognito-local with a user pool and demo users
+// (and keygate's pre-token-generation trigger), and the web console on its own
+// origin. It prints where everything is and how to sign in.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/keygate/keygate/local/devissuer"
+	"github.com/keygate/keygate/local/devstack"
 	"github.com/keygate/keygate/local/webapp"
 	"github.com/keygate/keygate/shared/config"
 )
@@ -48,9 +51,29 @@ func main() {
 		os.Exit(1)
 	}
 	defer s.Close()
+	if err := writeLocal(s.API); err != nil {
+		fmt.Fprintln(os.Stderr, "keygate-dev: keygate-admin --local will not find this stack:", err)
+	} else {
+		defer os.Remove(localFile)
+	}
 	printHelp(s)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nkeygate-dev: stopping")
+}
+
+// localFile tells keygate-admin --local which table and endpoint this stack
+// serves (cmd/keygate-admin reads it).
+const localFile = ".dev/local.json"
+
+func writeLocal(s *devstack.Stack) error {
+	b, err := json.Marshal(map[string]string{"endpoint": s.App.Config.DynamoDBEndpoint, "table": s.App.Config.Table})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(localFile), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(localFile, b, 0o644)
 }
 
 func printHelp(s *webapp.Stack) {
@@ -68,9 +91,12 @@ func printHelp(s *webapp.Stack) {
 	}
 	fmt.Printf("  DynamoDB             %s, table %s\n", store, cfg.Table)
 	if s.Cognito != nil {
-		fmt.Printf("  Cognito (cognito-local) %s, pool %s, client %s\n", s.Cognito.Endpoint, s.Pool.ID, s.Pool.ClientID)
+		fmt.Printf("  Cognito              cognito-local %s, pool %s, client %s\n", s.Cognito.Endpoint, s.Pool.ID, s.Pool.ClientID)
 	}
-	fmt.Printf("  Token issuer         %s\n\n", cfg.Issuer)
+	for _, iss := range cfg.Issuers {
+		fmt.Printf("  Trusted issuer       %s\n", iss)
+	}
+	fmt.Println()
 
 	if len(s.Users) > 0 {
 		fmt.Printf("Sign in to the console at %s as one of (password %s for all):\n\n", s.ConsoleURL, webapp.DemoPassword)
@@ -80,24 +106,17 @@ func printHelp(s *webapp.Stack) {
 		fmt.Println()
 	}
 
-	if api.Issuer != nil {
+	if api.Issuer == nil {
+		fmt.Printf("Tokens come from your issuer (%s=%s); sign in there and export TOKEN.\n\n", config.EnvIssuer, cfg.Issuer())
+	} else {
 		tok, err := api.Issuer.Mint(devissuer.Token{Sub: "dev-user", Tier: "pro"})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "mint token:", err)
 			return
 		}
-		fmt.Printf("A Pro user's access token (valid 1 h):\n\n  export TOKEN=%s\n\n", tok)
+		fmt.Printf("For curl, a Pro user's access token from the dev issuer (valid 1 h):\n\n  export TOKEN=%s\n\n", tok)
 		fmt.Printf("More tokens (any sub, tier free|pro|team|enterprise, teamId, use access|id):\n\n")
 		fmt.Printf("  export TOKEN=$(curl -s '%s/token?sub=alice&tier=team&teamId=t1')\n\n", api.Issuer.URL)
-	} else if s.Cognito != nil {
-		fmt.Printf("A token for curl: sign in with cognito-local (USER_PASSWORD_AUTH) and take the ID token,\n")
-		fmt.Printf("which carries custom:tier (cognito-local's access tokens never do):\n\n")
-		fmt.Printf("  export TOKEN=$(curl -s %s -H 'Content-Type: application/x-amz-json-1.1' \\\n", s.Cognito.Endpoint)
-		fmt.Printf("      -H 'X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth' \\\n")
-		fmt.Printf("      -d '{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"%s\",\"AuthParameters\":{\"USERNAME\":\"pro@example.com\",\"PASSWORD\":\"%s\"}}' \\\n", s.Pool.ClientID, webapp.DemoPassword)
-		fmt.Printf("      | sed -E 's/.*\"IdToken\":\"([^\"]+)\".*/\\1/')\n\n")
-	} else {
-		fmt.Printf("Tokens come from your issuer (%s=%s); sign in there and export TOKEN.\n\n", config.EnvIssuer, cfg.Issuer)
 	}
 	u := api.URL
 	fmt.Printf("Try it:\n\n")

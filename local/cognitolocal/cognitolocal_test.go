@@ -154,7 +154,7 @@ func TestWhatCognitoLocalDoes(t *testing.T) {
 		}
 	})
 	t.Run("keygate's verifier accepts both tokens; only the ID token is pro", func(t *testing.T) {
-		v, err := cognito.New(ctx, cognito.Options{Issuer: pool.Issuer, ClientIDs: []string{pool.ClientID}})
+		v, err := cognito.New(ctx, cognito.Options{Issuers: []string{pool.Issuer}, ClientIDs: []string{pool.ClientID}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@
 // generated /config.json. The API trusts the pool's tokens and the console's
 // origin. `make dev` and the browser tests start it.
 //
+// The API trusts cognito-local's pool next to devstack's dev token issuer.
 // When KEYGATE_ISSUER names a real Cognito pool, cognito-local is not started
 // and the console is configured for that pool instead: local mode and a
 // deployed pool differ only in the console's configuration.
@@ -139,6 +140,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		config.EnvAllowedOrigins: joinList(getenv(config.EnvAllowedOrigins), s.ConsoleURL),
 	}
 
+	var extraIssuers []string
 	if getenv(config.EnvIssuer) == "" {
 		s.Trigger = lambdainvoke.New(map[string]any{TriggerName: pretoken.Handle}, o.Log)
 		lambdaURL, err := s.serve("127.0.0.1:0", s.Trigger)
@@ -163,16 +165,16 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("cognito-local pool: %w", err)
 		}
 		s.Users = o.Users
-		// Until KEYGATE_ISSUER takes a list, cognito-local is the only issuer
-		// and the dev issuer is off.
-		env[config.EnvIssuer] = s.Pool.Issuer
+		// The API trusts the pool next to the dev issuer (which curl and the
+		// tests that craft tokens use).
+		extraIssuers = []string{s.Pool.Issuer}
 		env[config.EnvClientIDs] = joinList(getenv(config.EnvClientIDs), devstack.DefaultClientID, s.Pool.ClientID)
 		s.Console = ConsoleConfig{
 			Region: "local", UserPoolID: s.Pool.ID, ClientID: s.Pool.ClientID,
 			CognitoEndpoint: s.Cognito.Endpoint, AuthFlow: "USER_PASSWORD_AUTH", APIToken: "id",
 		}
 	} else {
-		region, poolID, ok := parseIssuer(getenv(config.EnvIssuer))
+		region, poolID, ok := parseIssuer(firstOf(getenv(config.EnvIssuer)))
 		if !ok {
 			o.Log.Warn("KEYGATE_ISSUER is not a Cognito issuer; the console cannot sign in", "issuer", getenv(config.EnvIssuer))
 		}
@@ -191,7 +193,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return getenv(k)
 		},
 		Addr: o.Addr, IssuerAddr: o.IssuerAddr, DataDir: dataDir, Clock: o.Clock, Log: o.Log,
-		DynamoDBOptions: o.DynamoDBOptions,
+		DynamoDBOptions: o.DynamoDBOptions, ExtraIssuers: extraIssuers,
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/lambdahttp"
 )
 
@@ -38,7 +39,7 @@ func TestWithCORS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := event(tt.auth, "")
 			ev.Headers = tt.headers
-			resp, err := lambdahttp.WithCORS(lambdahttp.Adapter(okHandler, tt.meter, log), cors)(context.Background(), ev)
+			resp, err := lambdahttp.WithCORS(lambdahttp.Adapter(okHandler, lambdahttp.Options{Meter: tt.meter, Log: log, Clock: clock.NewFixed(now)}), cors)(context.Background(), ev)
 			if err != nil || resp.StatusCode != tt.status {
 				t.Fatalf("%d %v, want %d", resp.StatusCode, err, tt.status)
 			}
