@@ -63,7 +63,7 @@ func (tb *tab) log(format string, args ...any) {
 
 // actionTimeout bounds every step; a step that waits for an element fails
 // after it rather than hanging the test binary.
-const actionTimeout = 20 * time.Second
+const actionTimeout = 60 * time.Second
 
 func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
@@ -100,7 +100,7 @@ func (tb *tab) text(sel string) string {
 // waitText waits until the element matching sel shows text containing want.
 func (tb *tab) waitText(sel, want string) string {
 	tb.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return el ? el.innerText : "" })()`, sel)
 	var last string
 	for time.Now().Before(deadline) {

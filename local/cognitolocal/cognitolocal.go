@@ -163,7 +163,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	s.cmd = cmd
 	go func() { _ = cmd.Wait(); close(s.done) }()
 
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if resp, err := http.Get(s.Endpoint + "/health"); err == nil {
 			resp.Body.Close()
@@ -181,7 +181,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, fmt.Errorf("cognito-local did not answer within 20s: %s", s.out.String())
+			return nil, fmt.Errorf("cognito-local did not answer within 60s: %s", s.out.String())
 		}
 	}
 }
