@@ -29,6 +29,7 @@ import (
 	"github.com/keygate/keygate/shared/cognito"
 	"github.com/keygate/keygate/shared/config"
 	"github.com/keygate/keygate/shared/lambdahttp"
+	"github.com/keygate/keygate/shared/metrics"
 )
 
 // Local defaults for settings the environment leaves unset.
@@ -141,6 +142,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	verifier, err := cognito.New(ctx, cognito.Options{
 		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, ClientIDs: cfg.ClientIDs,
 		Now: s.App.Clock.Now, Log: o.Log, UnknownKIDRefresh: o.UnknownKIDRefresh,
+		HTTPClient: metrics.JWKSClient(2 * time.Second), // counts JWKSFetches, as app.Verifier does
 	})
 	if err != nil {
 		return nil, err
