@@ -18,6 +18,7 @@ import (
 
 	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/metrics"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -46,6 +47,8 @@ type Authorizer struct {
 
 // Handle is the Lambda handler.
 func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
+	defer rec.Flush()
 	p, err := a.Authenticate(ctx, header(ev.Headers, "Authorization"))
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
@@ -59,6 +62,7 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 func (a *Authorizer) Authenticate(ctx context.Context, authorization string) (principal.Principal, error) {
 	cred, ok := bearer(authorization)
 	if !ok {
+		metrics.Denial(ctx, metrics.ReasonNoCredential) // metrics hook
 		return a.deny(ctx, "no bearer credential")
 	}
 	if strings.HasPrefix(cred, apikey.Scheme) {
@@ -66,6 +70,7 @@ func (a *Authorizer) Authenticate(ctx context.Context, authorization string) (pr
 	}
 	p, err := a.Tokens.Verify(cred)
 	if err != nil {
+		metrics.Denial(ctx, metrics.ReasonInvalidToken) // metrics hook
 		return a.deny(ctx, "token refused", "error", err.Error())
 	}
 	return p, nil
@@ -74,10 +79,12 @@ func (a *Authorizer) Authenticate(ctx context.Context, authorization string) (pr
 func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principal.Principal, error) {
 	key, err := apikey.Parse(cred)
 	if err != nil {
+		metrics.Denial(ctx, metrics.ReasonMalformed) // metrics hook
 		return a.deny(ctx, "malformed key")
 	}
 	prefix := key.Prefix()
 	if a.Misses.Contains(prefix) {
+		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook (the miss cache holds unknown and revoked prefixes)
 		return a.deny(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
 	}
 	r, err := a.Keys.Authenticate(ctx, key)
@@ -86,16 +93,20 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 		return r.Principal(), nil
 	case errors.Is(err, keys.ErrNotFound):
 		a.Misses.Add(prefix)
+		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook
 		return a.deny(ctx, "key unknown", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrRevoked):
 		a.Misses.Add(prefix)
+		metrics.Denial(ctx, metrics.ReasonRevoked) // metrics hook
 		return a.deny(ctx, "key revoked", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrWrongSecret):
 		// Not cached: the prefix is public, and caching it would let anyone
 		// lock its owner out.
+		metrics.Denial(ctx, metrics.ReasonWrongSecret) // metrics hook
 		return a.deny(ctx, "key secret mismatch", "keyPrefix", prefix)
 	default:
 		a.log().ErrorContext(ctx, "key lookup failed", "keyPrefix", prefix, "error", err)
+		metrics.Unavailable(ctx, metrics.Authorizer) // metrics hook: API Gateway answers 503
 		return principal.Principal{}, err
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/metering"
+	"github.com/keygate/keygate/shared/metrics"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -66,6 +67,8 @@ func Adapter(h Handler, m Meter, log *slog.Logger) Lambda {
 		log = slog.Default()
 	}
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
+		ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
+		defer rec.Flush()
 		start := time.Now()
 		req := &Request{PathParams: ev.PathParameters, Query: ev.QueryStringParameters, RequestID: ev.RequestContext.RequestID}
 		defer func() {
@@ -76,6 +79,7 @@ func Adapter(h Handler, m Meter, log *slog.Logger) Lambda {
 					setQuotaHeaders(&resp, req.Quota)
 				}
 			}
+			metrics.Request(ctx, metrics.RouteOf(ev.HTTPMethod, ev.Resource), resp.StatusCode) // metrics hook
 			attrs := []any{
 				"requestId", req.RequestID, "method", ev.HTTPMethod, "resource", ev.Resource,
 				"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(),
