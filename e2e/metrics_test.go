@@ -41,9 +41,15 @@ func TestMetricsOfAFlow(t *testing.T) {
 	probe.Fail("UpdateItem", true)
 	testenv.Must(t, c.Do("PATCH", "/v1/api-keys/"+prefix, testenv.Bearer(tok), map[string]any{"name": "n"}), 503, "ServiceUnavailable")
 	probe.Fail("UpdateItem", false)
+	// Fresh keys reach the authorizer's store read (a used key is in its
+	// positive cache, and the function's meter answers for it instead).
+	fresh, _ := c.CreateKey(tok, map[string]any{"name": "fresh"})
 	probe.Fail("GetItem", true)
-	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 503, "ServiceUnavailable")
+	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(fresh), nil), 503, "ServiceUnavailable")
 	probe.Fail("GetItem", false)
+	dead, deadPrefix := c.CreateKey(tok, map[string]any{"name": "dead"})
+	testenv.Must(t, c.Do("DELETE", "/v1/api-keys/"+deadPrefix, testenv.Bearer(tok), nil), 200, "")
+	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(dead), nil), 401, "Unauthorized")
 	testenv.Must(t, c.Do("DELETE", "/v1/api-keys/"+prefix, testenv.Bearer(tok), nil), 200, "")
 	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 401, "Unauthorized")
 
@@ -52,7 +58,7 @@ func TestMetricsOfAFlow(t *testing.T) {
 		"Denials": {"Reason"}, "StoreLatency": {"Operation"}, "JWKSFetches": {"Result"},
 	}
 	unitOf := map[string]string{"StoreLatency": "Milliseconds"}
-	forbidden := []string{key, key[17:], prefix, wrong, unknown, tok, "metrics-user", "csk_"}
+	forbidden := []string{key, key[17:], prefix, fresh, dead, deadPrefix, wrong, unknown, tok, "metrics-user", "csk_"}
 	got := map[string]float64{}
 	lines := 0
 	for l := range strings.Lines(buf.String()) {
@@ -93,22 +99,24 @@ func TestMetricsOfAFlow(t *testing.T) {
 		}
 	}
 	want := map[string]float64{
-		"Requests Outcome=OK Route=POST /v1/api-keys":                           1,
+		"Requests Outcome=OK Route=POST /v1/api-keys":                           3,
 		"Requests Outcome=OK Route=GET /v1/usage":                               1,
 		"Requests Outcome=RateLimitExceeded Route=GET /v1/usage":                1,
 		"RateLimited Route=GET /v1/usage":                                       1,
 		"Requests Outcome=OK Route=GET /v1/api-keys":                            1,
 		"Requests Outcome=ServiceUnavailable Route=PATCH /v1/api-keys/{prefix}": 1,
-		"Requests Outcome=OK Route=DELETE /v1/api-keys/{prefix}":                1,
-		"Unavailable Component=function":                                        1,
-		"Unavailable Component=authorizer":                                      1,
-		"Denials Reason=no_credential":                                          1,
-		"Denials Reason=malformed":                                              1,
-		"Denials Reason=invalid_token":                                          1,
-		"Denials Reason=wrong_secret":                                           1,
-		"Denials Reason=unknown":                                                1,
-		"Denials Reason=revoked":                                                1,
-		"JWKSFetches Result=ok":                                                 1,
+		"Requests Outcome=OK Route=DELETE /v1/api-keys/{prefix}":                2,
+		// The revoked key was in the authorizer\'s cache: the meter refused it.
+		"Requests Outcome=Unauthorized Route=GET /v1/usage": 1,
+		"Unavailable Component=function":                    1,
+		"Unavailable Component=authorizer":                  1,
+		"Denials Reason=no_credential":                      1,
+		"Denials Reason=malformed":                          1,
+		"Denials Reason=invalid_token":                      1,
+		"Denials Reason=wrong_secret":                       1,
+		"Denials Reason=unknown":                            1,
+		"Denials Reason=revoked":                            1,
+		"JWKSFetches Result=ok":                             1,
 	}
 	for id, n := range want {
 		if got[id] != n {

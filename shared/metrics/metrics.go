@@ -197,7 +197,9 @@ func Unavailable(ctx context.Context, c Component) {
 	record(ctx, series{m: mUnavailable, dims: dims(dComponent, c.v, 0, 0), count: 1})
 }
 
-// JWKSFetch counts one fetch of the issuer's JWKS.
+// JWKSFetch counts one fetch of the issuer's JWKS (cognito.Options.OnFetch
+// calls it; app.Verifier wires that). A fetch has no invocation context (it
+// may be a background refresh), so it writes a line of its own.
 func JWKSFetch(ctx context.Context, ok bool) {
 	v := uint8(resultError)
 	if ok {

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -33,19 +32,4 @@ var storeLatencyMiddleware = middleware.InitializeMiddlewareFunc("keygateStoreLa
 // spans everything the SDK does for the call.
 func addStoreLatency(s *middleware.Stack) error {
 	return s.Initialize.Add(storeLatencyMiddleware, middleware.Before)
-}
-
-// JWKSClient is an HTTP client for fetching the issuer's JWKS that counts
-// each fetch in JWKSFetches (ok: a 2xx answer; error: anything else). A fetch
-// inside an invocation counts there; a background refresh writes its own line.
-func JWKSClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: jwksTransport{http.DefaultTransport}}
-}
-
-type jwksTransport struct{ next http.RoundTripper }
-
-func (t jwksTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(req)
-	JWKSFetch(req.Context(), err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300)
-	return resp, err
 }
