@@ -40,6 +40,10 @@ type memSample struct {
 	GoTotal    uint64 `json:"goTotal"` // all memory the Go runtime mapped
 	RSS        uint64 `json:"rss"`
 	Goroutines uint64 `json:"goroutines"`
+	// Entries in the authorizer's bounded caches (10 000 each): what may
+	// legitimately grow while a workload keeps bringing new keys.
+	KeyCache  uint64 `json:"keyCache"`
+	MissCache uint64 `json:"missCache"`
 }
 
 func serve() int {
@@ -81,7 +85,16 @@ func serve() int {
 	for {
 		select {
 		case <-tick.C:
-			_ = out.Encode(sampleMemory())
+			m := sampleMemory()
+			if a := s.Authorize; a != nil {
+				if a.Good != nil {
+					m.KeyCache = uint64(a.Good.Len())
+				}
+				if a.Misses != nil {
+					m.MissCache = uint64(a.Misses.Len())
+				}
+			}
+			_ = out.Encode(m)
 		case <-stdinClosed:
 			s.Close()
 			return 0
