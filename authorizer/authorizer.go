@@ -79,9 +79,9 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 	return allow(p, ev.MethodArn, a.context(p)), nil
 }
 
-// contextCacheSize bounds the rendered contexts kept: one per recent
-// principal, a few hundred bytes each.
-const contextCacheSize = 10_000
+// contextCacheSize bounds the rendered contexts kept: the hot principals of
+// a container, about a kilobyte each; a miss only renders the map again.
+const contextCacheSize = 1_000
 
 var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
