@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -95,11 +96,17 @@ func Store(t testing.TB, opts ...func(*dynamodb.Options)) *dynamo.Store {
 		t.Fatal(err)
 	}
 	s := dynamo.New(db, TableName(t))
+	s.Timeout = storeTimeout
 	if err := s.CreateTable(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
+
+// storeTimeout is the deadline of a store call in tests: two shared cores run
+// dynalite, the code under test and the test's own load, so a call may wait
+// far longer than on DynamoDB. Tests of the deadline itself set a short one.
+const storeTimeout = 10 * time.Second
 
 // Options tune Stack.
 type Options struct {
@@ -125,10 +132,7 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 	env := map[string]string{
 		config.EnvDynamoDBEndpoint: Endpoint(t),
 		config.EnvTable:            TableName(t),
-		// Two shared cores run dynalite, the stack and the test's own load:
-		// a store call may wait far longer than on DynamoDB. Tests of the
-		// deadline itself set a short one.
-		config.EnvStoreTimeout: "10000",
+		config.EnvStoreTimeout: strconv.Itoa(int(storeTimeout / time.Millisecond)),
 	}
 	for k, v := range o.Env {
 		env[k] = v
