@@ -41,12 +41,18 @@ type Request struct {
 	PathParams map[string]string
 	Query      map[string]string
 	RequestID  string
+	// Headers are the request headers as received (secretscan: stand-in for
+	// the lead's adapter change; the adapter does not fill it yet).
+	Headers map[string]string
 }
 
 // Response is a route's success: a status and the envelope's data.
 type Response struct {
 	Status int
 	Data   any
+	// Bare writes Data as bare JSON, without the success envelope
+	// (secretscan: stand-in for the lead's adapter change; not honoured yet).
+	Bare bool
 }
 
 // Handler is a route.
