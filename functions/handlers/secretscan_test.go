@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ type leakLedger struct {
 	live    map[string]bool
 	revoked map[string]string // token -> url recorded
 	fail    error
+	overlap bool // hold each call a moment, so calls overlap
 
 	inFlight, maxInFlight atomic.Int32
 	calls                 atomic.Int32
@@ -51,7 +53,9 @@ func (l *leakLedger) ReportLeak(ctx context.Context, tok, url string) (bool, err
 			break
 		}
 	}
-	time.Sleep(time.Millisecond) // let calls overlap
+	if l.overlap {
+		time.Sleep(time.Millisecond)
+	}
 	if l.fail != nil {
 		return false, l.fail
 	}
@@ -215,6 +219,7 @@ func TestSecretScan(t *testing.T) {
 
 	t.Run("calls to the key service are bounded in flight", func(t *testing.T) {
 		f := newScanFixture(t)
+		f.ledger.overlap = true
 		var ms []secretscantest.Match
 		for i := range 100 {
 			ms = append(ms, match(fmt.Sprintf("csk_live_%032x", i), blobURL))
@@ -363,4 +368,97 @@ func TestSecretScanStaleKeyList(t *testing.T) {
 	if n := f.gh.Hits.Load(); n != 2 {
 		t.Fatalf("%d key list fetches, want 2", n)
 	}
+}
+
+// FuzzSecretScan drives the whole handler with arbitrary bodies, signed
+// correctly (mode 0) or not (1: signature of another body, 2: unknown key
+// identifier, 3: garbled signature, 4: no headers). Invariants: no panic;
+// every failure is an envelope error of 400, 401 or 503, never a 500; an
+// unsigned request is 401 and reaches no key; a signed one is 200 exactly
+// when secretscan.ParseReport accepts the body, and then every distinct token
+// gets one label, true_positive exactly for the live key.
+func FuzzSecretScan(f *testing.F) {
+	for _, seed := range []string{
+		`[{"token":"` + liveKey + `","type":"keygate_api_key","url":"` + blobURL + `","source":"content"}]`,
+		`[{"token":"` + liveKey + `","type":"t","url":"","source":"s"},{"token":"` + liveKey + `","type":"t","url":"","source":"s"},{"token":"x","type":"t","url":"","source":"s"}]`,
+		`[{"token":"a","token":"b","type":"t","url":"","source":"s"}]`,
+		`[]`,
+		`{`,
+	} {
+		for mode := range byte(5) {
+			f.Add([]byte(seed), mode)
+		}
+	}
+	gh := secretscantest.New(f)
+	signer := gh.AddKey(f, "gh-key-1")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	verifier := &secretscan.Verifier{Keys: secretscan.NewKeySource(secretscan.KeySourceOptions{
+		URL: gh.URL, Clock: clock.NewFixed(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), Log: quiet,
+	})}
+	f.Fuzz(func(t *testing.T, body []byte, mode byte) {
+		ledger := newLedger(liveKey)
+		h := handlers.SecretScan(verifier, ledger, quiet)
+		r := signed(signer, body)
+		switch mode % 5 {
+		case 1:
+			r.Headers[secretscan.HeaderSignature] = signer.Sign(append([]byte("x"), body...))
+		case 2:
+			r.Headers[secretscan.HeaderKeyID] = "gh-key-unknown"
+		case 3:
+			sig := []byte(r.Headers[secretscan.HeaderSignature])
+			sig[len(sig)/2] ^= 0x01
+			r.Headers[secretscan.HeaderSignature] = string(sig)
+		case 4:
+			r.Headers = nil
+		}
+		resp, err := h(context.Background(), r)
+		if err != nil {
+			var e *apierr.Error
+			if !errors.As(err, &e) || e.Message == "" {
+				t.Fatalf("error %v is not an envelope error", err)
+			}
+			switch e.Code {
+			case apierr.Unauthorized, apierr.BadRequest, apierr.ServiceUnavailable:
+			default:
+				t.Fatalf("status %d (%v)", apierr.Status(e.Code), err)
+			}
+			if mode%5 != 0 && e.Code != apierr.Unauthorized {
+				t.Fatalf("unsigned request (mode %d): %v, want 401", mode%5, err)
+			}
+			if mode%5 == 0 && e.Code == apierr.Unauthorized {
+				t.Fatalf("signed request refused as unsigned: %v", err)
+			}
+			if _, perr := secretscan.ParseReport(body); mode%5 == 0 && perr == nil {
+				t.Fatalf("signed, parseable report refused: %v", err)
+			}
+			if ledger.calls.Load() != 0 {
+				t.Fatal("a refused request reached the key service")
+			}
+			return
+		}
+		if mode%5 != 0 {
+			t.Fatalf("unsigned request (mode %d) accepted", mode%5)
+		}
+		ms, perr := secretscan.ParseReport(body)
+		if perr != nil {
+			t.Fatalf("accepted a body ParseReport refuses: %v", perr)
+		}
+		fb, ok := resp.Data.([]secretscan.Feedback)
+		if !ok || !resp.Bare || resp.Status != 200 {
+			t.Fatalf("response %+v", resp)
+		}
+		d := secretscan.Distinct(ms)
+		if len(fb) != len(d) {
+			t.Fatalf("%d labels for %d distinct tokens", len(fb), len(d))
+		}
+		for i, x := range fb {
+			want := secretscan.FalsePositive
+			if x.TokenRaw == liveKey {
+				want = secretscan.TruePositive
+			}
+			if x.TokenRaw != d[i].Token || x.TokenType != d[i].Type || x.Label != want {
+				t.Fatalf("label %d = %+v for %+v", i, x, d[i])
+			}
+		}
+	})
 }
