@@ -8,10 +8,12 @@ import (
 	"errors"
 	"math/big"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/secretscan"
 )
 
@@ -145,6 +147,33 @@ func FuzzParseSignature(f *testing.F) {
 		}
 		if again, _ := asn1.Marshal(rs); !bytes.Equal(again, sig.DER) {
 			t.Fatalf("accepted DER %x is not canonical (%x)", sig.DER, again)
+		}
+	})
+}
+
+// FuzzFindKeys: the pattern GitHub is given finds, in any text, exactly the
+// keys apikey.Parse accepts that stand alone (no letter or digit right
+// before or after): nothing a key parser would refuse is reported, and no
+// standalone key is missed.
+func FuzzFindKeys(f *testing.F) {
+	for _, ex := range secretscan.PatternExamples {
+		f.Add(ex.Text)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		alnum := func(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+		var want []string
+		for i := 0; i+apikey.Len <= len(text); i++ {
+			s := text[i : i+apikey.Len]
+			if _, err := apikey.Parse(s); err != nil {
+				continue
+			}
+			if (i > 0 && alnum(text[i-1])) || (i+apikey.Len < len(text) && alnum(text[i+apikey.Len])) {
+				continue
+			}
+			want = append(want, s)
+		}
+		if got := secretscan.FindKeys(text); !slices.Equal(got, want) {
+			t.Fatalf("FindKeys(%q) = %q, want %q", text, got, want)
 		}
 	})
 }
