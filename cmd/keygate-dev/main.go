@@ -56,9 +56,9 @@ func printHelp(s *devstack.Stack) {
 		}
 	}
 	fmt.Printf("  DynamoDB             %s, table %s\n", store, cfg.Table)
-	fmt.Printf("  Token issuer         %s\n\n", cfg.Issuer)
+	fmt.Printf("  Token issuer         %s\n\n", cfg.Issuer())
 	if s.Issuer == nil {
-		fmt.Printf("Tokens come from your issuer (%s=%s); sign in there and export TOKEN.\n\n", config.EnvIssuer, cfg.Issuer)
+		fmt.Printf("Tokens come from your issuer (%s=%s); sign in there and export TOKEN.\n\n", config.EnvIssuer, cfg.Issuer())
 	} else {
 		tok, err := s.Issuer.Mint(devissuer.Token{Sub: "dev-user", Tier: "pro"})
 		if err != nil {

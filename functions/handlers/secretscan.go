@@ -52,7 +52,9 @@ func SecretScan(reports ReportOpener, leaks LeakReporter, log *slog.Logger) lamb
 		log = slog.Default()
 	}
 	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		all, err := reports.Open(ctx, headerValue(r.Headers, secretscan.HeaderKeyID), headerValue(r.Headers, secretscan.HeaderSignature), r.Body)
+		keyID, _ := r.Header(secretscan.HeaderKeyID)
+		signature, _ := r.Header(secretscan.HeaderSignature)
+		all, err := reports.Open(ctx, keyID, signature, r.Body)
 		if err != nil {
 			return lambdahttp.Response{}, scanError(err)
 		}
@@ -157,18 +159,4 @@ func leakURL(s string) string {
 		return ""
 	}
 	return s
-}
-
-// headerValue finds a header case-insensitively, as HTTP means it (HTTP/2
-// clients send lowercase names).
-func headerValue(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }

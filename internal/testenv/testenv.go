@@ -125,6 +125,10 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 	env := map[string]string{
 		config.EnvDynamoDBEndpoint: Endpoint(t),
 		config.EnvTable:            TableName(t),
+		// Two shared cores run dynalite, the stack and the test's own load:
+		// a store call may wait far longer than on DynamoDB. Tests of the
+		// deadline itself set a short one.
+		config.EnvStoreTimeout: "10000",
 	}
 	for k, v := range o.Env {
 		env[k] = v

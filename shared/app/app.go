@@ -44,26 +44,33 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clo
 		return nil, fmt.Errorf("dynamodb client: %w", err)
 	}
 	store := dynamo.New(db, cfg.Table)
+	store.Timeout = cfg.StoreTimeout
+	svc := &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Leaks: keys.LeakAction(cfg.LeakedKeyAction), Log: log}
 	return &App{
 		Config: cfg,
 		Log:    log,
 		Clock:  clk,
 		Store:  store,
-		Keys:   &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Log: log},
-		Meter:  &metering.Meter{Counter: store, Clock: clk, Log: log},
-		Usage:  &metering.Reporter{Counter: store, Keys: store, Clock: clk},
+		Keys:   svc,
+		Meter:  &metering.Meter{Counter: store, Clock: clk},
+		Usage:  &metering.Reporter{Budgets: store, Keys: svc, Clock: clk},
 	}, nil
 }
 
-// Verifier starts the Cognito token verifier of the configured issuer.
-func (a *App) Verifier(ctx context.Context) (*cognito.Verifier, error) {
-	return cognito.New(ctx, cognito.Options{
-		Issuer:    a.Config.Issuer,
+// Verifier starts the Cognito token verifier of the configured issuers.
+// o may adjust the options (tests shorten the refetch interval).
+func (a *App) Verifier(ctx context.Context, o ...func(*cognito.Options)) (*cognito.Verifier, error) {
+	opts := cognito.Options{
+		Issuers:   a.Config.Issuers,
 		JWKSURL:   a.Config.JWKSURL,
 		ClientIDs: a.Config.ClientIDs,
 		Now:       a.Clock.Now,
 		Log:       a.Log,
-	})
+	}
+	for _, f := range o {
+		f(&opts)
+	}
+	return cognito.New(ctx, opts)
 }
 
 // FromEnv loads the Config from the environment and wires an App with the
