@@ -1,25 +1,24 @@
-//go:build secretscan_e2e
+package e2e
 
 // The secret scanning route end to end through the local gateway, against a
-// stand-in for GitHub's key endpoint. It builds once the pieces the lead is
-// adding are on main (keys.Service.ReportLeak, the public route
-// POST /v1/secret-scanning/github in the route table with Route.Public, the
-// adapter filling Request.Headers and honouring Response.Bare, the settings
-// KEYGATE_GITHUB_KEYS_URL and KEYGATE_LEAKED_KEY_ACTION, and the list's field
-// for the leak URL, assumed "leakUrl" below); then drop the build tag.
-//
-//	go test -tags secretscan_e2e ./e2e -run TestSecretScanning -v
-package e2e
+// stand-in for GitHub's key endpoint serving a P-256 key made in the test,
+// with reports signed by it: revocation (or flagging), the owner's list, the
+// labels, idempotency, refusals.
 
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/devissuer"
+	"github.com/keygate/keygate/shared/apikey"
+	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/secretscan"
 	"github.com/keygate/keygate/shared/secretscan/secretscantest"
 )
@@ -85,7 +84,8 @@ func TestSecretScanning(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			gh := secretscantest.New(t)
 			signer := gh.AddKey(t, "gh-1")
-			s := testenv.Stack(t, testenv.Options{Env: map[string]string{
+			logs := &testenv.Buffer{}
+			s := testenv.Stack(t, testenv.Options{Log: logs, Env: map[string]string{
 				"KEYGATE_GITHUB_KEYS_URL":   gh.URL,
 				"KEYGATE_LEAKED_KEY_ACTION": mode,
 			}})
@@ -123,7 +123,7 @@ func TestSecretScanning(t *testing.T) {
 			})
 
 			k := listed(t, c, tok, prefix)
-			if k["leakUrl"] != leakURL {
+			if k["leakedUrl"] != leakURL || k["leakedAt"] == nil {
 				t.Fatalf("list does not show where the key leaked: %v", k)
 			}
 			if mode == "revoke" {
@@ -151,10 +151,110 @@ func TestSecretScanning(t *testing.T) {
 					t.Fatalf("second report labels %v, want %s", l, want)
 				}
 				again := listed(t, c, tok, prefix)
-				if again["updatedAt"] != k["updatedAt"] || again["revokedAt"] != k["revokedAt"] {
+				if again["updatedAt"] != k["updatedAt"] || again["revokedAt"] != k["revokedAt"] || again["leakedAt"] != k["leakedAt"] {
 					t.Fatalf("second report changed the key: %v -> %v", k, again)
 				}
 			})
+
+			if strings.Contains(logs.String(), key[apikey.PrefixLen:]) {
+				t.Fatal("the logs show the reported key's secret part")
+			}
+			if !strings.Contains(logs.String(), "secret scanning report") {
+				t.Fatalf("no report line in the logs")
+			}
 		})
 	}
+}
+
+func envelopeCode(t *testing.T, body []byte) string {
+	t.Helper()
+	var e struct {
+		Success *bool `json:"success"`
+		Error   struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Success == nil || *e.Success || e.Error.Message == "" {
+		t.Fatalf("not an error envelope: %s", body)
+	}
+	return e.Error.Code
+}
+
+// Refusals through the gateway, each with its status and envelope, and a
+// report past the API's usual 16 KiB body limit that is still accepted.
+func TestSecretScanningRefusals(t *testing.T) {
+	gh := secretscantest.New(t)
+	signer := gh.AddKey(t, "gh-1")
+	clk := clock.NewFixed(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	s := testenv.Stack(t, testenv.Options{Clock: clk, Env: map[string]string{"KEYGATE_GITHUB_KEYS_URL": gh.URL}})
+	c := testenv.NewClient(t, s)
+	tok := testenv.Token(t, s, devissuer.Token{Sub: "alice", Tier: "pro"})
+	key, _ := c.CreateKey(tok, map[string]any{"name": "kept"})
+	m := func(tok string) secretscantest.Match {
+		return secretscantest.Match{Token: tok, Type: "keygate_api_key", URL: leakURL, Source: "content"}
+	}
+	report := secretscantest.Report(m(key))
+
+	cases := []struct {
+		name   string
+		signer *secretscantest.Signer
+		body   []byte
+		status int
+		code   string
+	}{
+		{"no signature", nil, report, 401, "Unauthorized"},
+		{"wrong key identifier", &secretscantest.Signer{ID: "gh-unknown", Key: signer.Key}, report, 401, "Unauthorized"},
+		{"signature by an unpublished key", secretscantest.NewSigner(t, "gh-1"), report, 401, "Unauthorized"},
+		{"malformed JSON", signer, []byte(`[{"token":`), 400, "BadRequest"},
+		{"duplicated member", signer, []byte(`[{"token":"` + key + `","token":"x","type":"t","url":"","source":"content"}]`), 400, "BadRequest"},
+		{"body over 1 MiB", signer, append(bytes.Repeat([]byte(" "), secretscan.MaxReportBytes), report...), 400, "BadRequest"},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			st, b := postReport(t, s.URL, tt.signer, tt.body)
+			if st != tt.status || envelopeCode(t, b) != tt.code {
+				t.Fatalf("%d %s, want %d %s", st, b, tt.status, tt.code)
+			}
+		})
+	}
+	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 200, "")
+
+	t.Run("a report past 16 KiB is accepted", func(t *testing.T) {
+		var ms []secretscantest.Match
+		for i := 0; len(ms) < 200; i++ {
+			ms = append(ms, m(fmt.Sprintf("csk_live_%032x", i)))
+		}
+		body := secretscantest.Report(ms...)
+		if len(body) <= 16<<10 {
+			t.Fatalf("report is only %d bytes", len(body))
+		}
+		st, b := postReport(t, s.URL, signer, body)
+		if st != 200 || len(labels(t, b)) != 200 {
+			t.Fatalf("%d %.200s", st, b)
+		}
+	})
+
+	t.Run("a key GitHub publishes later is refused until a refetch is allowed", func(t *testing.T) {
+		rotated := gh.AddKey(t, "gh-2")
+		if st, b := postReport(t, s.URL, rotated, report); st != 401 {
+			t.Fatalf("within the refetch interval: %d %s", st, b)
+		}
+		clk.Advance(secretscan.DefaultRefetchInterval)
+		st, b := postReport(t, s.URL, rotated, secretscantest.Report(m("csk_live_00000000000000000000000000000000")))
+		if st != 200 || labels(t, b)["csk_live_00000000000000000000000000000000"] != "false_positive" {
+			t.Fatalf("after the interval: %d %s", st, b)
+		}
+	})
+
+	t.Run("a key list that cannot be fetched for an unseen identifier is 503", func(t *testing.T) {
+		gh.SetDown(true)
+		defer gh.SetDown(false)
+		clk.Advance(secretscan.DefaultRefetchInterval)
+		third := secretscantest.NewSigner(t, "gh-3")
+		st, b := postReport(t, s.URL, third, report)
+		if st != 503 || envelopeCode(t, b) != "ServiceUnavailable" {
+			t.Fatalf("%d %s", st, b)
+		}
+	})
+
+	// None of it touched the key.
+	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 200, "")
 }
