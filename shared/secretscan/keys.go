@@ -186,7 +186,9 @@ type keyList struct {
 // fetch GETs the key list. keys is nil (and err nil) when the server answers
 // 304 Not Modified to etag.
 func (s *KeySource) fetch(ctx context.Context, etag string) (keys map[string]*ecdsa.PublicKey, newTag string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	// Not cut short by the request that happens to trigger it: its outcome
+	// is cached for every request of the next interval. The timeout bounds it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {

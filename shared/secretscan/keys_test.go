@@ -192,6 +192,23 @@ func TestKeySource(t *testing.T) {
 		}
 	})
 
+	t.Run("a request that gives up does not spoil the fetch for the next interval", func(t *testing.T) {
+		gh := secretscantest.New(t)
+		gh.AddKey(t, "k1")
+		src := newSource(gh, clock.NewFixed(t0))
+		gone, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := src.Key(gone, "k1"); err != nil {
+			t.Fatalf("fetch under a cancelled request: %v", err)
+		}
+		if _, err := src.Key(ctx, "k1"); err != nil {
+			t.Fatalf("next request: %v", err)
+		}
+		if n := gh.Hits.Load(); n != 1 {
+			t.Fatalf("%d fetches, want 1", n)
+		}
+	})
+
 	t.Run("concurrent lookups share one fetch", func(t *testing.T) {
 		gh := secretscantest.New(t)
 		gh.AddKey(t, "k1")
