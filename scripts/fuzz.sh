@@ -4,9 +4,12 @@
 # A crash stops the run; Go writes the failing input to the package's
 # testdata/fuzz/<target>/ (commit it once fixed: it becomes a seed).
 #   FUZZTIME=10s make fuzz          FUZZ='Report|Signature' make fuzz   (targets matching a regexp)
+# FUZZMINIMIZE (default 10s) bounds minimizing each new input; Go's 60s
+# default can take most of a 60s run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-60s}
+minimize=${FUZZMINIMIZE:-10s}
 only=${FUZZ:-.}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -25,7 +28,7 @@ echo "== $(wc -l < "$out/targets") fuzz targets, ${fuzztime} each"
 while read -r dir name; do
   echo "== ./${dir} ${name}"
   log="$out/${dir//\//_}_${name}.log"
-  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "${fuzztime}" ${FUZZFLAGS:-} "./${dir}" 2>&1 | tee "$log"; then
+  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "${fuzztime}" -fuzzminimizetime "${minimize}" ${FUZZFLAGS:-} "./${dir}" 2>&1 | tee "$log"; then
     echo "FAIL: ./${dir} ${name} (reproducer under ${dir}/testdata/fuzz/${name}/)" >&2
     exit 1
   fi
