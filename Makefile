@@ -14,6 +14,8 @@ help:
 	@echo "make dev     run the whole API locally (gateway, authorizer, functions, dynalite, dev token issuer)"
 	@echo "make test    install what tests need, go vet, go test (root module and infra/)"
 	@echo "make bench   benchmarks and the throughput report (bench.txt)"
+	@echo "make soak    the local stack for 5 min under mixed load with a store outage: docs/soak.txt, docs/soak.png"
+	@echo "             (SOAK_DURATION=30s for a quick look; make soak-quick writes to build/soak/)"
 	@echo "make build   cross-compile every Lambda to build/<name>/bootstrap (linux/arm64)"
 	@echo "make synth   synthesize the CDK app offline;  make deploy / make destroy"
 

@@ -22,6 +22,7 @@ import (
 	"github.com/keygate/keygate/shared/cognito"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/lru"
+	"github.com/keygate/keygate/shared/metrics"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -56,6 +57,8 @@ type Authorizer struct {
 	GoodTTL time.Duration
 	Now     func() time.Time
 	Log     *slog.Logger
+
+	contexts *lru.Cache[principal.Principal, map[string]any]
 }
 
 // goodKey is a cached authentication: who the key acts as, and until when
@@ -67,11 +70,33 @@ type goodKey struct {
 
 // Handle is the Lambda handler.
 func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
+	defer rec.Flush()
 	p, err := a.Authenticate(ctx, header(ev.Headers, "Authorization"))
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
-	return Allow(p, ev.MethodArn), nil
+	return allow(p, ev.MethodArn, a.context(p)), nil
+}
+
+// contextCacheSize bounds the rendered contexts kept: the hot principals of
+// a container, about a kilobyte each; a miss only renders the map again.
+const contextCacheSize = 1_000
+
+var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// context renders p's authorizer context once per distinct principal: the
+// same token or key asks for the same map, which is only ever read.
+func (a *Authorizer) context(p principal.Principal) map[string]any {
+	if a.contexts == nil {
+		return p.Context()
+	}
+	if m, ok := a.contexts.Get(p, time.Time{}); ok {
+		return m
+	}
+	m := p.Context()
+	a.contexts.Put(p, m, forever)
+	return m
 }
 
 // Authenticate resolves an Authorization header value. Its errors are
@@ -80,6 +105,7 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 func (a *Authorizer) Authenticate(ctx context.Context, authorization string) (principal.Principal, error) {
 	cred, ok := bearer(authorization)
 	if !ok {
+		metrics.Denial(ctx, metrics.ReasonNoCredential) // metrics hook
 		return a.deny(ctx, "no bearer credential")
 	}
 	if strings.HasPrefix(cred, apikey.Scheme) {
@@ -88,9 +114,11 @@ func (a *Authorizer) Authenticate(ctx context.Context, authorization string) (pr
 	p, err := a.Tokens.Verify(cred)
 	if errors.Is(err, cognito.ErrUnavailable) {
 		a.log().ErrorContext(ctx, "token could not be checked", "error", err)
+		metrics.Unavailable(ctx, metrics.Authorizer) // metrics hook: API Gateway answers 503
 		return principal.Principal{}, err
 	}
 	if err != nil {
+		metrics.Denial(ctx, metrics.ReasonInvalidToken) // metrics hook
 		return a.deny(ctx, "token refused", "error", err.Error())
 	}
 	return p, nil
@@ -106,6 +134,7 @@ func (a *Authorizer) now() time.Time {
 func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principal.Principal, error) {
 	key, err := apikey.Parse(cred)
 	if err != nil {
+		metrics.Denial(ctx, metrics.ReasonMalformed) // metrics hook
 		return a.deny(ctx, "malformed key")
 	}
 	prefix := key.Prefix()
@@ -116,9 +145,11 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 			return g.p, nil
 		}
 		a.Good.Remove(hash)
+		metrics.Denial(ctx, metrics.ReasonExpired) // metrics hook
 		return a.deny(ctx, "key expired", "keyPrefix", prefix)
 	}
 	if a.Misses.Contains(prefix) {
+		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook (the miss cache holds unknown, revoked and expired prefixes)
 		return a.deny(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
 	}
 	r, err := a.Keys.Authenticate(ctx, key)
@@ -131,19 +162,24 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 		// An expired key can never be used again (PATCH refuses it), so it is
 		// as dead as a revoked one.
 		a.Misses.Add(prefix)
+		metrics.Denial(ctx, metrics.ReasonExpired) // metrics hook
 		return a.deny(ctx, "key expired", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrNotFound):
 		a.Misses.Add(prefix)
+		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook
 		return a.deny(ctx, "key unknown", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrRevoked):
 		a.Misses.Add(prefix)
+		metrics.Denial(ctx, metrics.ReasonRevoked) // metrics hook
 		return a.deny(ctx, "key revoked", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrWrongSecret):
 		// Not cached: the prefix is public, and caching it would let anyone
 		// lock its owner out.
+		metrics.Denial(ctx, metrics.ReasonWrongSecret) // metrics hook
 		return a.deny(ctx, "key secret mismatch", "keyPrefix", prefix)
 	default:
 		a.log().ErrorContext(ctx, "key lookup failed", "keyPrefix", prefix, "error", err)
+		metrics.Unavailable(ctx, metrics.Authorizer) // metrics hook: API Gateway answers 503
 		return principal.Principal{}, err
 	}
 }
@@ -198,13 +234,17 @@ func header(h map[string]string, name string) string {
 // cached decision (when caching is turned on) holds across routes; the
 // principal travels in the context.
 func Allow(p principal.Principal, methodArn string) events.APIGatewayCustomAuthorizerResponse {
+	return allow(p, methodArn, p.Context())
+}
+
+func allow(p principal.Principal, methodArn string, ctx map[string]any) events.APIGatewayCustomAuthorizerResponse {
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID: p.ID(),
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version:   "2012-10-17",
 			Statement: allowStatements(stageARN(methodArn)),
 		},
-		Context: p.Context(),
+		Context: ctx,
 	}
 }
 
@@ -258,7 +298,8 @@ const goodCacheSize = 10_000
 // New returns an authorizer with the default miss cache and a positive key
 // cache of goodTTL (0 turns it off).
 func New(k KeyAuthenticator, t TokenVerifier, goodTTL time.Duration, log *slog.Logger) *Authorizer {
-	a := &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), GoodTTL: goodTTL, Log: log}
+	a := &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), GoodTTL: goodTTL, Log: log,
+		contexts: lru.New[principal.Principal, map[string]any](contextCacheSize)}
 	if goodTTL > 0 {
 		a.Good = lru.New[apikey.Hash, goodKey](goodCacheSize)
 	}

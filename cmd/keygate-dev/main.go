@@ -5,10 +5,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/keygate/keygate/local/devissuer"
@@ -39,9 +41,29 @@ func main() {
 		os.Exit(1)
 	}
 	defer s.Close()
+	if err := writeLocal(s); err != nil {
+		fmt.Fprintln(os.Stderr, "keygate-dev: keygate-admin --local will not find this stack:", err)
+	} else {
+		defer os.Remove(localFile)
+	}
 	printHelp(s)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nkeygate-dev: stopping")
+}
+
+// localFile tells keygate-admin --local which table and endpoint this stack
+// serves (cmd/keygate-admin reads it).
+const localFile = ".dev/local.json"
+
+func writeLocal(s *devstack.Stack) error {
+	b, err := json.Marshal(map[string]string{"endpoint": s.App.Config.DynamoDBEndpoint, "table": s.App.Config.Table})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(localFile), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(localFile, b, 0o644)
 }
 
 func printHelp(s *devstack.Stack) {

@@ -77,16 +77,7 @@ type (
 	}
 )
 
-// decodeOptional decodes a body that may be left out entirely.
-func decodeOptional(body []byte, v any) error {
-	if len(body) == 0 {
-		return nil
-	}
-	return lambdahttp.DecodeJSON(body, v)
-}
-
-// userOwner is the caller as the owner of personal keys, after the check
-// every management route makes first (an API key is 403 whatever it sent).
+// userOwner is the caller as the owner of personal keys.
 func userOwner(r *lambdahttp.Request) (keys.Owner, error) {
 	if err := keys.RequireUser(r.Principal); err != nil {
 		return keys.Owner{}, err
@@ -94,34 +85,21 @@ func userOwner(r *lambdahttp.Request) (keys.Owner, error) {
 	return keys.User(r.Principal.Sub), nil
 }
 
+func byPrefix(r *lambdahttp.Request) keys.Ref { return keys.Ref{Prefix: r.PathParams["prefix"]} }
+
 // CreateKey is POST /v1/api-keys.
 func CreateKey(svc *keys.Service) lambdahttp.Handler {
-	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		o, err := userOwner(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		var b createBody
-		if err := lambdahttp.DecodeJSON(r.Body, &b); err != nil {
-			return lambdahttp.Response{}, err
-		}
+	return withBody(userOwner, false, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *createBody) (lambdahttp.Response, error) {
 		c, err := svc.Create(ctx, r.Principal, o, keys.CreateInput{
 			Name: b.Name, DailyLimit: b.DailyLimit, ExpiresAt: b.ExpiresAt.Ptr(), Fields: keys.CamelCase,
 		})
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		return lambdahttp.Response{Status: http.StatusCreated, Data: created(c)}, nil
-	}
+		return answer(http.StatusCreated, created(c), false, err)
+	})
 }
 
 // ListKeys is GET /v1/api-keys[?status=active|revoked|expired|suspended|all].
 func ListKeys(svc *keys.Service) lambdahttp.Handler {
-	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		o, err := userOwner(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
+	return withOwner(userOwner, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
 		f := keys.Filter(keys.Active)
 		if s, ok := r.Query["status"]; ok {
 			switch keys.Filter(s) {
@@ -132,70 +110,39 @@ func ListKeys(svc *keys.Service) lambdahttp.Handler {
 			}
 		}
 		list, err := svc.List(ctx, o, f)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
 		out := make([]keyView, len(list))
 		for i, k := range list {
 			out[i] = view(k)
 		}
-		return lambdahttp.Response{Status: http.StatusOK, Data: map[string]any{"keys": out}}, nil
-	}
+		return answer(http.StatusOK, map[string]any{"keys": out}, false, err)
+	})
 }
 
 // UpdateKey is PATCH /v1/api-keys/{prefix}.
 func UpdateKey(svc *keys.Service) lambdahttp.Handler {
-	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		o, err := userOwner(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		var b updateBody
-		if err := lambdahttp.DecodeJSON(r.Body, &b); err != nil {
-			return lambdahttp.Response{}, err
-		}
-		k, err := svc.Update(ctx, r.Principal, o, keys.Ref{Prefix: r.PathParams["prefix"]}, keys.UpdateInput{
+	return withBody(userOwner, false, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *updateBody) (lambdahttp.Response, error) {
+		k, err := svc.Update(ctx, r.Principal, o, byPrefix(r), keys.UpdateInput{
 			Name: b.Name, DailyLimit: b.DailyLimit, ExpiresAt: b.ExpiresAt.Ptr(), ClearExpiry: b.ExpiresAt.Null,
 			Fields: keys.CamelCase,
 		})
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		return lambdahttp.Response{Status: http.StatusOK, Data: view(k)}, nil
-	}
+		return answer(http.StatusOK, view(k), false, err)
+	})
 }
 
-// RotateKey is POST /v1/api-keys/{prefix}/rotate.
+// RotateKey is POST /v1/api-keys/{prefix}/rotate; the body is optional.
 func RotateKey(svc *keys.Service) lambdahttp.Handler {
-	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		o, err := userOwner(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		var b rotateBody
-		if err := decodeOptional(r.Body, &b); err != nil {
-			return lambdahttp.Response{}, err
-		}
-		rot, err := svc.Rotate(ctx, r.Principal, o, keys.Ref{Prefix: r.PathParams["prefix"]}, keys.RotateInput{
+	return withBody(userOwner, true, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *rotateBody) (lambdahttp.Response, error) {
+		rot, err := svc.Rotate(ctx, r.Principal, o, byPrefix(r), keys.RotateInput{
 			GraceSeconds: b.GracePeriodSeconds, ExpiresAt: b.ExpiresAt.Ptr(), Fields: keys.CamelCase,
 		})
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		return lambdahttp.Response{Status: http.StatusCreated, Data: created(rot.Created)}, nil
-	}
+		return answer(http.StatusCreated, created(rot.Created), false, err)
+	})
 }
 
 // RevokeKey is DELETE /v1/api-keys/{prefix}.
 func RevokeKey(svc *keys.Service) lambdahttp.Handler {
-	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		o, err := userOwner(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		if err := svc.Revoke(ctx, r.Principal, o, keys.Ref{Prefix: r.PathParams["prefix"]}); err != nil {
-			return lambdahttp.Response{}, err
-		}
-		return lambdahttp.Response{Status: http.StatusOK, Data: map[string]string{"message": "API key revoked"}}, nil
-	}
+	return withOwner(userOwner, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
+		err := svc.Revoke(ctx, r.Principal, o, byPrefix(r))
+		return answer(http.StatusOK, map[string]string{"message": "API key revoked"}, false, err)
+	})
 }

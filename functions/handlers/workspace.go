@@ -69,78 +69,46 @@ func workspace(r *lambdahttp.Request) (keys.Owner, error) {
 	return keys.WorkspaceOwner(r.Principal, r.PathParams["id"], header)
 }
 
+func byID(r *lambdahttp.Request) keys.Ref { return keys.Ref{ID: r.PathParams["keyId"]} }
+
 // WorkspaceListKeys is GET /api/v1/workspaces/{id}/api-keys: every key of the
 // workspace, newest first, whatever its status.
 func WorkspaceListKeys(svc *keys.Service) lambdahttp.Handler {
-	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		o, err := workspace(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
+	return withOwner(workspace, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
 		list, err := svc.List(ctx, o, keys.All)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
 		out := make([]wsKeyView, len(list))
 		for i, k := range list {
 			out[i] = wsView(k)
 		}
-		return lambdahttp.Response{Status: http.StatusOK, Data: out, Bare: true}, nil
-	}
+		return answer(http.StatusOK, out, true, err)
+	})
 }
 
 // WorkspaceCreateKey is POST /api/v1/workspaces/{id}/api-keys.
 func WorkspaceCreateKey(svc *keys.Service) lambdahttp.Handler {
-	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		o, err := workspace(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		var b wsCreateBody
-		if err := lambdahttp.DecodeJSON(r.Body, &b); err != nil {
-			return lambdahttp.Response{}, err
-		}
+	return withBody(workspace, false, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *wsCreateBody) (lambdahttp.Response, error) {
 		c, err := svc.Create(ctx, r.Principal, o, keys.CreateInput{
 			Name: b.Name, DailyLimit: b.DailyLimit, ExpiresAt: b.ExpiresAt.Ptr(), Fields: keys.SnakeCase,
 		})
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		return lambdahttp.Response{Status: http.StatusCreated, Data: wsCreated(c), Bare: true}, nil
-	}
+		return answer(http.StatusCreated, wsCreated(c), true, err)
+	})
 }
 
 // WorkspaceRevokeKey is DELETE /api/v1/workspaces/{id}/api-keys/{keyId}.
 func WorkspaceRevokeKey(svc *keys.Service) lambdahttp.Handler {
-	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		o, err := workspace(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		if err := svc.Revoke(ctx, r.Principal, o, keys.Ref{ID: r.PathParams["keyId"]}); err != nil {
-			return lambdahttp.Response{}, err
-		}
-		return lambdahttp.Response{Status: http.StatusOK, Data: map[string]string{"status": "revoked"}, Bare: true}, nil
-	}
+	return withOwner(workspace, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
+		err := svc.Revoke(ctx, r.Principal, o, byID(r))
+		return answer(http.StatusOK, map[string]string{"status": "revoked"}, true, err)
+	})
 }
 
-// WorkspaceRotateKey is POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate.
+// WorkspaceRotateKey is POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate;
+// the body is optional.
 func WorkspaceRotateKey(svc *keys.Service) lambdahttp.Handler {
-	return func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
-		o, err := workspace(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		var b wsRotateBody
-		if err := decodeOptional(r.Body, &b); err != nil {
-			return lambdahttp.Response{}, err
-		}
-		rot, err := svc.Rotate(ctx, r.Principal, o, keys.Ref{ID: r.PathParams["keyId"]}, keys.RotateInput{
+	return withBody(workspace, true, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *wsRotateBody) (lambdahttp.Response, error) {
+		rot, err := svc.Rotate(ctx, r.Principal, o, byID(r), keys.RotateInput{
 			GraceSeconds: b.GracePeriodSeconds, ExpiresAt: b.ExpiresAt.Ptr(), Fields: keys.SnakeCase,
 		})
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		return lambdahttp.Response{Status: http.StatusCreated, Data: wsCreated(rot.Created), Bare: true}, nil
-	}
+		return answer(http.StatusCreated, wsCreated(rot.Created), true, err)
+	})
 }

@@ -268,7 +268,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, c *call) {
 	for k, vs := range resp.MultiValueHeaders {
 		w.Header()[k] = append(w.Header()[k], vs...)
 	}
-	w.Header().Set("X-Amzn-RequestId", requestID)
+	w.Header()["x-amzn-RequestId"] = []string{requestID} // as API Gateway spells it
 	out := []byte(resp.Body)
 	if resp.IsBase64Encoded {
 		if out, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {

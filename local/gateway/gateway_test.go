@@ -395,8 +395,8 @@ func TestGatewayResponsePassthrough(t *testing.T) {
 					t.Fatalf("header %s = %q, want %q", k, got, want)
 				}
 			}
-			if rec.Header().Get("X-Amzn-RequestId") == "" {
-				t.Fatal("X-Amzn-RequestId missing")
+			if len(rec.Header()["x-amzn-RequestId"]) == 0 {
+				t.Fatal("x-amzn-RequestId missing")
 			}
 			if rec.Body.String() != tt.body {
 				t.Fatalf("body = %q, want %q", rec.Body, tt.body)

@@ -17,6 +17,7 @@ import (
 	"github.com/keygate/keygate/shared/dynamo"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/metering"
+	"github.com/keygate/keygate/shared/metrics"
 )
 
 // App is everything a keygate Lambda needs.
@@ -31,7 +32,7 @@ type App struct {
 }
 
 // New wires an App. clk may be nil for the system clock; dbOpts adjust the
-// DynamoDB client.
+// DynamoDB client, which always records StoreLatency (metrics).
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clock, dbOpts ...func(*dynamodb.Options)) (*App, error) {
 	if clk == nil {
 		clk = clock.System{}
@@ -39,6 +40,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clo
 	if log == nil {
 		log = slog.Default()
 	}
+	dbOpts = append([]func(*dynamodb.Options){metrics.DynamoDBOption()}, dbOpts...)
 	db, err := dynamo.NewClient(ctx, cfg.DynamoDBEndpoint, dbOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb client: %w", err)
@@ -66,6 +68,7 @@ func (a *App) Verifier(ctx context.Context, o ...func(*cognito.Options)) (*cogni
 		ClientIDs: a.Config.ClientIDs,
 		Now:       a.Clock.Now,
 		Log:       a.Log,
+		OnFetch:   func(ok bool) { metrics.JWKSFetch(context.Background(), ok) },
 	}
 	for _, f := range o {
 		f(&opts)

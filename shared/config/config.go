@@ -93,12 +93,16 @@ func DefaultLimits() Limits {
 }
 
 // Load reads the environment. It names the variable that is missing or bad.
-func Load() (Config, error) { return load(os.Getenv) }
+func Load() (Config, error) { return load(os.Getenv, true) }
 
 // LoadFrom reads settings through getenv (tests, local mode).
-func LoadFrom(getenv func(string) string) (Config, error) { return load(getenv) }
+func LoadFrom(getenv func(string) string) (Config, error) { return load(getenv, true) }
 
-func load(getenv func(string) string) (Config, error) {
+// LoadStoreFrom reads what a process needs to work on the table alone (the
+// operator's command): no issuer or app client is required.
+func LoadStoreFrom(getenv func(string) string) (Config, error) { return load(getenv, false) }
+
+func load(getenv func(string) string, identity bool) (Config, error) {
 	c := Config{
 		Table:            getenv(EnvTable),
 		DynamoDBEndpoint: getenv(EnvDynamoDBEndpoint),
@@ -118,13 +122,13 @@ func load(getenv func(string) string) (Config, error) {
 			c.Issuers = append(c.Issuers, iss)
 		}
 	}
-	if len(c.Issuers) == 0 {
+	if len(c.Issuers) == 0 && identity {
 		return Config{}, fmt.Errorf("%s is not set: the Cognito issuer, https://cognito-idp.<region>.amazonaws.com/<poolId>", EnvIssuer)
 	}
 	if c.JWKSURL != "" && len(c.Issuers) > 1 {
 		return Config{}, fmt.Errorf("%s names one JWKS but %s names %d issuers; leave it unset to use each issuer's /.well-known/jwks.json", EnvJWKSURL, EnvIssuer, len(c.Issuers))
 	}
-	if len(c.ClientIDs) == 0 {
+	if len(c.ClientIDs) == 0 && identity {
 		return Config{}, fmt.Errorf("%s is not set: the comma-separated Cognito app client ids whose tokens are accepted", EnvClientIDs)
 	}
 	for _, o := range c.AllowedOrigins {

@@ -306,20 +306,11 @@ func (st *Store) archive(ctx context.Context, budget, day string, used int, now 
 }
 
 func (st *Store) getBudget(ctx context.Context, id string) (keys.Budget, error) {
-	ctx, cancel := st.call(ctx)
-	defer cancel()
-	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(st.Table),
-		Key:            itemKey(budgetPK(id), skState),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return keys.Budget{}, storeErr("read budget", err)
+	item, err := st.get(ctx, "read budget", budgetPK(id), skState)
+	if err != nil || len(item) == 0 {
+		return keys.Budget{}, err
 	}
-	if len(out.Item) == 0 {
-		return keys.Budget{}, nil
-	}
-	return unmarshalBudget(out.Item), nil
+	return unmarshalBudget(item), nil
 }
 
 // History returns a budget's archived counts for the days from..to

@@ -207,19 +207,29 @@ func (st *Store) PutKeyID(ctx context.Context, id, prefix string) error {
 	return storeErr("put key id", err)
 }
 
-// KeyPrefix resolves a key id with a strongly consistent read.
-func (st *Store) KeyPrefix(ctx context.Context, id string) (string, error) {
+// get reads one item with a strongly consistent read; a missing one is an
+// empty map.
+func (st *Store) get(ctx context.Context, op, pk, sk string) (map[string]types.AttributeValue, error) {
 	ctx, cancel := st.call(ctx)
 	defer cancel()
 	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(st.Table),
-		Key:            itemKey(keyIDPK(id), skMeta),
+		Key:            itemKey(pk, sk),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return "", storeErr("get key id", err)
+		return nil, storeErr(op, err)
 	}
-	p := str(out.Item, attrPrefix)
+	return out.Item, nil
+}
+
+// KeyPrefix resolves a key id with a strongly consistent read.
+func (st *Store) KeyPrefix(ctx context.Context, id string) (string, error) {
+	item, err := st.get(ctx, "get key id", keyIDPK(id), skMeta)
+	if err != nil {
+		return "", err
+	}
+	p := str(item, attrPrefix)
 	if p == "" {
 		return "", keys.ErrNotFound
 	}
@@ -229,20 +239,14 @@ func (st *Store) KeyPrefix(ctx context.Context, id string) (string, error) {
 // GetKey reads a key with a strongly consistent read, so a revocation is
 // seen by the very next cold authorization.
 func (st *Store) GetKey(ctx context.Context, prefix string) (keys.Record, error) {
-	ctx, cancel := st.call(ctx)
-	defer cancel()
-	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(st.Table),
-		Key:            itemKey(keyPK(prefix), skMeta),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := st.get(ctx, "get key", keyPK(prefix), skMeta)
 	if err != nil {
-		return keys.Record{}, storeErr("get key", err)
+		return keys.Record{}, err
 	}
-	if len(out.Item) == 0 {
+	if len(item) == 0 {
 		return keys.Record{}, keys.ErrNotFound
 	}
-	return unmarshalKey(out.Item)
+	return unmarshalKey(item)
 }
 
 // ListKeys queries the byOwner index newest first, following pages.
@@ -471,17 +475,7 @@ func (st *Store) ReleaseSlot(ctx context.Context, o keys.Owner, now time.Time) e
 }
 
 func (st *Store) getOwner(ctx context.Context, o keys.Owner) (map[string]types.AttributeValue, error) {
-	ctx, cancel := st.call(ctx)
-	defer cancel()
-	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(st.Table),
-		Key:            itemKey(ownerPK(o), skMeta),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, storeErr("read owner", err)
-	}
-	return out.Item, nil
+	return st.get(ctx, "read owner", ownerPK(o), skMeta)
 }
 
 // Slots reads the owner's slot counter with a strongly consistent read.

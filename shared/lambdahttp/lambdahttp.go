@@ -26,6 +26,7 @@ import (
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/metering"
+	"github.com/keygate/keygate/shared/metrics"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -102,6 +103,8 @@ func Adapter(h Handler, o Options) Lambda {
 	}
 	log := o.Log
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
+		ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
+		defer rec.Flush()
 		start := time.Now()
 		req := &Request{Headers: ev.Headers, PathParams: ev.PathParameters, Query: ev.QueryStringParameters, RequestID: ev.RequestContext.RequestID}
 		defer func() {
@@ -112,6 +115,7 @@ func Adapter(h Handler, o Options) Lambda {
 					setQuotaHeaders(&resp, req.Quota)
 				}
 			}
+			metrics.Request(ctx, metrics.RouteOf(ev.HTTPMethod, ev.Resource), resp.StatusCode) // metrics hook
 			attrs := []any{
 				"requestId", req.RequestID, "method", ev.HTTPMethod, "resource", ev.Resource,
 				"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(),

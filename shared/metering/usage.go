@@ -100,13 +100,19 @@ func (r *Reporter) ReportKey(ctx context.Context, p principal.Principal, days in
 
 // ReportOwner is the report of o's active keys, one entry per budget.
 func (r *Reporter) ReportOwner(ctx context.Context, o keys.Owner, days int) (Usage, error) {
-	u, dates, err := r.frame(days)
-	if err != nil {
-		return Usage{}, err
-	}
 	list, err := r.Keys.List(ctx, o, keys.Filter(keys.Active))
 	if err != nil {
 		return Usage{}, fmt.Errorf("usage: %w", err)
+	}
+	return r.ReportKeys(ctx, list, days)
+}
+
+// ReportKeys is the report of the given keys (newest first), one entry per
+// budget: the operator's view of any key, whatever its status.
+func (r *Reporter) ReportKeys(ctx context.Context, list []keys.Key, days int) (Usage, error) {
+	u, dates, err := r.frame(days)
+	if err != nil {
+		return Usage{}, err
 	}
 	var states []keys.Budget
 	seen := map[string]bool{}
