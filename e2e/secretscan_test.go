@@ -66,7 +66,7 @@ func labels(t *testing.T, body []byte) map[string]string {
 	return out
 }
 
-func listed(t *testing.T, c *testenv.Client, tok, prefix string) map[string]any {
+func listedKey(t *testing.T, c *testenv.Client, tok, prefix string) map[string]any {
 	t.Helper()
 	r := c.Do("GET", "/v1/api-keys?status=all", testenv.Bearer(tok), nil)
 	testenv.Must(t, r, 200, "")
@@ -122,7 +122,7 @@ func TestSecretScanning(t *testing.T) {
 				}
 			})
 
-			k := listed(t, c, tok, prefix)
+			k := listedKey(t, c, tok, prefix)
 			if k["leakedUrl"] != leakURL || k["leakedAt"] == nil {
 				t.Fatalf("list does not show where the key leaked: %v", k)
 			}
@@ -150,7 +150,7 @@ func TestSecretScanning(t *testing.T) {
 				if l := labels(t, b); l[key] != want {
 					t.Fatalf("second report labels %v, want %s", l, want)
 				}
-				again := listed(t, c, tok, prefix)
+				again := listedKey(t, c, tok, prefix)
 				if again["updatedAt"] != k["updatedAt"] || again["revokedAt"] != k["revokedAt"] || again["leakedAt"] != k["leakedAt"] {
 					t.Fatalf("second report changed the key: %v -> %v", k, again)
 				}
