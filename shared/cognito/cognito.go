@@ -170,6 +170,9 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(o.Now),
+		// One spelling per token: base64url with no stray bits, so a token
+		// whose signature is re-spelled is not a second, different token.
+		jwt.WithStrictDecoding(),
 	}
 	v.parser = jwt.NewParser(opts...)
 	return v, nil

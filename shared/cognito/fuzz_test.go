@@ -12,7 +12,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -22,12 +21,6 @@ import (
 	"github.com/keygate/keygate/shared/cognito"
 	"github.com/keygate/keygate/shared/principal"
 )
-
-// strictPending turns on the invariant that holds only once the verifier
-// decodes base64url strictly (jwt.WithStrictDecoding): today a token whose
-// signature's last character differs only in its unused bits is accepted
-// as a second spelling of the same token. KEYGATE_FUZZ_PENDING=1 runs it.
-var strictPending = os.Getenv("KEYGATE_FUZZ_PENDING") == "1"
 
 // fuzzIssuer is a dev issuer on httptest and a verifier trusting it, both at
 // the fixed time now.
@@ -54,9 +47,9 @@ func fuzzIssuer(f *testing.F) (*devissuer.Issuer, *cognito.Verifier) {
 // FuzzVerify feeds arbitrary strings, starting from real tokens, to
 // Verifier.Verify. Invariants: no panic; every refusal wraps ErrInvalidToken;
 // an accepted token carries the signed header and payload of a token the
-// issuer minted, and yields that token's principal. Pending (strictPending):
-// an accepted token is byte for byte one the issuer minted (no second
-// spelling of its signature).
+// issuer minted, and yields that token's principal; an accepted token is
+// byte for byte one the issuer minted (no second spelling of its signature:
+// the verifier decodes base64url strictly).
 func FuzzVerify(f *testing.F) {
 	iss, v := fuzzIssuer(f)
 	minted := map[string]principal.Principal{}
@@ -92,7 +85,7 @@ func FuzzVerify(f *testing.F) {
 				if p != want {
 					t.Fatalf("Verify(%q) = %+v, minted for %+v", token, p, want)
 				}
-				if _, ok := minted[token]; strictPending && !ok {
+				if _, ok := minted[token]; !ok {
 					t.Fatalf("Verify accepted %q, another spelling of a minted token", token)
 				}
 				return
