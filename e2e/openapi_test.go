@@ -12,6 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/keygate/keygate/docs"
+	"github.com/keygate/keygate/internal/apispec"
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/devissuer"
 )
@@ -107,5 +108,72 @@ func TestClientValidatesEveryResponse(t *testing.T) {
 				t.Logf("reported as it should be:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestCORSAnswersMatchTheDocument sends what a browser of an allowed origin
+// sends (preflights, then requests with Origin) and checks each answer, the
+// gateway's own errors included, against docs/openapi.yaml and its CORS rule.
+func TestCORSAnswersMatchTheDocument(t *testing.T) {
+	const origin = "http://console.test"
+	s := testenv.Stack(t, testenv.Options{Env: map[string]string{"KEYGATE_ALLOWED_ORIGINS": origin}})
+	c := testenv.NewClient(t, s)
+	tok := testenv.Token(t, s, devissuer.Token{Sub: "browser", Tier: "team", TeamID: "ws1"})
+	key, prefix := c.CreateKey(tok, map[string]any{"name": "web"})
+
+	for _, p := range []struct{ path, method string }{
+		{"/v1/api-keys", "POST"},
+		{"/v1/api-keys/" + prefix, "PATCH"},
+		{"/v1/api-keys/" + prefix + "/rotate", "POST"},
+		{"/v1/usage", "GET"},
+		{"/api/v1/workspaces/ws1/api-keys", "POST"},
+		{"/api/v1/workspaces/ws1/api-keys/550e8400-e29b-41d4-a716-446655440000", "DELETE"},
+		{"/api/v1/workspaces/ws1/api-keys/550e8400-e29b-41d4-a716-446655440000/rotate", "POST"},
+		{"/v1/secret-scanning/github", "POST"},
+	} {
+		for _, o := range []string{origin, "https://elsewhere.test"} {
+			req, _ := http.NewRequest("OPTIONS", s.URL+p.path, nil)
+			req.Header.Set("Origin", o)
+			req.Header.Set("Access-Control-Request-Method", p.method)
+			req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			apispec.Check(t, "OPTIONS", p.path, req.Header, resp.StatusCode, resp.Header, body)
+			if allowed := resp.Header.Get("Access-Control-Allow-Origin") != ""; allowed != (o == origin) {
+				t.Errorf("preflight of %s from %s: Access-Control-Allow-Origin %q", p.path, o, resp.Header.Get("Access-Control-Allow-Origin"))
+			}
+		}
+	}
+
+	withOrigin := func(auth string) map[string]string {
+		h := map[string]string{"Origin": origin}
+		if auth != "" {
+			h["Authorization"] = auth
+		}
+		return h
+	}
+	for _, r := range []struct {
+		method, path, auth string
+		status             int
+	}{
+		{"GET", "/v1/usage", testenv.Bearer(key), 200},
+		{"GET", "/v1/api-keys", testenv.Bearer(tok), 200},
+		{"GET", "/v1/api-keys", testenv.Bearer(key), 403},
+		{"GET", "/v1/api-keys", "", 401},
+		{"GET", "/v1/usage", "Bearer csk_live_00000000000000000000000000000000", 401},
+		{"GET", "/api/v1/workspaces/ws1/api-keys", testenv.Bearer(tok), 200},
+		{"GET", "/v1/nothing", testenv.Bearer(tok), 404},
+	} {
+		got := c.DoWith(r.method, r.path, withOrigin(r.auth), nil)
+		if got.Status != r.status {
+			t.Errorf("%s %s: %d, want %d: %s", r.method, r.path, got.Status, r.status, got.Body)
+		}
+		if got.Header.Get("Access-Control-Allow-Origin") != origin {
+			t.Errorf("%s %s (%d) lacks Access-Control-Allow-Origin", r.method, r.path, got.Status)
+		}
 	}
 }
