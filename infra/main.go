@@ -1,5 +1,6 @@
-// Command infra is the CDK app that deploys keygate. The CDK CLI runs it from
-// cdk.json at the repository root (`make synth`, `make deploy`); settings come
+// Command infra is the CDK app that deploys keygate. The CDK CLI builds and
+// runs it from cdk.json at the repository root (`make synth`, `make deploy`),
+// as build/cdk-app/keygate-infra with the root as working directory; settings come
 // from CDK context (cdk.json defaults, `-c key=value` overrides), the Lambda
 // binaries from build/ (`make build`) or KEYGATE_BUILD_DIR, and the built web
 // console from console/dist (`make console`) or KEYGATE_CONSOLE_DIR; both
@@ -35,9 +36,11 @@ func run() error {
 	}
 	buildDir := dirSetting(root, "KEYGATE_BUILD_DIR", "build")
 	consoleDir := dirSetting(root, "KEYGATE_CONSOLE_DIR", filepath.Join("console", "dist"))
-	// The CLI runs `cd infra && go run .` but passes CDK_OUTDIR relative to
-	// its own directory, where cdk.json is: resolve it there, or the cloud
-	// assembly lands in infra/ and the CLI cannot find it.
+	// cdk.json runs the app from the repository root, where the CLI is: the
+	// CLI passes CDK_OUTDIR, CDK_ERROR_FILE and CDK_PERF_COUNTERS_FILE
+	// relative to it, and the jsii runtime (started when the CDK packages
+	// initialise, before main) inherits this working directory to resolve
+	// them. Run from elsewhere, only CDK_OUTDIR can still be fixed here.
 	var outdir *string
 	if dir := os.Getenv("CDK_OUTDIR"); dir != "" && !filepath.IsAbs(dir) {
 		outdir = jsii.String(filepath.Join(root, dir))
