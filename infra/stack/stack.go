@@ -111,7 +111,7 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 	k.Authorizer = addRoutes(st, s, k.API, k.Functions, origins)
 
 	userPoolID := jsii.String(s.UserPoolID)
-	consoleClientID := jsii.String("")
+	var consoleClientID *string
 	if k.UserPool != nil {
 		userPoolID = k.UserPool.UserPoolId()
 		consoleClientID = k.UserPoolClient.UserPoolClientId()

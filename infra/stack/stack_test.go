@@ -865,6 +865,19 @@ func TestCognito(t *testing.T) {
 		if p["GenerateSecret"] != false {
 			t.Errorf("web client must not have a secret: GenerateSecret %v", p["GenerateSecret"])
 		}
+		// SRP sign-in from the console, no managed login: nothing redirects
+		// back, so no callback or logout URLs and no OAuth flows.
+		for _, k := range []string{"CallbackURLs", "LogoutURLs", "AllowedOAuthFlows"} {
+			if p[k] != nil {
+				t.Errorf("client %s has %s %v", id, k, p[k])
+			}
+		}
+		if p["AllowedOAuthFlowsUserPoolClient"] != false {
+			t.Errorf("client %s allows OAuth flows: %v", id, p["AllowedOAuthFlowsUserPoolClient"])
+		}
+		if flows := strs(p["ExplicitAuthFlows"]); !slices.Contains(flows, "ALLOW_USER_SRP_AUTH") || slices.Contains(flows, "ALLOW_USER_PASSWORD_AUTH") {
+			t.Errorf("client %s auth flows %v: want SRP, never plain password from a browser", id, flows)
+		}
 	}
 
 	prod := fixture(t, "prod")
