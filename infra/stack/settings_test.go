@@ -155,3 +155,23 @@ func TestNewNamesMissingBinaries(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestMakefileBuildsEveryLambda: `make build` (mk/infra.mk's INFRA_LAMBDAS)
+// writes a bootstrap for exactly the stack's Lambdas.
+func TestMakefileBuildsEveryLambda(t *testing.T) {
+	raw, err := os.ReadFile("../../mk/infra.mk")
+	if err != nil {
+		t.Fatalf("read mk/infra.mk: %v", err)
+	}
+	text := strings.ReplaceAll(string(raw), "\\\n", " ")
+	for _, line := range strings.Split(text, "\n") {
+		name, value, ok := strings.Cut(line, ":=")
+		if ok && strings.TrimSpace(name) == "INFRA_LAMBDAS" {
+			if got := strings.Fields(value); !reflect.DeepEqual(got, LambdaNames) {
+				t.Errorf("INFRA_LAMBDAS = %v, want LambdaNames %v", got, LambdaNames)
+			}
+			return
+		}
+	}
+	t.Fatal("no INFRA_LAMBDAS in mk/infra.mk")
+}
