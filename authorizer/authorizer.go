@@ -1,8 +1,10 @@
 // Package authorizer is keygate's API Gateway (REST) REQUEST authorizer: it
 // turns the Authorization header into a principal. An API key costs one
-// strongly consistent GetItem; a Cognito JWT costs no store call at all.
-// Anything that does not authenticate is the "Unauthorized" error, which API
-// Gateway answers with 401 and the UNAUTHORIZED gateway response.
+// strongly consistent GetItem the first time, then nothing while it stays in
+// the positive key cache; a Cognito JWT costs no store call at all. Anything
+// that does not authenticate is the "Unauthorized" error, which API Gateway
+// answers with 401 and the UNAUTHORIZED gateway response; a store or JWKS
+// that cannot answer is any other error, which it answers with 503.
 package authorizer
 
 import (
@@ -17,7 +19,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/keygate/keygate/shared/apikey"
+	"github.com/keygate/keygate/shared/cognito"
 	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/lru"
+	"github.com/keygate/keygate/shared/metrics"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -41,16 +46,57 @@ type Authorizer struct {
 	// Misses remembers prefixes that are unknown or revoked, so a client
 	// repeating a dead key does not cost a read each time. Never positive.
 	Misses *MissCache
-	Log    *slog.Logger
+	// Good remembers keys that authenticated, by the SHA-256 of the key
+	// (never the key), for GoodTTL, so a warm key costs no read here. It may
+	// hide from the authorizer, for up to GoodTTL, a revocation, an expiry,
+	// a grace period's end, a suspension or a lowered limit; it never hides
+	// them from the client, because the meter's one conditional write on the
+	// key's budget refuses every one of them on the very next request. What
+	// it can leave stale is only the key's name and tier in the principal.
+	Good    *lru.Cache[apikey.Hash, goodKey]
+	GoodTTL time.Duration
+	Now     func() time.Time
+	Log     *slog.Logger
+
+	contexts *lru.Cache[principal.Principal, map[string]any]
+}
+
+// goodKey is a cached authentication: who the key acts as, and until when
+// the key itself is valid (its expiry), which is checked on every hit.
+type goodKey struct {
+	p       principal.Principal
+	expires time.Time
 }
 
 // Handle is the Lambda handler.
 func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
+	defer rec.Flush()
 	p, err := a.Authenticate(ctx, header(ev.Headers, "Authorization"))
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
-	return Allow(p, ev.MethodArn), nil
+	return allow(p, ev.MethodArn, a.context(p)), nil
+}
+
+// contextCacheSize bounds the rendered contexts kept: the hot principals of
+// a container, about a kilobyte each; a miss only renders the map again.
+const contextCacheSize = 1_000
+
+var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// context renders p's authorizer context once per distinct principal: the
+// same token or key asks for the same map, which is only ever read.
+func (a *Authorizer) context(p principal.Principal) map[string]any {
+	if a.contexts == nil {
+		return p.Context()
+	}
+	if m, ok := a.contexts.Get(p, time.Time{}); ok {
+		return m
+	}
+	m := p.Context()
+	a.contexts.Put(p, m, forever)
+	return m
 }
 
 // Authenticate resolves an Authorization header value. Its errors are
@@ -59,43 +105,81 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 func (a *Authorizer) Authenticate(ctx context.Context, authorization string) (principal.Principal, error) {
 	cred, ok := bearer(authorization)
 	if !ok {
+		metrics.Denial(ctx, metrics.ReasonNoCredential) // metrics hook
 		return a.deny(ctx, "no bearer credential")
 	}
 	if strings.HasPrefix(cred, apikey.Scheme) {
 		return a.authenticateKey(ctx, cred)
 	}
 	p, err := a.Tokens.Verify(cred)
+	if errors.Is(err, cognito.ErrUnavailable) {
+		a.log().ErrorContext(ctx, "token could not be checked", "error", err)
+		metrics.Unavailable(ctx, metrics.Authorizer) // metrics hook: API Gateway answers 503
+		return principal.Principal{}, err
+	}
 	if err != nil {
+		metrics.Denial(ctx, metrics.ReasonInvalidToken) // metrics hook
 		return a.deny(ctx, "token refused", "error", err.Error())
 	}
 	return p, nil
 }
 
+func (a *Authorizer) now() time.Time {
+	if a.Now == nil {
+		return time.Now()
+	}
+	return a.Now()
+}
+
 func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principal.Principal, error) {
 	key, err := apikey.Parse(cred)
 	if err != nil {
+		metrics.Denial(ctx, metrics.ReasonMalformed) // metrics hook
 		return a.deny(ctx, "malformed key")
 	}
 	prefix := key.Prefix()
+	hash := key.Hash()
+	now := a.now()
+	if g, ok := a.Good.Get(hash, now); ok {
+		if g.expires.IsZero() || now.Before(g.expires) {
+			return g.p, nil
+		}
+		a.Good.Remove(hash)
+		metrics.Denial(ctx, metrics.ReasonExpired) // metrics hook
+		return a.deny(ctx, "key expired", "keyPrefix", prefix)
+	}
 	if a.Misses.Contains(prefix) {
+		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook (the miss cache holds unknown, revoked and expired prefixes)
 		return a.deny(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
 	}
 	r, err := a.Keys.Authenticate(ctx, key)
 	switch {
 	case err == nil:
-		return r.Principal(), nil
+		p := r.Principal()
+		a.Good.Put(hash, goodKey{p: p, expires: r.ExpiresAt}, now.Add(a.GoodTTL))
+		return p, nil
+	case errors.Is(err, keys.ErrExpired):
+		// An expired key can never be used again (PATCH refuses it), so it is
+		// as dead as a revoked one.
+		a.Misses.Add(prefix)
+		metrics.Denial(ctx, metrics.ReasonExpired) // metrics hook
+		return a.deny(ctx, "key expired", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrNotFound):
 		a.Misses.Add(prefix)
+		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook
 		return a.deny(ctx, "key unknown", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrRevoked):
 		a.Misses.Add(prefix)
+		metrics.Denial(ctx, metrics.ReasonRevoked) // metrics hook
 		return a.deny(ctx, "key revoked", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrWrongSecret):
 		// Not cached: the prefix is public, and caching it would let anyone
 		// lock its owner out.
+		metrics.Denial(ctx, metrics.ReasonWrongSecret) // metrics hook
 		return a.deny(ctx, "key secret mismatch", "keyPrefix", prefix)
 	default:
 		a.log().ErrorContext(ctx, "key lookup failed", "keyPrefix", prefix, "error", err)
+		metrics.Unavailable(ctx, metrics.Authorizer) // metrics hook: API Gateway answers 503
 		return principal.Principal{}, err
 	}
 }
@@ -112,18 +196,25 @@ func (a *Authorizer) log() *slog.Logger {
 	return a.Log
 }
 
-// bearer extracts the credential of "Bearer <credential>" (scheme
-// case-insensitive).
+// bearer extracts the credential of "Bearer <credential>": scheme
+// case-insensitive, separated and surrounded only by ASCII space and tab
+// (RFC 9110's whitespace; a no-break space is part of the credential, which
+// then fails to parse).
 func bearer(h string) (string, bool) {
-	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	h = trimSP(h)
+	i := strings.IndexAny(h, " \t")
+	if i < 0 || !strings.EqualFold(h[:i], "Bearer") {
 		return "", false
 	}
-	cred = strings.TrimSpace(cred)
-	if cred == "" || strings.IndexByte(cred, ' ') >= 0 || strings.IndexByte(cred, '\t') >= 0 {
+	cred := trimSP(h[i:])
+	if cred == "" || strings.IndexAny(cred, " \t") >= 0 {
 		return "", false
 	}
 	return cred, true
+}
+
+func trimSP(s string) string {
+	return strings.Trim(s, " \t")
 }
 
 // header finds a header case-insensitively, as HTTP means it.
@@ -143,13 +234,17 @@ func header(h map[string]string, name string) string {
 // cached decision (when caching is turned on) holds across routes; the
 // principal travels in the context.
 func Allow(p principal.Principal, methodArn string) events.APIGatewayCustomAuthorizerResponse {
+	return allow(p, methodArn, p.Context())
+}
+
+func allow(p principal.Principal, methodArn string, ctx map[string]any) events.APIGatewayCustomAuthorizerResponse {
 	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: p.Sub,
+		PrincipalID: p.ID(),
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version:   "2012-10-17",
 			Statement: allowStatements(stageARN(methodArn)),
 		},
-		Context: p.Context(),
+		Context: ctx,
 	}
 }
 
@@ -197,7 +292,16 @@ const (
 	missCacheTTL  = 5 * time.Minute
 )
 
-// New returns an authorizer with the default miss cache.
-func New(k KeyAuthenticator, t TokenVerifier, log *slog.Logger) *Authorizer {
-	return &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), Log: log}
+// goodCacheSize bounds the positive key cache: 10 000 principals is a few MB.
+const goodCacheSize = 10_000
+
+// New returns an authorizer with the default miss cache and a positive key
+// cache of goodTTL (0 turns it off).
+func New(k KeyAuthenticator, t TokenVerifier, goodTTL time.Duration, log *slog.Logger) *Authorizer {
+	a := &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), GoodTTL: goodTTL, Log: log,
+		contexts: lru.New[principal.Principal, map[string]any](contextCacheSize)}
+	if goodTTL > 0 {
+		a.Good = lru.New[apikey.Hash, goodKey](goodCacheSize)
+	}
+	return a
 }

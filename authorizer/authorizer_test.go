@@ -62,7 +62,14 @@ type fixture struct {
 	logs   *testenv.Buffer
 }
 
-func newFixture(t *testing.T) *fixture {
+// now is the fixed time of the fixture's key service and authorizer.
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// newFixture builds an authorizer without a positive key cache (every key
+// request reads the store); newCachingFixture with one.
+func newFixture(t *testing.T) *fixture { return newCachingFixture(t, 0) }
+
+func newCachingFixture(t *testing.T, goodTTL time.Duration) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	probe := &testenv.Probe{}
@@ -70,7 +77,7 @@ func newFixture(t *testing.T) *fixture {
 	discard := slog.New(slog.DiscardHandler)
 	svc := &keys.Service{
 		Store:  store,
-		Clock:  clock.NewFixed(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
+		Clock:  clock.NewFixed(now),
 		Limits: config.DefaultLimits(),
 		Log:    discard,
 	}
@@ -82,7 +89,7 @@ func newFixture(t *testing.T) *fixture {
 	srv := httptest.NewServer(iss.Handler())
 	t.Cleanup(srv.Close)
 	iss.URL = srv.URL
-	v, err := cognito.New(ctx, cognito.Options{Issuer: iss.URL, ClientIDs: []string{clientID}, Log: discard})
+	v, err := cognito.New(ctx, cognito.Options{Issuers: []string{iss.URL}, ClientIDs: []string{clientID}, Log: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,18 +98,27 @@ func newFixture(t *testing.T) *fixture {
 	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	probe.Calls() // table creation is not the authorizer's
-	return &fixture{a: authorizer.New(svc, spy, log), keys: svc, probe: probe, iss: iss, tokens: spy, logs: logs}
+	a := authorizer.New(svc, spy, goodTTL, log)
+	a.Now = func() time.Time { return now }
+	return &fixture{a: a, keys: svc, probe: probe, iss: iss, tokens: spy, logs: logs}
 }
 
 // createKey issues a key for owner and forgets the store calls it cost.
-func (f *fixture) createKey(t *testing.T, name string, limit int) apikey.Key {
+func (f *fixture) createKey(t *testing.T, name string, limit int) keys.Created {
 	t.Helper()
-	c, err := f.keys.Create(t.Context(), owner, keys.CreateInput{Name: &name, DailyLimit: &limit})
+	c, err := f.keys.Create(t.Context(), owner, keys.User(owner.Sub), keys.CreateInput{Name: &name, DailyLimit: &limit})
 	if err != nil {
 		t.Fatalf("create key: %v", err)
 	}
 	f.probe.Calls()
-	return c.Key
+	return c
+}
+
+func (f *fixture) revoke(t *testing.T, c keys.Created) {
+	t.Helper()
+	if err := f.keys.Revoke(t.Context(), owner, keys.User(owner.Sub), keys.Ref{Prefix: c.Key.Prefix}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *fixture) token(t *testing.T, tok devissuer.Token) string {
@@ -149,7 +165,14 @@ func mustAllow(t *testing.T, res events.APIGatewayCustomAuthorizerResponse, err 
 	if res.PrincipalID != sub {
 		t.Fatalf("principalId = %q, want %q", res.PrincipalID, sub)
 	}
-	if !reflect.DeepEqual(res.Context, ctx) {
+	got := maps.Clone(res.Context)
+	if ctx["exp"] == "*" {
+		if got["exp"] == nil {
+			t.Fatalf("context %#v has no exp", got)
+		}
+		got["exp"] = "*"
+	}
+	if !reflect.DeepEqual(got, ctx) {
 		t.Fatalf("context = %#v, want %#v", res.Context, ctx)
 	}
 	for k, v := range res.Context {
@@ -172,10 +195,11 @@ func mustDeny(t *testing.T, res events.APIGatewayCustomAuthorizerResponse, err e
 	}
 }
 
-func keyContext(k apikey.Key, name, limit string) map[string]any {
+func keyContext(c keys.Created, name, limit string) map[string]any {
 	return map[string]any{
-		"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "key",
-		"keyPrefix": k.Prefix(), "keyName": name, "dailyLimit": limit,
+		"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "key", "ownerKind": "user",
+		"keyPrefix": c.Key.Prefix, "keyId": c.Key.ID, "keyName": name, "dailyLimit": limit,
+		"budget": c.Key.Budget, "createdBy": "user-1",
 	}
 }
 
@@ -184,12 +208,12 @@ func TestAuthorizeKey(t *testing.T) {
 	k := f.createKey(t, "CI Pipeline", 1000)
 
 	t.Run("active key is allowed on the stage as its owner with the key's prefix, name and limit", func(t *testing.T) {
-		res, err := f.handle(t, authz("Bearer "+k.String()))
+		res, err := f.handle(t, authz("Bearer "+k.Secret.String()))
 		mustAllow(t, res, err, "user-1", keyContext(k, "CI Pipeline", "1000"))
 	})
 	t.Run("key authorization costs exactly one GetItem", func(t *testing.T) {
 		f.probe.Calls()
-		_, err := f.handle(t, authz("Bearer "+k.String()))
+		_, err := f.handle(t, authz("Bearer "+k.Secret.String()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,13 +237,13 @@ func TestAuthorizeJWT(t *testing.T) {
 	}{
 		{"access token is allowed with authMethod jwt",
 			devissuer.Token{Sub: "user-1", Tier: "pro", TeamID: "team-7"},
-			map[string]any{"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "jwt"}},
+			map[string]any{"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "jwt", "exp": "*"}},
 		{"ID token is allowed with authMethod jwt",
 			devissuer.Token{Sub: "user-2", Tier: "Enterprise", Use: "id"},
-			map[string]any{"sub": "user-2", "tier": "enterprise", "teamId": "", "authMethod": "jwt"}},
+			map[string]any{"sub": "user-2", "tier": "enterprise", "teamId": "", "authMethod": "jwt", "exp": "*"}},
 		{"token without tier is allowed as free",
 			devissuer.Token{Sub: "user-3"},
-			map[string]any{"sub": "user-3", "tier": "free", "teamId": "", "authMethod": "jwt"}},
+			map[string]any{"sub": "user-3", "tier": "free", "teamId": "", "authMethod": "jwt", "exp": "*"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,18 +261,18 @@ func TestBearerSchemeAndHeaderName(t *testing.T) {
 	f := newFixture(t)
 	k := f.createKey(t, "CI", 250)
 	tok := f.token(t, devissuer.Token{Sub: "user-1", Tier: "pro", TeamID: "team-7"})
-	jwtCtx := map[string]any{"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "jwt"}
+	jwtCtx := map[string]any{"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "jwt", "exp": "*"}
 	tests := []struct {
 		name    string
 		headers map[string]string
 		ctx     map[string]any
 	}{
-		{"scheme bearer in lower case is accepted for a key", authz("bearer " + k.String()), keyContext(k, "CI", "250")},
-		{"scheme BEARER in upper case is accepted for a key", authz("BEARER " + k.String()), keyContext(k, "CI", "250")},
+		{"scheme bearer in lower case is accepted for a key", authz("bearer " + k.Secret.String()), keyContext(k, "CI", "250")},
+		{"scheme BEARER in upper case is accepted for a key", authz("BEARER " + k.Secret.String()), keyContext(k, "CI", "250")},
 		{"scheme bEaReR is accepted for a token", authz("bEaReR " + tok), jwtCtx},
-		{"header name authorization in lower case is found", map[string]string{"authorization": "Bearer " + k.String()}, keyContext(k, "CI", "250")},
+		{"header name authorization in lower case is found", map[string]string{"authorization": "Bearer " + k.Secret.String()}, keyContext(k, "CI", "250")},
 		{"header name AUTHORIZATION in upper case is found", map[string]string{"AUTHORIZATION": "Bearer " + tok}, jwtCtx},
-		{"surrounding spaces are ignored", authz("  Bearer " + k.String() + "  "), keyContext(k, "CI", "250")},
+		{"surrounding spaces are ignored", authz("  Bearer " + k.Secret.String() + "  "), keyContext(k, "CI", "250")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,11 +284,11 @@ func TestBearerSchemeAndHeaderName(t *testing.T) {
 
 func TestUnauthorized(t *testing.T) {
 	f := newFixture(t)
-	k := f.createKey(t, "live", 250)
-	revoked := f.createKey(t, "revoked", 250)
-	if err := f.keys.Revoke(t.Context(), owner, revoked.Prefix()); err != nil {
-		t.Fatal(err)
-	}
+	live := f.createKey(t, "live", 250)
+	k := live.Secret
+	revokedKey := f.createKey(t, "revoked", 250)
+	f.revoke(t, revokedKey)
+	revoked := revokedKey.Secret
 	unknown, err := apikey.New()
 	if err != nil {
 		t.Fatal(err)
@@ -298,6 +322,11 @@ func TestUnauthorized(t *testing.T) {
 		{"two credentials are 401", authz("Bearer " + k.String() + " " + k.String())},
 		{"key and token are 401", authz("Bearer " + k.String() + " " + tok)},
 		{"credentials split by a tab are 401", authz("Bearer " + k.String() + "\t" + tok)},
+		{"a trailing no-break space is not whitespace: 401", authz("Bearer " + k.String() + "\u00a0")},
+		{"a no-break space as separator is 401", authz("Bearer\u00a0" + k.String())},
+		{"a trailing ideographic space is 401", authz("Bearer " + k.String() + "\u3000")},
+		{"a trailing newline is 401", authz("Bearer " + k.String() + "\n")},
+		{"a leading vertical tab is 401", authz("\vBearer " + k.String())},
 		{"csk_live_ with 31 hex is 401", authz("Bearer " + hex31)},
 		{"uppercase key is 401", authz("Bearer " + strings.ToUpper(k.String()))},
 		{"uppercase hex of a real key is 401", authz("Bearer " + apikey.Live + strings.ToUpper(k.String()[len(apikey.Live):]))},
@@ -319,7 +348,7 @@ func TestUnauthorized(t *testing.T) {
 	}
 	t.Run("the live key still works after all that", func(t *testing.T) {
 		res, err := f.handle(t, authz("Bearer "+k.String()))
-		mustAllow(t, res, err, "user-1", keyContext(k, "live", "250"))
+		mustAllow(t, res, err, "user-1", keyContext(live, "live", "250"))
 	})
 	t.Run("no key, token, header or hash reached the log", func(t *testing.T) {
 		logs := f.logs.String()
@@ -372,7 +401,8 @@ func TestKeyCredentialNeverTriedAsJWT(t *testing.T) {
 
 func TestStoreCalls(t *testing.T) {
 	f := newFixture(t)
-	k := f.createKey(t, "CI", 250)
+	c := f.createKey(t, "CI", 250)
+	k := c.Secret
 
 	t.Run("unknown prefix repeated 5 times costs one GetItem", func(t *testing.T) {
 		unknown, _ := apikey.New()
@@ -397,22 +427,20 @@ func TestStoreCalls(t *testing.T) {
 		}
 		// Guessing at a public prefix must not lock its owner out.
 		res, err := f.handle(t, authz("Bearer "+k.String()))
-		mustAllow(t, res, err, "user-1", keyContext(k, "CI", "250"))
+		mustAllow(t, res, err, "user-1", keyContext(c, "CI", "250"))
 	})
-	t.Run("revoked key is refused on the very next request", func(t *testing.T) {
+	t.Run("without the positive cache a revoked key is refused here on the very next request", func(t *testing.T) {
 		victim := f.createKey(t, "soon revoked", 250)
-		res, err := f.handle(t, authz("Bearer "+victim.String()))
+		res, err := f.handle(t, authz("Bearer "+victim.Secret.String()))
 		mustAllow(t, res, err, "user-1", keyContext(victim, "soon revoked", "250"))
-		if err := f.keys.Revoke(t.Context(), owner, victim.Prefix()); err != nil {
-			t.Fatal(err)
-		}
+		f.revoke(t, victim)
 		f.probe.Calls()
-		res, err = f.handle(t, authz("Bearer "+victim.String()))
+		res, err = f.handle(t, authz("Bearer "+victim.Secret.String()))
 		mustDeny(t, res, err)
 		if got := f.probe.Calls(); !maps.Equal(got, map[string]int{"GetItem": 1}) {
 			t.Fatalf("store calls = %v, want one GetItem", got)
 		}
-		res, err = f.handle(t, authz("Bearer "+victim.String()))
+		res, err = f.handle(t, authz("Bearer "+victim.Secret.String()))
 		mustDeny(t, res, err)
 		if got := f.probe.Calls(); len(got) != 0 {
 			t.Fatalf("repeating a revoked key cost %v, want nothing (miss cache)", got)
@@ -420,11 +448,64 @@ func TestStoreCalls(t *testing.T) {
 	})
 }
 
+func TestPositiveKeyCache(t *testing.T) {
+	f := newCachingFixture(t, time.Minute)
+	c := f.createKey(t, "CI", 250)
+	auth := authz("Bearer " + c.Secret.String())
+
+	t.Run("a warm key costs no store call", func(t *testing.T) {
+		res, err := f.handle(t, auth)
+		mustAllow(t, res, err, "user-1", keyContext(c, "CI", "250"))
+		f.probe.Calls()
+		for range 5 {
+			res, err := f.handle(t, auth)
+			mustAllow(t, res, err, "user-1", keyContext(c, "CI", "250"))
+		}
+		if got := f.probe.Calls(); len(got) != 0 {
+			t.Fatalf("warm key cost %v, want nothing", got)
+		}
+	})
+	t.Run("the cache is keyed by the whole key: a wrong secret for the prefix still reads and fails", func(t *testing.T) {
+		wrong := c.Key.Prefix + strings.Repeat("e", apikey.Len-apikey.PrefixLen)
+		res, err := f.handle(t, authz("Bearer "+wrong))
+		mustDeny(t, res, err)
+		if got := f.probe.Calls(); !maps.Equal(got, map[string]int{"GetItem": 1}) {
+			t.Fatalf("store calls = %v", got)
+		}
+	})
+	t.Run("a cached key past its own expiry is refused without a store call", func(t *testing.T) {
+		exp := now.Add(30 * time.Second).Format(time.RFC3339)
+		name := "short"
+		g := f.createKey(t, name, 250)
+		if _, err := f.keys.Update(t.Context(), owner, keys.User(owner.Sub), keys.Ref{Prefix: g.Key.Prefix}, keys.UpdateInput{ExpiresAt: &exp}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.handle(t, authz("Bearer "+g.Secret.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res
+		f.probe.Calls()
+		later := now.Add(time.Minute - time.Second)
+		f.a.Now = func() time.Time { return later }
+		defer func() { f.a.Now = func() time.Time { return now } }()
+		res, err = f.handle(t, authz("Bearer "+g.Secret.String()))
+		mustDeny(t, res, err)
+		if got := f.probe.Calls(); len(got) != 0 {
+			t.Fatalf("store calls = %v", got)
+		}
+	})
+	t.Run("the cache never holds the key itself", func(t *testing.T) {
+		// Keyed by apikey.Hash; this documents the type, the compiler enforces it.
+		var _ = f.a.Good
+	})
+}
+
 func TestStoreFailure(t *testing.T) {
 	f := newFixture(t)
-	k := f.createKey(t, "CI", 250)
+	c := f.createKey(t, "CI", 250)
 	f.probe.Fail("GetItem", true)
-	_, err := f.handle(t, authz("Bearer "+k.String()))
+	_, err := f.handle(t, authz("Bearer "+c.Secret.String()))
 	t.Run("store failure is not Unauthorized but ServiceUnavailable", func(t *testing.T) {
 		if err == nil || errors.Is(err, authorizer.ErrUnauthorized) || err.Error() == "Unauthorized" {
 			t.Fatalf("Handle error = %v, want a store failure", err)
@@ -436,12 +517,12 @@ func TestStoreFailure(t *testing.T) {
 	})
 	t.Run("a failed lookup is not remembered as a miss", func(t *testing.T) {
 		f.probe.Fail("GetItem", false)
-		res, err := f.handle(t, authz("Bearer "+k.String()))
-		mustAllow(t, res, err, "user-1", keyContext(k, "CI", "250"))
+		res, err := f.handle(t, authz("Bearer "+c.Secret.String()))
+		mustAllow(t, res, err, "user-1", keyContext(c, "CI", "250"))
 	})
 }
 
-func TestJWKSUnreachableIsUnauthorized(t *testing.T) {
+func TestJWKSUnreachableIsUnavailable(t *testing.T) {
 	iss, err := devissuer.New(clientID)
 	if err != nil {
 		t.Fatal(err)
@@ -449,7 +530,7 @@ func TestJWKSUnreachableIsUnauthorized(t *testing.T) {
 	srv := httptest.NewServer(iss.Handler())
 	iss.URL = srv.URL
 	srv.Close()
-	v, err := cognito.New(t.Context(), cognito.Options{Issuer: iss.URL, ClientIDs: []string{clientID}, Log: slog.New(slog.DiscardHandler)})
+	v, err := cognito.New(t.Context(), cognito.Options{Issuers: []string{iss.URL}, ClientIDs: []string{clientID}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("cognito.New with the JWKS down: %v", err)
 	}
@@ -457,7 +538,9 @@ func TestJWKSUnreachableIsUnauthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := authorizer.New(nil, v, slog.New(slog.DiscardHandler))
-	res, err := a.Handle(context.Background(), event(authz("Bearer "+tok)))
-	mustDeny(t, res, err)
+	a := authorizer.New(nil, v, 0, slog.New(slog.DiscardHandler))
+	_, err = a.Handle(context.Background(), event(authz("Bearer "+tok)))
+	if err == nil || errors.Is(err, authorizer.ErrUnauthorized) || !errors.Is(err, cognito.ErrUnavailable) {
+		t.Fatalf("Handle = %v, want an unavailable JWKS (503), not Unauthorized", err)
+	}
 }

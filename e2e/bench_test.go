@@ -10,7 +10,6 @@ import (
 
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/devissuer"
-	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/principal"
 )
@@ -45,45 +44,39 @@ func parallel(b *testing.B, op func() error) {
 }
 
 // BenchmarkThroughput compares, at the same concurrency and in one run:
-//   - store-update: dynalite's raw conditional UpdateItem (the meter's write);
-//   - store-get+update: the two store calls a key request needs, back to back
-//     (the authorizer's GetItem and the meter's UpdateItem) with no HTTP;
+//   - store-update: dynalite's raw conditional UpdateItem, the meter's write
+//     (Store.Spend on a budget of its own, no HTTP);
 //   - gateway-key: whole key-authenticated requests through the local gateway
-//     over HTTP (authorizer, meter, handler, envelopes).
+//     over HTTP (authorizer cache, meter, handler, envelopes), which cost
+//     exactly that one write each once warm;
+//   - gateway-jwt: JWT-authenticated listings, for reference.
 //
-// make bench divides the gateway rate by the store rates.
+// make bench divides the gateway rate by the store rate.
 func BenchmarkThroughput(b *testing.B) {
 	s := testenv.Stack(b, testenv.Options{Log: discard{}})
 	ctx := context.Background()
 	st := s.App.Store
-	k, _ := apikey.New()
-	rec := keys.Record{Prefix: k.Prefix(), Hash: k.Hash(), Owner: "bench", Tier: principal.Enterprise, Name: "bench",
-		DailyLimit: 1_000_000_000, Status: keys.Active, CreatedAt: s.App.Clock.Now(), UpdatedAt: s.App.Clock.Now()}
-	if err := st.PutKey(ctx, rec); err != nil {
-		b.Fatal(err)
+	owner := principal.Principal{Sub: "bench", Tier: principal.Enterprise, Method: principal.ViaJWT}
+	name, limit := "bench", 1_000_000
+	create := func() keys.Created {
+		c, err := s.App.Keys.Create(ctx, owner, keys.User("bench"), keys.CreateInput{Name: &name, DailyLimit: &limit})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
 	}
-	day := "2026-11-25"
-	exp := s.App.Clock.Now().Add(90 * 24 * time.Hour)
+	viaGateway, direct := create(), create()
 	c := strconv.Itoa(benchConcurrency)
 
 	b.Run("store-update-c"+c, func(b *testing.B) {
 		parallel(b, func() error {
-			_, err := st.Increment(ctx, "csk_live_bbbbbbbb", day, 1_000_000_000, exp)
-			return err
-		})
-	})
-	b.Run("store-get+update-c"+c, func(b *testing.B) {
-		parallel(b, func() error {
-			if _, err := st.GetKey(ctx, rec.Prefix); err != nil {
-				return err
-			}
-			_, err := st.Increment(ctx, "csk_live_cccccccc", day, 1_000_000_000, exp)
+			_, err := st.Spend(ctx, direct.Key.Budget, direct.Key.Prefix, s.App.Clock.Now())
 			return err
 		})
 	})
 	b.Run("gateway-key-c"+c, func(b *testing.B) {
 		cl := testenv.NewClient(b, s)
-		auth := testenv.Bearer(k.String())
+		auth := testenv.Bearer(viaGateway.Secret.String())
 		parallel(b, func() error {
 			r := cl.Do("GET", "/v1/usage", auth, nil)
 			if r.Status != 200 {

@@ -57,7 +57,7 @@ func TestErrorTable(t *testing.T) {
 		{"key used to revoke is 403", "DELETE", "/v1/api-keys/" + prefix, "Bearer " + key, nil, 403, "Forbidden", "not an API key"},
 		{"key used to patch is 403", "PATCH", "/v1/api-keys/" + prefix, "Bearer " + key, map[string]any{"name": "x"}, 403, "Forbidden", "not an API key"},
 		{"free tier create is 403", "POST", "/v1/api-keys", "Bearer " + free, map[string]any{"name": "x"}, 403, "Forbidden", "Pro tier"},
-		{"free tier list is 403", "GET", "/v1/api-keys", "Bearer " + free, nil, 403, "Forbidden", "Pro tier"},
+		{"free tier may still list (a downgraded user sees their keys)", "GET", "/v1/api-keys", "Bearer " + free, nil, 200, "", ""},
 		{"foreign prefix revoke is 404", "DELETE", "/v1/api-keys/" + strangerPrefix, "Bearer " + pro, nil, 404, "NotFound", ""},
 		{"foreign prefix patch is 404", "PATCH", "/v1/api-keys/" + strangerPrefix, "Bearer " + pro, map[string]any{"name": "mine"}, 404, "NotFound", ""},
 		{"unknown prefix is 404", "DELETE", "/v1/api-keys/csk_live_ffffffff", "Bearer " + pro, nil, 404, "NotFound", ""},

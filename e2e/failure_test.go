@@ -32,9 +32,11 @@ func TestStoreFailureFailsClosed(t *testing.T) {
 		}
 	})
 	t.Run("key read fails: 503 from the gateway", func(t *testing.T) {
+		// A key never used yet: no cache in front holds it.
+		fresh, _ := c.CreateKey(tok, map[string]any{"name": "fresh"})
 		probe.Fail("GetItem", true)
 		defer probe.Fail("GetItem", false)
-		testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 503, "ServiceUnavailable")
+		testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(fresh), nil), 503, "ServiceUnavailable")
 	})
 	t.Run("listing fails: 503", func(t *testing.T) {
 		probe.Fail("Query", true)

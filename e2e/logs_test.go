@@ -72,3 +72,45 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		t.Errorf("logs mention an Authorization header")
 	}
 }
+
+// TestOneErrorLinePerFailedRequest: during a store outage each failed
+// request is logged as an error once, by the part that met the failure, not
+// again by every layer it passes through.
+func TestOneErrorLinePerFailedRequest(t *testing.T) {
+	var buf testenv.Buffer
+	probe := &testenv.Probe{}
+	s := testenv.Stack(t, testenv.Options{Log: &buf, DynamoDBOptions: []func(*dynamodb.Options){probe.Option()}})
+	c := testenv.NewClient(t, s)
+	tok := testenv.Token(t, s, devissuer.Token{Sub: "o", Tier: "pro"})
+	warm, _ := c.CreateKey(tok, map[string]any{"name": "warm"})
+	cold, _ := c.CreateKey(tok, map[string]any{"name": "cold"})
+	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(warm), nil), 200, "")
+
+	errorLines := func() int {
+		n := 0
+		for _, line := range strings.Split(buf.String(), "\n") {
+			if strings.Contains(line, `"level":"ERROR"`) {
+				n++
+			}
+		}
+		return n
+	}
+	cases := []struct {
+		name, op, auth, path string
+	}{
+		{"the meter's write fails", "UpdateItem", warm, "/v1/usage"},
+		{"the authorizer's read fails", "GetItem", cold, "/v1/usage"},
+		{"a listing fails", "Query", tok, "/v1/api-keys"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := errorLines()
+			probe.Fail(tc.op, true)
+			testenv.Must(t, c.Do("GET", tc.path, testenv.Bearer(tc.auth), nil), 503, "ServiceUnavailable")
+			probe.Fail(tc.op, false)
+			if n := errorLines() - before; n != 1 {
+				t.Fatalf("%d ERROR lines for one failed request:\n%s", n, buf.String())
+			}
+		})
+	}
+}

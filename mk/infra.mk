@@ -19,20 +19,23 @@ INFRA_LAMBDAS        := authorizer createkey listkeys updatekey revokekey rotate
 INFRA_PKG_authorizer := ./authorizer/lambda
 INFRA_BOOTSTRAPS     := $(INFRA_LAMBDAS:%=build/%/bootstrap)
 
-# The web console the stack uploads: `make console` (console/'s own makefile)
-# builds it into CONSOLE_DIST. While console/ is not in the tree, a one-page
-# placeholder stands in, so the stack still synthesizes and deploys.
+# The web console the stack uploads: `make console` (mk/console.mk) builds it
+# into console/dist. CONSOLE_DIST names that build; mk/console.mk spells it
+# as its index.html, so either the directory or its index.html works here.
+# While console/ is not in the tree, a one-page placeholder stands in, so the
+# stack still synthesizes and deploys. Recursive (=) on purpose: the value is
+# read when a recipe runs, after every mk/*.mk, whatever their order.
 CONSOLE_DIST        ?= console/dist
 INFRA_CONSOLE_STAND := build/console-placeholder
 ifneq ($(wildcard console/package.json),)
-INFRA_CONSOLE_DIR   := $(CONSOLE_DIST)
+INFRA_CONSOLE_DIR    = $(patsubst %/,%,$(patsubst %index.html,%,$(CONSOLE_DIST)))
 INFRA_CONSOLE_DEP   := console
 else
 INFRA_CONSOLE_DIR   := $(INFRA_CONSOLE_STAND)
 INFRA_CONSOLE_DEP   := $(INFRA_CONSOLE_STAND)/index.html
 endif
 # What the CDK app reads (infra/main.go): the binaries and the console.
-INFRA_APP_ENV := $(INFRA_ENV) KEYGATE_CONSOLE_DIR=$(INFRA_CONSOLE_DIR)
+INFRA_APP_ENV = $(INFRA_ENV) KEYGATE_CONSOLE_DIR=$(INFRA_CONSOLE_DIR)
 
 .PHONY: build synth deploy destroy cdk-bootstrap test-infra infra-always
 

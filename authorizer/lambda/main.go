@@ -25,5 +25,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "authorizer:", err)
 		os.Exit(1)
 	}
-	lambda.Start(authorizer.New(a.Keys, v, a.Log).Handle)
+	lambda.Start(authorizer.New(a.Keys, v, a.Config.KeyCacheTTL, a.Log).Handle)
 }

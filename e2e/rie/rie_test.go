@@ -86,7 +86,7 @@ func TestPackagedLambdasUnderEmulator(t *testing.T) {
 	svc := keys.Service{Store: store, Limits: config.DefaultLimits(), Clock: clock.System{}}
 	name := "smoke-direct"
 	direct, err := svc.Create(ctx, principal.Principal{Sub: "u1", Tier: principal.Pro, Method: principal.ViaJWT},
-		keys.CreateInput{Name: &name})
+		keys.User("u1"), keys.CreateInput{Name: &name})
 	if err != nil {
 		t.Fatalf("create a key through shared/keys: %v", err)
 	}
@@ -102,6 +102,10 @@ func TestPackagedLambdasUnderEmulator(t *testing.T) {
 		config.EnvIssuer + "=http://" + closedAddr(t),
 		config.EnvClientIDs + "=smoke-client",
 		"AWS_REGION=us-east-1",
+		// No positive key cache: the revokekey step checks that the
+		// authorizer binary itself refuses the revoked key at once (with the
+		// cache on, the meter refuses it; e2e tests cover that path).
+		config.EnvKeyCache + "=0",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(functionTimeout),
 		"PATH=" + os.Getenv("PATH"),
 	}
@@ -137,9 +141,9 @@ func TestPackagedLambdasUnderEmulator(t *testing.T) {
 
 	// The authorizer lives for the whole test: it also checks the keys that
 	// the route binaries create and revoke.
-	auth, first := start(t, "authorizer", authEvent(direct.Key.String()))
+	auth, first := start(t, "authorizer", authEvent(direct.Secret.String()))
 	t.Run("authorizer", func(t *testing.T) {
-		mustAllow(t, first, direct.Record.Prefix, "smoke-direct")
+		mustAllow(t, first, direct.Key.Prefix, "smoke-direct")
 		mustUnauthorized(t, auth.invoke(t, authEvent(unknown.String())))
 	})
 
@@ -170,8 +174,8 @@ func TestPackagedLambdasUnderEmulator(t *testing.T) {
 			p, _ := m["prefix"].(string)
 			prefixes = append(prefixes, p)
 		}
-		if !slices.Contains(prefixes, direct.Record.Prefix) {
-			t.Errorf("listkeys: the key created through shared/keys (%s) is not listed; body %s", direct.Record.Prefix, a.body)
+		if !slices.Contains(prefixes, direct.Key.Prefix) {
+			t.Errorf("listkeys: the key created through shared/keys (%s) is not listed; body %s", direct.Key.Prefix, a.body)
 		}
 		if created != "" && !slices.Contains(prefixes, created[:apikey.PrefixLen]) {
 			t.Errorf("listkeys: the key createkey made (%s) is not listed; body %s", created[:apikey.PrefixLen], a.body)
@@ -179,7 +183,7 @@ func TestPackagedLambdasUnderEmulator(t *testing.T) {
 	})
 
 	t.Run("updatekey", func(t *testing.T) {
-		_, a := start(t, "updatekey", event(t, "updatekey-proxy.json", map[string]string{"PREFIX": direct.Record.Prefix}))
+		_, a := start(t, "updatekey", event(t, "updatekey-proxy.json", map[string]string{"PREFIX": direct.Key.Prefix}))
 		r := mustProxy(t, a, 200)
 		if n, _ := r.data()["name"].(string); n != "smoke-renamed" {
 			t.Errorf("updatekey: data.name %q, want smoke-renamed; body %s", n, a.body)

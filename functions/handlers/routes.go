@@ -19,15 +19,30 @@ type Route struct {
 	Method   string
 	Path     string
 	Handler  func(a *app.App) lambdahttp.Handler
+	// Public routes have no bearer authorizer (and so no meter).
+	Public bool
 }
 
-// Routes is every route behind the authorizer.
+// Routes is every route of the API.
 var Routes = []Route{
-	{"createkey", "POST", "/v1/api-keys", func(a *app.App) lambdahttp.Handler { return CreateKey(a.Keys) }},
-	{"listkeys", "GET", "/v1/api-keys", func(a *app.App) lambdahttp.Handler { return ListKeys(a.Keys) }},
-	{"updatekey", "PATCH", "/v1/api-keys/{prefix}", func(a *app.App) lambdahttp.Handler { return UpdateKey(a.Keys) }},
-	{"revokekey", "DELETE", "/v1/api-keys/{prefix}", func(a *app.App) lambdahttp.Handler { return RevokeKey(a.Keys) }},
-	{"usage", "GET", "/v1/usage", func(a *app.App) lambdahttp.Handler { return Usage(a.Usage) }},
+	{Function: "createkey", Method: "POST", Path: "/v1/api-keys", Handler: func(a *app.App) lambdahttp.Handler { return CreateKey(a.Keys) }},
+	{Function: "listkeys", Method: "GET", Path: "/v1/api-keys", Handler: func(a *app.App) lambdahttp.Handler { return ListKeys(a.Keys) }},
+	{Function: "updatekey", Method: "PATCH", Path: "/v1/api-keys/{prefix}", Handler: func(a *app.App) lambdahttp.Handler { return UpdateKey(a.Keys) }},
+	{Function: "revokekey", Method: "DELETE", Path: "/v1/api-keys/{prefix}", Handler: func(a *app.App) lambdahttp.Handler { return RevokeKey(a.Keys) }},
+	{Function: "rotatekey", Method: "POST", Path: "/v1/api-keys/{prefix}/rotate", Handler: func(a *app.App) lambdahttp.Handler { return RotateKey(a.Keys) }},
+	{Function: "usage", Method: "GET", Path: "/v1/usage", Handler: func(a *app.App) lambdahttp.Handler { return Usage(a.Usage) }},
+	{Function: "wslistkeys", Method: "GET", Path: "/api/v1/workspaces/{id}/api-keys", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceListKeys(a.Keys) }},
+	{Function: "wscreatekey", Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceCreateKey(a.Keys) }},
+	{Function: "wsrevokekey", Method: "DELETE", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceRevokeKey(a.Keys) }},
+	{Function: "wsrotatekey", Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceRotateKey(a.Keys) }},
+}
+
+// Lambda wraps the route's handler for a: the metering adapter, or the
+// public one, with the CORS headers of the configured web origins on every
+// response.
+func (rt Route) Lambda(a *app.App) lambdahttp.Lambda {
+	l := lambdahttp.Adapter(rt.Handler(a), lambdahttp.Options{Meter: a.Meter, Log: a.Log, Clock: a.Clock, Public: rt.Public})
+	return lambdahttp.WithCORS(l, lambdahttp.NewCORS(a.Config.AllowedOrigins))
 }
 
 // Main is the whole main of a route's Lambda: read the configuration once
@@ -43,7 +58,7 @@ func Main(function string) {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)
 			os.Exit(1)
 		}
-		lambda.Start(lambdahttp.Adapter(rt.Handler(a), a.Meter, a.Log))
+		lambda.Start(rt.Lambda(a))
 		return
 	}
 	fmt.Fprintf(os.Stderr, "no route is served by %q\n", function)

@@ -130,17 +130,22 @@ func newConsoleHosting(st awscdk.Stack, s Settings, apiOrigin, cognitoOrigin str
 	}
 }
 
-// ContentSecurityPolicy is the console's CSP: everything from its own origin
-// only, connections to its own origin (config.json), the API and Cognito's
-// user-pool endpoint (SRP sign-in), and no plugins, framing, inline scripts
-// or inline styles.
+// ContentSecurityPolicy is the console's CSP, the very one local mode serves
+// (local/webapp.ConsoleHandler), so the browser tests run under it: scripts,
+// styles and fonts from the console's own origin only (no inline script or
+// style), images from it and data: URLs (the empty favicon), connections to
+// its own origin (config.json), the API and Cognito's user-pool endpoint (SRP
+// sign-in), and nothing else: no plugins, framing, base or form targets.
 func ContentSecurityPolicy(apiOrigin, cognitoOrigin string) string {
 	return strings.Join([]string{
-		"default-src 'self'",
+		"default-src 'none'",
+		"script-src 'self'",
+		"style-src 'self'",
+		"img-src 'self' data:",
+		"font-src 'self'",
 		"connect-src 'self' " + apiOrigin + " " + cognitoOrigin,
-		"object-src 'none'",
-		"base-uri 'self'",
-		"form-action 'self'",
+		"base-uri 'none'",
+		"form-action 'none'",
 		"frame-ancestors 'none'",
 	}, "; ")
 }

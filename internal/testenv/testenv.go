@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -95,11 +96,17 @@ func Store(t testing.TB, opts ...func(*dynamodb.Options)) *dynamo.Store {
 		t.Fatal(err)
 	}
 	s := dynamo.New(db, TableName(t))
+	s.Timeout = storeTimeout
 	if err := s.CreateTable(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
+
+// storeTimeout is the deadline of a store call in tests: two shared cores run
+// dynalite, the code under test and the test's own load, so a call may wait
+// far longer than on DynamoDB. Tests of the deadline itself set a short one.
+const storeTimeout = 10 * time.Second
 
 // Options tune Stack.
 type Options struct {
@@ -125,6 +132,7 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 	env := map[string]string{
 		config.EnvDynamoDBEndpoint: Endpoint(t),
 		config.EnvTable:            TableName(t),
+		config.EnvStoreTimeout: strconv.Itoa(int(storeTimeout / time.Millisecond)),
 	}
 	for k, v := range o.Env {
 		env[k] = v
@@ -172,7 +180,8 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
-	JSON   map[string]any
+	JSON   map[string]any // when the body is an object
+	Array  []any          // when the body is an array (the workspace API's list)
 }
 
 // Data is the envelope's data object.
@@ -199,6 +208,16 @@ func (r Response) Message() string {
 // none); body is sent as is when a string or []byte, else as JSON.
 func (c *Client) Do(method, path, auth string, body any) Response {
 	c.T.Helper()
+	var h map[string]string
+	if auth != "" {
+		h = map[string]string{"Authorization": auth}
+	}
+	return c.DoWith(method, path, h, body)
+}
+
+// DoWith is Do with any request headers.
+func (c *Client) DoWith(method, path string, headers map[string]string, body any) Response {
+	c.T.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -217,11 +236,11 @@ func (c *Client) Do(method, path, auth string, body any) Response {
 	if err != nil {
 		c.T.Fatal(err)
 	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -230,8 +249,15 @@ func (c *Client) Do(method, path, auth string, body any) Response {
 	defer resp.Body.Close()
 	out := Response{Status: resp.StatusCode, Header: resp.Header}
 	out.Body, _ = io.ReadAll(resp.Body)
-	if err := json.Unmarshal(out.Body, &out.JSON); err != nil {
+	var v any
+	if err := json.Unmarshal(out.Body, &v); err != nil {
 		c.T.Errorf("%s %s: body is not JSON (%d): %q", method, path, resp.StatusCode, out.Body)
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		out.JSON = v
+	case []any:
+		out.Array = v
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		c.T.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
@@ -260,6 +286,21 @@ func Must(t testing.TB, r Response, status int, code string) {
 	}
 	if status < 300 && r.JSON["success"] != true {
 		t.Fatalf("success envelope missing: %s", r.Body)
+	}
+	if status >= 400 && (r.JSON["success"] != false || r.Message() == "") {
+		t.Fatalf("error envelope malformed: %s", r.Body)
+	}
+}
+
+// MustBare is Must for the workspace API, whose successes are bare JSON
+// (no envelope) while its errors are the envelope.
+func MustBare(t testing.TB, r Response, status int, code string) {
+	t.Helper()
+	if r.Status != status || (code != "" && r.Code() != code) {
+		t.Fatalf("got %d %s, want %d %s; body %s", r.Status, r.Code(), status, code, r.Body)
+	}
+	if status < 300 && r.JSON["success"] != nil {
+		t.Fatalf("a workspace API success carries an envelope: %s", r.Body)
 	}
 	if status >= 400 && (r.JSON["success"] != false || r.Message() == "") {
 		t.Fatalf("error envelope malformed: %s", r.Body)

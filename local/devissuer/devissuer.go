@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -27,6 +28,23 @@ type Issuer struct {
 	Key      *rsa.PrivateKey
 	KID      string
 	Now      func() time.Time
+
+	// down makes the JWKS endpoint answer 503 (tests of an unreachable pool).
+	down atomic.Bool
+}
+
+// JWKSDown makes the JWKS endpoint fail (true) or answer again (false).
+func (i *Issuer) JWKSDown(down bool) { i.down.Store(down) }
+
+// Rotate gives the issuer a new signing key and kid, as a pool's key
+// rotation does; tokens signed before carry the old kid.
+func (i *Issuer) Rotate() error {
+	n, err := New(i.ClientID)
+	if err != nil {
+		return err
+	}
+	i.Key, i.KID = n.Key, n.KID
+	return nil
 }
 
 // New makes an issuer with a fresh RSA-2048 key.
@@ -111,18 +129,39 @@ func (i *Issuer) JWKS() []byte {
 
 // Handler serves GET /.well-known/jwks.json and, for local mode,
 // GET /token?sub=&tier=&teamId=&use=access|id&ttl=<seconds> which answers a
-// fresh token as text.
+// fresh token as text. sub is required; tier, when given, must be one of
+// free, pro, team, enterprise (a typo would otherwise mint a free user
+// without a word).
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		if i.down.Load() {
+			http.Error(w, "JWKS unavailable", http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(i.JWKS())
 	})
 	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		t := Token{Sub: q.Get("sub"), Tier: q.Get("tier"), TeamID: q.Get("teamId"), Use: q.Get("use")}
+		for name := range q {
+			switch name {
+			case "sub", "tier", "teamId", "use", "ttl":
+			default:
+				http.Error(w, fmt.Sprintf("unknown parameter %q: use sub, tier, teamId, use, ttl", name), http.StatusBadRequest)
+				return
+			}
+		}
 		if t.Sub == "" {
-			t.Sub = "dev-user"
+			http.Error(w, "sub is required, e.g. /token?sub=alice&tier=pro", http.StatusBadRequest)
+			return
+		}
+		switch t.Tier {
+		case "", "free", "pro", "team", "enterprise":
+		default:
+			http.Error(w, fmt.Sprintf("tier %q is not free, pro, team or enterprise", t.Tier), http.StatusBadRequest)
+			return
 		}
 		if t.Use != "" && t.Use != "access" && t.Use != "id" {
 			http.Error(w, "use must be access or id", http.StatusBadRequest)

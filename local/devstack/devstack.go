@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -49,7 +51,15 @@ type Options struct {
 	UnknownKIDRefresh time.Duration
 	// DynamoDBOptions adjust the DynamoDB client (tests count calls with them).
 	DynamoDBOptions []func(*dynamodb.Options)
+	// ExtraIssuers are trusted next to the dev issuer (local mode's Cognito
+	// emulator); unused when KEYGATE_ISSUER is set.
+	ExtraIssuers []string
 }
+
+// EnvAuthorizerCache sets the local gateway's emulated API Gateway authorizer
+// result cache in seconds (default 300, as the stack deploys it; 0 turns it
+// off).
+const EnvAuthorizerCache = "KEYGATE_DEV_AUTHORIZER_CACHE_SECONDS"
 
 // Stack is a running local API.
 type Stack struct {
@@ -119,7 +129,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("dev issuer: %w", err)
 		}
 		s.Issuer.URL = issuerURL
-		env[config.EnvIssuer] = issuerURL
+		env[config.EnvIssuer] = strings.Join(append([]string{issuerURL}, o.ExtraIssuers...), ",")
 	}
 	cfg, err := config.LoadFrom(func(k string) string {
 		if v, ok := env[k]; ok {
@@ -138,22 +148,27 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	verifier, err := cognito.New(ctx, cognito.Options{
-		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, ClientIDs: cfg.ClientIDs,
-		Now: s.App.Clock.Now, Log: o.Log, UnknownKIDRefresh: o.UnknownKIDRefresh,
-	})
+	verifier, err := s.App.Verifier(ctx, func(co *cognito.Options) { co.UnknownKIDRefresh = o.UnknownKIDRefresh })
 	if err != nil {
 		return nil, err
 	}
-	s.Authorize = authorizer.New(s.App.Keys, verifier, o.Log)
-	s.Gateway = &gateway.Gateway{Authorizer: s.Authorize.Handle, Log: o.Log}
+	cacheTTL := 300 * time.Second
+	if v := getenv(EnvAuthorizerCache); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3600 {
+			return nil, fmt.Errorf("%s: %q is not a number of seconds from 0 to 3600", EnvAuthorizerCache, v)
+		}
+		cacheTTL = time.Duration(n) * time.Second
+	}
+	s.Authorize = authorizer.New(s.App.Keys, verifier, cfg.KeyCacheTTL, o.Log)
+	s.Authorize.Now = s.App.Clock.Now
+	s.Gateway = &gateway.Gateway{Authorizer: s.Authorize.Handle, Log: o.Log, CacheTTL: cacheTTL, Now: s.App.Clock.Now}
 	for _, rt := range handlers.Routes {
 		s.Gateway.Routes = append(s.Gateway.Routes, gateway.Route{
-			Method: rt.Method, Path: rt.Path,
-			Lambda: lambdahttp.Adapter(rt.Handler(s.App), s.App.Meter, o.Log),
+			Method: rt.Method, Path: rt.Path, Public: rt.Public, Lambda: rt.Lambda(s.App),
 		})
 	}
-	if s.URL, err = s.serve(o.Addr, s.Gateway); err != nil {
+	if s.URL, err = s.serve(o.Addr, gateway.WithCORS(s.Gateway, lambdahttp.NewCORS(cfg.AllowedOrigins))); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return s, nil

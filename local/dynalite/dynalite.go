@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -105,11 +106,19 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 }
 
+// Pause stops the process without ending it (SIGSTOP): connections are
+// accepted by the kernel and never answered, the way a stalled store looks.
+func (s *Server) Pause() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Stop ends the server and waits for it.
 func (s *Server) Stop() {
 	if s == nil || s.cmd.Process == nil {
 		return
 	}
+	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a paused server cannot act on the interrupt
 	_ = s.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-s.done:

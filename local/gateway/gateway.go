@@ -4,8 +4,12 @@
 // deployed API see: a missing Authorization header is 401 without calling the
 // authorizer; the authorizer's "Unauthorized" error is 401; its returned
 // policy is evaluated (Deny or no matching Allow is 403); its context reaches
-// the integration as requestContext.authorizer; every gateway-made error is
-// the contract's JSON envelope, as infra's gateway responses render it.
+// the integration as requestContext.authorizer; an Allow or Deny is cached
+// per Authorization header value for CacheTTL and reused on every route, as
+// API Gateway's authorizer result cache does; public routes skip the
+// authorizer; every gateway-made error is the contract's JSON envelope, as
+// infra's gateway responses render it; response header names keep the case
+// the integration wrote.
 package gateway
 
 import (
@@ -19,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -37,6 +42,7 @@ type Route struct {
 	Method string
 	Path   string
 	Lambda lambdahttp.Lambda
+	Public bool // no authorizer (AuthorizationType NONE)
 }
 
 // Gateway is an http.Handler.
@@ -45,13 +51,28 @@ type Gateway struct {
 	Routes     []Route
 	Stage      string // default "local"
 	Log        *slog.Logger
+	// CacheTTL turns on the authorizer result cache (0: off), keyed like
+	// API Gateway's by the identity source, the Authorization header.
+	CacheTTL time.Duration
+	Now      func() time.Time // default time.Now
+
+	mu    sync.Mutex
+	cache map[string]cachedPolicy
 }
+
+type cachedPolicy struct {
+	res     events.APIGatewayCustomAuthorizerResponse
+	expires time.Time
+}
+
+// maxCached bounds the emulated authorizer cache.
+const maxCached = 10_000
 
 // The messages of the gateway responses, as infra/stack/api.go renders them.
 const (
 	msgUnauthorized = "Send Authorization: Bearer <API key or token>; the credential was missing, malformed, unknown, revoked or expired."
 	msgDenied       = "The credential is valid but may not make this request."
-	msgNoRoute      = "No such route. Routes: POST|GET /v1/api-keys, PATCH|DELETE /v1/api-keys/{prefix}, GET /v1/usage."
+	msgNoRoute      = "No such route. Routes: POST|GET /v1/api-keys, PATCH|DELETE /v1/api-keys/{prefix}, POST /v1/api-keys/{prefix}/rotate, GET /v1/usage, GET|POST /api/v1/workspaces/{id}/api-keys, DELETE /api/v1/workspaces/{id}/api-keys/{keyId}, POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate, POST /v1/secret-scanning/github."
 	msgAuthFailure  = "The credential could not be checked right now; retry shortly."
 	msgTooLarge     = "The request body is too large."
 )
@@ -65,15 +86,28 @@ const (
 	apiID   = "keygate"
 )
 
+// call is one request on its way through the gateway.
+type call struct {
+	route        *Route
+	params       map[string]string
+	requestID    string
+	methodArn    string
+	headers      map[string]string
+	multiHeaders map[string][]string
+	query        map[string]string
+	multiQuery   map[string][]string
+	reqCtx       events.APIGatewayProxyRequestContext
+	body         []byte
+}
+
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	route, params := g.match(r.Method, r.URL.Path)
 	if route == nil {
 		writeError(w, apierr.NotFound, msgNoRoute)
 		return
 	}
 	authz := r.Header.Values("Authorization")
-	if len(authz) == 0 || strings.TrimSpace(authz[0]) == "" {
+	if !route.Public && (len(authz) == 0 || strings.TrimSpace(authz[0]) == "") {
 		writeError(w, apierr.Unauthorized, msgUnauthorized)
 		return
 	}
@@ -88,50 +122,131 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if stage == "" {
 		stage = "local"
 	}
-	headers, multiHeaders := flattenHeaders(r.Header)
-	query, multiQuery := flattenQuery(r)
-	methodArn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s%s", region, account, apiID, stage, r.Method, r.URL.Path)
-	reqCtx := events.APIGatewayProxyRequestContext{
+	c := &call{route: route, params: params, requestID: requestID, body: body}
+	c.headers, c.multiHeaders = flattenHeaders(r.Header)
+	c.query, c.multiQuery = flattenQuery(r)
+	c.methodArn = fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s%s", region, account, apiID, stage, r.Method, r.URL.Path)
+	c.reqCtx = events.APIGatewayProxyRequestContext{
 		AccountID: account, ResourcePath: route.Path, Stage: stage, RequestID: requestID,
 		HTTPMethod: r.Method, APIID: apiID, Path: "/" + stage + r.URL.Path,
 		Identity:         events.APIGatewayRequestIdentity{SourceIP: sourceIP(r), UserAgent: r.UserAgent()},
 		RequestTimeEpoch: time.Now().UnixMilli(),
 	}
+	if !route.Public {
+		authorizer, ok := g.authorizeRequest(w, r, c)
+		if !ok {
+			return
+		}
+		c.reqCtx.Authorizer = authorizer
+	}
+	g.integrate(w, r, c)
+}
 
-	authCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID + "-auth"})
-	res, err := g.authorize(authCtx, events.APIGatewayCustomAuthorizerRequestTypeRequest{
-		Type: "REQUEST", MethodArn: methodArn, Resource: route.Path, Path: r.URL.Path, HTTPMethod: r.Method,
-		Headers: headers, MultiValueHeaders: multiHeaders, QueryStringParameters: query,
-		MultiValueQueryStringParameters: multiQuery, PathParameters: params,
-		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
-			Path: reqCtx.Path, AccountID: account, ResourcePath: route.Path, Stage: stage,
-			RequestID: requestID, HTTPMethod: r.Method, APIID: apiID,
-			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: reqCtx.Identity.SourceIP},
-		},
-	})
+// authorizeRequest runs (or reuses the cached answer of) the authorizer and
+// evaluates its policy; false means it has answered the client already.
+func (g *Gateway) authorizeRequest(w http.ResponseWriter, r *http.Request, c *call) (map[string]any, bool) {
+	ctx := r.Context()
+	identity := r.Header.Get("Authorization")
+	res, hit := g.cached(identity)
+	var err error
+	if !hit {
+		authCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: c.requestID + "-auth"})
+		res, err = g.authorize(authCtx, events.APIGatewayCustomAuthorizerRequestTypeRequest{
+			Type: "REQUEST", MethodArn: c.methodArn, Resource: c.route.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+			Headers: c.headers, MultiValueHeaders: c.multiHeaders, QueryStringParameters: c.query,
+			MultiValueQueryStringParameters: c.multiQuery, PathParameters: c.params,
+			RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+				Path: c.reqCtx.Path, AccountID: account, ResourcePath: c.route.Path, Stage: c.reqCtx.Stage,
+				RequestID: c.requestID, HTTPMethod: r.Method, APIID: apiID,
+				Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: c.reqCtx.Identity.SourceIP},
+			},
+		})
+	}
 	switch {
 	case err != nil && err.Error() == "Unauthorized":
 		writeError(w, apierr.Unauthorized, msgUnauthorized)
-		return
+		return nil, false
 	case err != nil:
-		g.log().ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
+		// The authorizer logged why; this is the gateway's own record.
+		g.log().WarnContext(ctx, "authorizer failed", "requestId", c.requestID)
 		writeError(w, apierr.ServiceUnavailable, msgAuthFailure)
-		return
-	case !allowed(res.PolicyDocument, methodArn):
-		writeError(w, apierr.Forbidden, msgDenied)
-		return
+		return nil, false
 	}
-
+	if !hit {
+		g.store(identity, res)
+	}
+	if !allowed(res.PolicyDocument, c.methodArn) {
+		writeError(w, apierr.Forbidden, msgDenied)
+		return nil, false
+	}
 	authorizer := map[string]any{"principalId": res.PrincipalID}
 	for k, v := range res.Context {
 		authorizer[k] = fmt.Sprint(v) // REST API hands context values over as strings
 	}
-	reqCtx.Authorizer = authorizer
+	return authorizer, true
+}
+
+func (g *Gateway) now() time.Time {
+	if g.Now == nil {
+		return time.Now()
+	}
+	return g.Now()
+}
+
+// cached returns the authorizer's answer for this identity if the cache
+// holds a live one.
+func (g *Gateway) cached(identity string) (events.APIGatewayCustomAuthorizerResponse, bool) {
+	if g.CacheTTL <= 0 {
+		return events.APIGatewayCustomAuthorizerResponse{}, false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.cache[identity]
+	if !ok {
+		return events.APIGatewayCustomAuthorizerResponse{}, false
+	}
+	if !g.now().Before(c.expires) {
+		delete(g.cache, identity)
+		return events.APIGatewayCustomAuthorizerResponse{}, false
+	}
+	return c.res, true
+}
+
+// store caches a policy answer (Allow or Deny); errors are not cached.
+func (g *Gateway) store(identity string, res events.APIGatewayCustomAuthorizerResponse) {
+	if g.CacheTTL <= 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cache == nil {
+		g.cache = map[string]cachedPolicy{}
+	}
+	if len(g.cache) >= maxCached {
+		for k := range g.cache {
+			delete(g.cache, k)
+			break
+		}
+	}
+	g.cache[identity] = cachedPolicy{res: res, expires: g.now().Add(g.CacheTTL)}
+}
+
+// FlushCache empties the authorizer cache (API Gateway's "flush authorizer
+// cache" for a stage).
+func (g *Gateway) FlushCache() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	clear(g.cache)
+}
+
+func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	route, requestID, body := c.route, c.requestID, c.body
 	ev := events.APIGatewayProxyRequest{
 		Resource: route.Path, Path: r.URL.Path, HTTPMethod: r.Method,
-		Headers: headers, MultiValueHeaders: multiHeaders,
-		QueryStringParameters: query, MultiValueQueryStringParameters: multiQuery,
-		PathParameters: params, RequestContext: reqCtx,
+		Headers: c.headers, MultiValueHeaders: c.multiHeaders,
+		QueryStringParameters: c.query, MultiValueQueryStringParameters: c.multiQuery,
+		PathParameters: c.params, RequestContext: c.reqCtx,
 	}
 	if utf8.Valid(body) {
 		ev.Body = string(body)
@@ -145,15 +260,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apierr.InternalError, "Internal error; it has been logged with the request id.")
 		return
 	}
+	// Assigned, not Set: Set would canonicalise X-RateLimit-Limit into
+	// X-Ratelimit-Limit, and the deployed API keeps the integration's case.
 	for k, v := range resp.Headers {
-		w.Header().Set(k, v)
+		w.Header()[k] = []string{v}
 	}
 	for k, vs := range resp.MultiValueHeaders {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
+		w.Header()[k] = append(w.Header()[k], vs...)
 	}
-	w.Header().Set("X-Amzn-RequestId", requestID)
+	w.Header()["x-amzn-RequestId"] = []string{requestID} // as API Gateway spells it
 	out := []byte(resp.Body)
 	if resp.IsBase64Encoded {
 		if out, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -351,7 +352,7 @@ func TestGatewayResponsePassthrough(t *testing.T) {
 		body   string
 	}{
 		{
-			name: "status, headers and body of the route are passed through",
+			name: "status, headers (names in the route's case) and body of the route are passed through",
 			resp: events.APIGatewayProxyResponse{
 				StatusCode: 429,
 				Headers: map[string]string{
@@ -362,7 +363,7 @@ func TestGatewayResponsePassthrough(t *testing.T) {
 			},
 			status: 429,
 			header: map[string][]string{
-				"Content-Type": {"application/json"}, "Retry-After": {"3600"}, "X-Ratelimit-Limit": {"250"},
+				"Content-Type": {"application/json"}, "Retry-After": {"3600"}, "X-RateLimit-Limit": {"250"},
 				"Vary": {"Origin", "Accept"},
 			},
 			body: `{"success":false,"error":{"code":"RateLimitExceeded","message":"m"}}`,
@@ -389,12 +390,13 @@ func TestGatewayResponsePassthrough(t *testing.T) {
 				t.Fatalf("status = %d, want %d", rec.Code, tt.status)
 			}
 			for k, want := range tt.header {
-				if got := rec.Header().Values(k); !slices.Equal(got, want) {
+				// Indexed, not Values(k), which would canonicalise the name.
+				if got := rec.Header()[k]; !slices.Equal(got, want) {
 					t.Fatalf("header %s = %q, want %q", k, got, want)
 				}
 			}
-			if rec.Header().Get("X-Amzn-RequestId") == "" {
-				t.Fatal("X-Amzn-RequestId missing")
+			if len(rec.Header()["x-amzn-RequestId"]) == 0 {
+				t.Fatal("x-amzn-RequestId missing")
 			}
 			if rec.Body.String() != tt.body {
 				t.Fatalf("body = %q, want %q", rec.Body, tt.body)
@@ -497,3 +499,68 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 var _ http.Handler = (*Gateway)(nil)
+
+func TestAuthorizerCache(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	h := newHarness(&authorizerStub{res: allowAll()})
+	h.gw.CacheTTL = 300 * time.Second
+	h.gw.Now = func() time.Time { return now }
+
+	t.Run("an allow is reused for the same Authorization on every route", func(t *testing.T) {
+		for _, r := range []struct{ method, path string }{{"GET", "/v1/api-keys"}, {"POST", "/v1/api-keys"}, {"DELETE", "/v1/api-keys/csk_live_00000000"}} {
+			if rec := h.do(r.method, r.path, "Bearer a", ""); rec.Code != 200 {
+				t.Fatalf("%s %s: %d", r.method, r.path, rec.Code)
+			}
+		}
+		if n := h.auth.called(); n != 1 {
+			t.Fatalf("authorizer called %d times, want once", n)
+		}
+	})
+	t.Run("another Authorization value is another cache entry", func(t *testing.T) {
+		h.do("GET", "/v1/api-keys", "bearer a", "")
+		if n := h.auth.called(); n != 2 {
+			t.Fatalf("authorizer called %d times, want twice", n)
+		}
+	})
+	t.Run("the entry ends at the TTL", func(t *testing.T) {
+		now = now.Add(299 * time.Second)
+		h.do("GET", "/v1/api-keys", "Bearer a", "")
+		if n := h.auth.called(); n != 2 {
+			t.Fatalf("within the TTL: %d calls", n)
+		}
+		now = now.Add(time.Second)
+		h.do("GET", "/v1/api-keys", "Bearer a", "")
+		if n := h.auth.called(); n != 3 {
+			t.Fatalf("at the TTL: %d calls, want a fresh authorization", n)
+		}
+	})
+	t.Run("errors are not cached", func(t *testing.T) {
+		e := newHarness(&authorizerStub{err: errors.New("Unauthorized")})
+		e.gw.CacheTTL = time.Hour
+		for range 2 {
+			checkEnvelope(t, e.do("GET", "/v1/api-keys", "Bearer z", ""), 401, apierr.Unauthorized)
+		}
+		if n := e.auth.called(); n != 2 {
+			t.Fatalf("authorizer called %d times", n)
+		}
+	})
+	t.Run("flush empties it", func(t *testing.T) {
+		h.gw.FlushCache()
+		h.do("GET", "/v1/api-keys", "Bearer a", "")
+		if n := h.auth.called(); n != 4 {
+			t.Fatalf("after a flush: %d calls", n)
+		}
+	})
+}
+
+func TestPublicRoute(t *testing.T) {
+	h := newHarness(&authorizerStub{err: errors.New("Unauthorized")})
+	h.gw.Routes = append(h.gw.Routes, Route{Method: "POST", Path: "/v1/secret-scanning/github", Lambda: h.route.lambda, Public: true})
+	rec := h.do("POST", "/v1/secret-scanning/github", "-", "[]")
+	if rec.Code != 200 || h.auth.called() != 0 || h.route.called() != 1 {
+		t.Fatalf("status %d, authorizer %d, route %d", rec.Code, h.auth.called(), h.route.called())
+	}
+	if a := h.route.calls[0].RequestContext.Authorizer; a != nil {
+		t.Fatalf("a public route got an authorizer context %v", a)
+	}
+}

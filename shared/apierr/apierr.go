@@ -17,6 +17,7 @@ const (
 	Unauthorized       Code = "Unauthorized"
 	Forbidden          Code = "Forbidden"
 	NotFound           Code = "NotFound"
+	Conflict           Code = "Conflict"
 	RateLimitExceeded  Code = "RateLimitExceeded"
 	InternalError      Code = "InternalError"
 	ServiceUnavailable Code = "ServiceUnavailable"
@@ -33,6 +34,8 @@ func Status(c Code) int {
 		return http.StatusForbidden
 	case NotFound:
 		return http.StatusNotFound
+	case Conflict:
+		return http.StatusConflict
 	case RateLimitExceeded:
 		return http.StatusTooManyRequests
 	case ServiceUnavailable:

@@ -17,6 +17,7 @@ import (
 	"github.com/keygate/keygate/shared/dynamo"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/metering"
+	"github.com/keygate/keygate/shared/metrics"
 )
 
 // App is everything a keygate Lambda needs.
@@ -31,7 +32,7 @@ type App struct {
 }
 
 // New wires an App. clk may be nil for the system clock; dbOpts adjust the
-// DynamoDB client.
+// DynamoDB client, which always records StoreLatency (metrics).
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clock, dbOpts ...func(*dynamodb.Options)) (*App, error) {
 	if clk == nil {
 		clk = clock.System{}
@@ -39,31 +40,40 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clo
 	if log == nil {
 		log = slog.Default()
 	}
+	dbOpts = append([]func(*dynamodb.Options){metrics.DynamoDBOption()}, dbOpts...)
 	db, err := dynamo.NewClient(ctx, cfg.DynamoDBEndpoint, dbOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb client: %w", err)
 	}
 	store := dynamo.New(db, cfg.Table)
+	store.Timeout = cfg.StoreTimeout
+	svc := &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Leaks: keys.LeakAction(cfg.LeakedKeyAction), Log: log}
 	return &App{
 		Config: cfg,
 		Log:    log,
 		Clock:  clk,
 		Store:  store,
-		Keys:   &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Log: log},
-		Meter:  &metering.Meter{Counter: store, Clock: clk, Log: log},
-		Usage:  &metering.Reporter{Counter: store, Keys: store, Clock: clk},
+		Keys:   svc,
+		Meter:  &metering.Meter{Counter: store, Clock: clk},
+		Usage:  &metering.Reporter{Budgets: store, Keys: svc, Clock: clk},
 	}, nil
 }
 
-// Verifier starts the Cognito token verifier of the configured issuer.
-func (a *App) Verifier(ctx context.Context) (*cognito.Verifier, error) {
-	return cognito.New(ctx, cognito.Options{
-		Issuer:    a.Config.Issuer,
+// Verifier starts the Cognito token verifier of the configured issuers.
+// o may adjust the options (tests shorten the refetch interval).
+func (a *App) Verifier(ctx context.Context, o ...func(*cognito.Options)) (*cognito.Verifier, error) {
+	opts := cognito.Options{
+		Issuers:   a.Config.Issuers,
 		JWKSURL:   a.Config.JWKSURL,
 		ClientIDs: a.Config.ClientIDs,
 		Now:       a.Clock.Now,
 		Log:       a.Log,
-	})
+		OnFetch:   func(ok bool) { metrics.JWKSFetch(context.Background(), ok) },
+	}
+	for _, f := range o {
+		f(&opts)
+	}
+	return cognito.New(ctx, opts)
 }
 
 // FromEnv loads the Config from the environment and wires an App with the

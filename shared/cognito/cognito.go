@@ -1,23 +1,31 @@
 // Package cognito verifies Amazon Cognito JWTs (ID and access tokens) against
-// the user pool's JWKS, fetched over HTTP and cached. An unknown kid triggers
-// at most one refetch per RefreshInterval, and a JWKS endpoint that is down
-// makes tokens fail verification (401), never the process.
+// each trusted user pool's JWKS, fetched over HTTP and cached. An unknown kid
+// triggers at most one refetch per UnknownKIDRefresh. A token already
+// verified is not verified again: a bounded LRU keyed by the token's SHA-256
+// remembers who it is for until it expires, and is dropped whenever a JWKS
+// changes. A JWKS that cannot be fetched for a kid not seen yet makes the
+// answer ErrUnavailable (503), never a 401 that blames a good token.
 package cognito
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
 
+	"github.com/keygate/keygate/shared/lru"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -28,83 +36,76 @@ const Leeway = 60 * time.Second
 // during a request: well inside the authorizer's 5 s Lambda timeout.
 const jwksTimeout = 2 * time.Second
 
-// ErrInvalidToken is every reason a token is refused; the detail is wrapped
-// for the log.
-var ErrInvalidToken = errors.New("invalid token")
+// maxJWKS bounds a JWKS response body.
+const maxJWKS = 1 << 20
+
+// DefaultCacheSize is how many verified tokens are remembered: a few MB.
+const DefaultCacheSize = 10_000
+
+var (
+	// ErrInvalidToken is every reason a token is refused; the detail is
+	// wrapped for the log.
+	ErrInvalidToken = errors.New("invalid token")
+	// ErrUnavailable means the token could not be checked: its signing key
+	// is not known yet and the JWKS cannot be fetched.
+	ErrUnavailable = errors.New("token signing keys unavailable")
+)
 
 // Options configure a Verifier.
 type Options struct {
-	Issuer    string   // iss, e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc
-	JWKSURL   string   // default Issuer + /.well-known/jwks.json
+	// Issuers are the trusted iss values, e.g.
+	// https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc; each one's
+	// JWKS is at <issuer>/.well-known/jwks.json.
+	Issuers []string
+	// JWKSURL overrides the JWKS location (one issuer only).
+	JWKSURL   string
 	ClientIDs []string // accepted app clients (client_id of access tokens, aud of ID tokens)
 	// UnknownKIDRefresh is the least time between refetches caused by an
 	// unknown kid. Default one minute.
 	UnknownKIDRefresh time.Duration
 	// RefreshInterval refetches the JWKS in the background. Default one hour.
 	RefreshInterval time.Duration
-	HTTPClient      *http.Client
-	Now             func() time.Time // default time.Now
-	Log             *slog.Logger
+	// CacheSize bounds the verified-token cache; negative turns it off.
+	CacheSize  int
+	HTTPClient *http.Client
+	Now        func() time.Time // default time.Now
+	Log        *slog.Logger
+	// OnFetch observes every JWKS fetch (metrics).
+	OnFetch func(ok bool)
 }
 
 // Verifier checks Cognito tokens.
 type Verifier struct {
 	parser    *jwt.Parser
-	keyfunc   jwt.Keyfunc
+	issuers   map[string]*issuer
 	clientIDs []string
+	now       func() time.Time
+	cache     *lru.Cache[[sha256.Size]byte, cached]
+	// generation counts JWKS changes; a cached verification from an older
+	// generation is not trusted.
+	generation atomic.Uint64
 }
 
-// Claims are the Cognito claims keygate reads. Times and strings are plain
-// fields (not jwt.RegisteredClaims' types with their own JSON decoders): the
-// claims are decoded on every request, and this halves that cost.
-type Claims struct {
-	Issuer    string   `json:"iss"`
-	Subject   string   `json:"sub"`
-	Audience  audience `json:"aud"`
-	ExpiresAt float64  `json:"exp"`
-	NotBefore float64  `json:"nbf"`
-	IssuedAt  float64  `json:"iat"`
-	TokenUse  string   `json:"token_use"`
-	ClientID  string   `json:"client_id"`
-	Tier      string   `json:"custom:tier"`
-	TeamID    string   `json:"custom:teamId"`
+// issuer is one trusted pool: its keyfunc and whether its last JWKS fetch
+// failed.
+type issuer struct {
+	keyfunc jwt.Keyfunc
+	failing atomic.Bool
 }
 
-func date(v float64) *jwt.NumericDate {
-	if v == 0 {
-		return nil
-	}
-	sec, frac := math.Modf(v)
-	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9)))
+type cached struct {
+	p   principal.Principal
+	gen uint64
 }
 
-func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return date(c.ExpiresAt), nil }
-func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return date(c.IssuedAt), nil }
-func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return date(c.NotBefore), nil }
-func (c *Claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
-func (c *Claims) GetSubject() (string, error)                  { return c.Subject, nil }
-func (c *Claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings(c.Audience), nil }
-
-// audience is aud: one string (as Cognito writes it) or an array of them.
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var cs jwt.ClaimStrings
-	if err := cs.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	*a = audience(cs)
-	return nil
-}
-
-// New starts a verifier. It does not fail when the JWKS cannot be fetched
-// yet: tokens are refused until it can.
+// New starts a verifier. It does not fail when a JWKS cannot be fetched
+// yet: tokens of that pool are answered ErrUnavailable until it can.
 func New(ctx context.Context, o Options) (*Verifier, error) {
-	if o.Issuer == "" || len(o.ClientIDs) == 0 {
-		return nil, errors.New("cognito: issuer and at least one client id are required")
+	if len(o.Issuers) == 0 || len(o.ClientIDs) == 0 {
+		return nil, errors.New("cognito: at least one issuer and one client id are required")
 	}
-	if o.JWKSURL == "" {
-		o.JWKSURL = o.Issuer + "/.well-known/jwks.json"
+	if o.JWKSURL != "" && len(o.Issuers) > 1 {
+		return nil, errors.New("cognito: a JWKS URL override needs exactly one issuer")
 	}
 	if o.UnknownKIDRefresh == 0 {
 		o.UnknownKIDRefresh = time.Minute
@@ -115,49 +116,155 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: jwksTimeout}
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultCacheSize
+	}
 	log := o.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	noErr := true
-	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{o.JWKSURL}, keyfunc.Override{
-		Client:                    o.HTTPClient,
-		HTTPTimeout:               jwksTimeout,
-		NoErrorReturnFirstHTTPReq: &noErr,
-		// Look in the fetched JWKS first: there is no other key source, and
-		// the empty "given" store would build an error on every lookup.
-		PrioritizeHTTP: true,
-		// The wait bounds the refetch itself; a limiter with no token left
-		// answers at once rather than waiting for the next minute.
-		RateLimitWaitMax:  jwksTimeout,
-		RefreshInterval:   o.RefreshInterval,
-		RefreshUnknownKID: rate.NewLimiter(rate.Every(o.UnknownKIDRefresh), 1),
-		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-			return func(ctx context.Context, err error) {
-				log.WarnContext(ctx, "JWKS fetch failed", "url", u, "error", err)
-			}
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cognito: JWKS client: %w", err)
+	v := &Verifier{issuers: map[string]*issuer{}, clientIDs: o.ClientIDs, now: o.Now}
+	if o.CacheSize > 0 {
+		v.cache = lru.New[[sha256.Size]byte, cached](o.CacheSize)
+	}
+	for _, iss := range o.Issuers {
+		url := o.JWKSURL
+		if url == "" {
+			url = iss + "/.well-known/jwks.json"
+		}
+		is := &issuer{}
+		client := *o.HTTPClient
+		client.Transport = &watch{next: transport(o.HTTPClient), is: is, v: v, onFetch: o.OnFetch}
+		noErr := true
+		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{url}, keyfunc.Override{
+			Client:                    &client,
+			HTTPTimeout:               jwksTimeout,
+			NoErrorReturnFirstHTTPReq: &noErr,
+			// Look in the fetched JWKS first: there is no other key source,
+			// and the empty "given" store would build an error per lookup.
+			PrioritizeHTTP: true,
+			// The wait bounds the refetch itself; a limiter with no token
+			// left answers at once rather than waiting for the next minute.
+			RateLimitWaitMax:  jwksTimeout,
+			RefreshInterval:   o.RefreshInterval,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(o.UnknownKIDRefresh), 1),
+			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+				return func(ctx context.Context, err error) {
+					is.failing.Store(true)
+					log.WarnContext(ctx, "JWKS fetch failed", "url", u, "error", err)
+				}
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cognito: JWKS client for %s: %w", iss, err)
+		}
+		is.keyfunc = kf.KeyfuncCtx(ctx)
+		v.issuers[iss] = is
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithIssuer(o.Issuer),
 		jwt.WithLeeway(Leeway),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(o.Now),
 	}
-	if o.Now != nil {
-		opts = append(opts, jwt.WithTimeFunc(o.Now))
-	}
-	return &Verifier{parser: jwt.NewParser(opts...), keyfunc: kf.KeyfuncCtx(ctx), clientIDs: o.ClientIDs}, nil
+	v.parser = jwt.NewParser(opts...)
+	return v, nil
 }
 
-// Verify checks a token and returns who it is for.
+func transport(c *http.Client) http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
+	}
+	return http.DefaultTransport
+}
+
+// watch records the outcome of each JWKS fetch: whether the pool's keys can
+// be fetched right now, and whether they changed (which drops every cached
+// verification).
+type watch struct {
+	next    http.RoundTripper
+	is      *issuer
+	v       *Verifier
+	onFetch func(bool)
+	last    atomic.Pointer[[sha256.Size]byte]
+}
+
+func (w *watch) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := w.next.RoundTrip(r)
+	ok := err == nil && resp.StatusCode == http.StatusOK
+	if ok {
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxJWKS))
+		resp.Body.Close()
+		if rerr != nil {
+			ok, err = false, rerr
+		} else {
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			sum := sha256.Sum256(body)
+			if prev := w.last.Swap(&sum); prev != nil && *prev != sum {
+				w.v.generation.Add(1)
+			}
+		}
+	}
+	// A body that does not parse is reported by keyfunc's error handler,
+	// which marks the pool failing again.
+	w.is.failing.Store(!ok)
+	if w.onFetch != nil {
+		w.onFetch(ok)
+	}
+	return resp, err
+}
+
+// keyfunc picks the key of the pool the token claims to come from; a token
+// from any other issuer is refused before any key is looked up.
+func (v *Verifier) keyfunc(t *jwt.Token) (any, error) {
+	c, ok := t.Claims.(*Claims)
+	if !ok {
+		return nil, ErrInvalidToken
+	}
+	is, ok := v.issuers[c.Issuer]
+	if !ok {
+		return nil, fmt.Errorf("%w: issuer %q is not trusted", ErrInvalidToken, c.Issuer)
+	}
+	return is.keyfunc(t)
+}
+
+// Verify checks a token and returns who it is for. Errors wrap
+// ErrInvalidToken (401) or ErrUnavailable (503).
 func (v *Verifier) Verify(token string) (principal.Principal, error) {
+	now := v.now()
+	var sum [sha256.Size]byte
+	gen := v.generation.Load()
+	if v.cache != nil {
+		// Hashed in place: the token is read, never kept or changed.
+		sum = sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+		if c, ok := v.cache.Get(sum, now); ok && c.gen == gen {
+			return c.p, nil
+		}
+	}
+	p, err := v.verify(token)
+	if err != nil {
+		return principal.Principal{}, err
+	}
+	if v.cache != nil {
+		// Served until exp plus the leeway the parser allows, as a fresh
+		// verification would be.
+		v.cache.Put(sum, cached{p: p, gen: gen}, p.Exp.Add(Leeway))
+	}
+	return p, nil
+}
+
+func (v *Verifier) verify(token string) (principal.Principal, error) {
 	var c Claims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keyfunc); err != nil {
+		if errors.Is(err, jwt.ErrTokenUnverifiable) {
+			if is, ok := v.issuers[c.Issuer]; ok && is.failing.Load() {
+				return principal.Principal{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			}
+		}
 		return principal.Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	switch c.TokenUse {
@@ -180,5 +287,6 @@ func (v *Verifier) Verify(token string) (principal.Principal, error) {
 		Tier:   principal.ParseTier(c.Tier),
 		TeamID: c.TeamID,
 		Method: principal.ViaJWT,
+		Exp:    date(c.ExpiresAt).Time.UTC().Truncate(time.Second),
 	}, nil
 }

@@ -77,7 +77,7 @@ func newIssuer(t *testing.T, fixed bool) (*devissuer.Issuer, *jwks, *httptest.Se
 
 func newVerifier(t *testing.T, iss *devissuer.Issuer, o cognito.Options) *cognito.Verifier {
 	t.Helper()
-	o.Issuer = iss.URL
+	o.Issuers = []string{iss.URL}
 	o.ClientIDs = []string{clientID, otherClient}
 	o.Log = slog.New(slog.DiscardHandler)
 	v, err := cognito.New(t.Context(), o)
@@ -289,6 +289,10 @@ func TestVerify(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
+			if p.Exp.IsZero() {
+				t.Fatal("Verify returned no expiry")
+			}
+			p.Exp = time.Time{}
 			if p != tt.want {
 				t.Fatalf("Verify = %+v, want %+v", p, tt.want)
 			}
@@ -306,7 +310,8 @@ func TestNew(t *testing.T) {
 		o    cognito.Options
 	}{
 		{"issuer is required", cognito.Options{ClientIDs: []string{clientID}}},
-		{"a client id is required", cognito.Options{Issuer: "http://127.0.0.1:1"}},
+		{"a client id is required", cognito.Options{Issuers: []string{"http://127.0.0.1:1"}}},
+		{"a JWKS override needs one issuer", cognito.Options{Issuers: []string{"http://a", "http://b"}, JWKSURL: "http://a/k", ClientIDs: []string{clientID}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -407,13 +412,13 @@ func TestJWKSDownAtStart(t *testing.T) {
 	const refresh = 50 * time.Millisecond
 	user := devissuer.Token{Sub: "user-1"}
 
-	t.Run("endpoint answering 500 refuses tokens, then recovers", func(t *testing.T) {
+	t.Run("endpoint answering 500: an unseen kid is unavailable (503), not invalid, then recovers", func(t *testing.T) {
 		iss, j, _ := newIssuer(t, false)
 		j.down.Store(true)
 		v := newVerifier(t, iss, cognito.Options{UnknownKIDRefresh: refresh})
 		tok := mint(t, iss, user)
-		if _, err := v.Verify(tok); !errors.Is(err, cognito.ErrInvalidToken) {
-			t.Fatalf("Verify with the JWKS down = %v, want ErrInvalidToken", err)
+		if _, err := v.Verify(tok); !errors.Is(err, cognito.ErrUnavailable) || errors.Is(err, cognito.ErrInvalidToken) {
+			t.Fatalf("Verify with the JWKS down = %v, want ErrUnavailable", err)
 		}
 		j.down.Store(false)
 		time.Sleep(refresh + 20*time.Millisecond)
@@ -422,14 +427,14 @@ func TestJWKSDownAtStart(t *testing.T) {
 		}
 	})
 
-	t.Run("closed endpoint refuses tokens, then recovers when it listens again", func(t *testing.T) {
+	t.Run("closed endpoint: unavailable, then recovers when it listens again", func(t *testing.T) {
 		iss, j, srv := newIssuer(t, false)
 		addr := srv.Listener.Addr().String()
 		srv.Close()
 		v := newVerifier(t, iss, cognito.Options{UnknownKIDRefresh: refresh})
 		tok := mint(t, iss, user)
-		if _, err := v.Verify(tok); !errors.Is(err, cognito.ErrInvalidToken) {
-			t.Fatalf("Verify with the JWKS closed = %v, want ErrInvalidToken", err)
+		if _, err := v.Verify(tok); !errors.Is(err, cognito.ErrUnavailable) {
+			t.Fatalf("Verify with the JWKS closed = %v, want ErrUnavailable", err)
 		}
 
 		ln, err := net.Listen("tcp", addr)

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/shared/config"
 	"github.com/keygate/keygate/shared/principal"
@@ -37,6 +38,14 @@ func TestLoadRequired(t *testing.T) {
 		{"zero default daily limit names its variable", map[string]string{config.EnvDefaultDailyLimit: "0"}, "KEYGATE_DEFAULT_DAILY_LIMIT"},
 		{"negative max active keys names its variable", map[string]string{config.EnvMaxActiveKeys: "-1"}, "KEYGATE_MAX_ACTIVE_KEYS"},
 		{"default above a tier cap names both variables", map[string]string{config.EnvTierCaps: "pro=100"}, "KEYGATE_TIER_CAPS"},
+		{"a JWKS override with two issuers names it", map[string]string{config.EnvIssuer: "http://a/x,http://b/y", config.EnvJWKSURL: "http://a/k"}, "KEYGATE_JWKS_URL"},
+		{"a bad origin names its variable", map[string]string{config.EnvAllowedOrigins: "https://ok.example, console.example.com"}, "KEYGATE_ALLOWED_ORIGINS"},
+		{"an origin with a path names its variable", map[string]string{config.EnvAllowedOrigins: "https://ok.example/app"}, "KEYGATE_ALLOWED_ORIGINS"},
+		{"an unknown leak action names its variable", map[string]string{config.EnvLeakedKeyAction: "ignore"}, "KEYGATE_LEAKED_KEY_ACTION"},
+		{"a bad store timeout names its variable", map[string]string{config.EnvStoreTimeout: "2s"}, "KEYGATE_STORE_TIMEOUT_MS"},
+		{"a key cache above an hour names its variable", map[string]string{config.EnvKeyCache: "3601"}, "KEYGATE_KEY_CACHE_SECONDS"},
+		{"zero workspace keys names its variable", map[string]string{config.EnvMaxWorkspaceKeys: "0"}, "KEYGATE_MAX_WORKSPACE_KEYS"},
+		{"a bad key lifetime names its variable", map[string]string{config.EnvMaxKeyLifetime: "year"}, "KEYGATE_MAX_KEY_LIFETIME_DAYS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,10 +81,16 @@ func TestLoadDefaults(t *testing.T) {
 			t.Fatalf("TierCaps = %v, want %v", c.Limits.TierCaps, want)
 		}
 	})
-	t.Run("JWKS URL defaults to the issuer's well-known path", func(t *testing.T) {
-		want := "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
-		if c.JWKSURL != want {
-			t.Fatalf("JWKSURL = %q, want %q", c.JWKSURL, want)
+	t.Run("no JWKS URL override by default (each issuer's well-known path)", func(t *testing.T) {
+		if c.JWKSURL != "" {
+			t.Fatalf("JWKSURL = %q", c.JWKSURL)
+		}
+	})
+	t.Run("new settings have the contract's defaults", func(t *testing.T) {
+		if c.Limits.MaxWorkspaceKeys != 100 || c.Limits.MaxKeyLifetime != 366*24*time.Hour || c.StoreTimeout != 2*time.Second ||
+			c.KeyCacheTTL != time.Minute || c.LeakedKeyAction != "revoke" || c.GitHubKeysURL != config.DefaultGitHubKeysURL ||
+			len(c.AllowedOrigins) != 0 {
+			t.Fatalf("%+v", c)
 		}
 	})
 	t.Run("table and client ids are read", func(t *testing.T) {
@@ -107,11 +122,35 @@ func TestLoadSettings(t *testing.T) {
 		check func(t *testing.T, c config.Config)
 	}{
 		{
-			name:  "trailing slash of the issuer is dropped before deriving the JWKS URL",
+			name:  "trailing slash of the issuer is dropped",
 			edits: map[string]string{config.EnvIssuer: "http://127.0.0.1:9000/pool/"},
 			check: func(t *testing.T, c config.Config) {
-				if c.Issuer != "http://127.0.0.1:9000/pool" || c.JWKSURL != "http://127.0.0.1:9000/pool/.well-known/jwks.json" {
-					t.Fatalf("Issuer = %q, JWKSURL = %q", c.Issuer, c.JWKSURL)
+				if c.Issuer() != "http://127.0.0.1:9000/pool" {
+					t.Fatalf("Issuer = %q", c.Issuer())
+				}
+			},
+		},
+		{
+			name:  "several issuers are trusted, comma-separated",
+			edits: map[string]string{config.EnvIssuer: "http://127.0.0.1:9000/a, http://127.0.0.1:9229/b/"},
+			check: func(t *testing.T, c config.Config) {
+				if !reflect.DeepEqual(c.Issuers, []string{"http://127.0.0.1:9000/a", "http://127.0.0.1:9229/b"}) {
+					t.Fatalf("Issuers = %q", c.Issuers)
+				}
+			},
+		},
+		{
+			name: "new settings are read",
+			edits: map[string]string{
+				config.EnvMaxWorkspaceKeys: "7", config.EnvMaxKeyLifetime: "30", config.EnvStoreTimeout: "150",
+				config.EnvKeyCache: "0", config.EnvAllowedOrigins: "https://console.example.com, http://127.0.0.1:8082",
+				config.EnvLeakedKeyAction: "flag", config.EnvGitHubKeysURL: "http://127.0.0.1:1/keys",
+			},
+			check: func(t *testing.T, c config.Config) {
+				if c.Limits.MaxWorkspaceKeys != 7 || c.Limits.MaxKeyLifetime != 30*24*time.Hour || c.StoreTimeout != 150*time.Millisecond ||
+					c.KeyCacheTTL != 0 || c.LeakedKeyAction != "flag" || c.GitHubKeysURL != "http://127.0.0.1:1/keys" ||
+					!reflect.DeepEqual(c.AllowedOrigins, []string{"https://console.example.com", "http://127.0.0.1:8082"}) {
+					t.Fatalf("%+v", c)
 				}
 			},
 		},

@@ -1,13 +1,17 @@
 // Package dynamo is keygate's DynamoDB store (aws-sdk-go-v2). One table holds
-// three kinds of item, all addressed without a scan:
+// five kinds of item, all addressed without a scan:
 //
-//	pk=KEY#<prefix>   sk=META        the key: hash, owner, name, limit, status, times
-//	pk=KEY#<prefix>   sk=DAY#<date>  one usage counter per key per UTC day, TTL expiresAt
-//	pk=OWNER#<sub>    sk=META        the owner's active-key slot counter
+//	pk=KEY#<prefix>          sk=META        the key: hash, id, owner, name, status, times, rotation links
+//	pk=KEYID#<uuid>          sk=META        the key id's prefix (the workspace API names keys by id)
+//	pk=BUDGET#<id>           sk=STATE       a key lineage's limit, today's counter, per-key validity and last use
+//	pk=BUDGET#<id>           sk=DAY#<date>  an archived day's count, TTL expiresAt (90 days)
+//	pk=OWNER#<kind>#<id>     sk=META        a user's or workspace's slot counter and billing tier
 //
-// The byOwner index (gsi1pk=OWNER#<sub>, gsi1sk=<createdAt>#<prefix>) lists a
-// user's keys newest first and projects everything but the hash. Nothing here
-// needs transactions or UpdateTimeToLive, so it runs on dynalite as well.
+// The byOwner index (gsi1pk=OWNER#<kind>#<id>, gsi1sk=<createdAt>#<seq>#<prefix>)
+// lists an owner's keys newest first and projects everything but the hash.
+// Nothing here needs transactions or UpdateTimeToLive, so it runs on dynalite
+// as well. Every call has a deadline (Store.Timeout): a stalled store is a
+// 503, never a hang.
 package dynamo
 
 import (
@@ -39,14 +43,30 @@ const (
 	IndexByOwner  = "byOwner"
 )
 
+// DefaultTimeout is the deadline of one store call when none is configured.
+const DefaultTimeout = 2 * time.Second
+
 // Store implements keys.Store and metering.Counter on one table.
 type Store struct {
 	DB    *dynamodb.Client
 	Table string
+	// Timeout bounds each call, retries included; it must stay below the
+	// calling Lambda's timeout.
+	Timeout time.Duration
 }
 
 // New returns a store on table through db.
-func New(db *dynamodb.Client, table string) *Store { return &Store{DB: db, Table: table} }
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{DB: db, Table: table, Timeout: DefaultTimeout}
+}
+
+// call gives one store call its deadline.
+func (st *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	if st.Timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, st.Timeout)
+}
 
 // NewClient builds a DynamoDB client once per process. A non-empty endpoint
 // (local mode, tests) gets placeholder credentials when none are configured.
@@ -122,8 +142,9 @@ func (s *Store) CreateTable(ctx context.Context) error {
 // ListedAttributes are what the byOwner index projects: everything a listing
 // shows, never the hash.
 var ListedAttributes = []string{
-	attrPrefix, attrOwner, attrTier, attrTeamID, attrName, attrDailyLimit,
-	attrStatus, attrCreatedAt, attrUpdatedAt, attrLastUsedAt, attrRevokedAt,
+	attrPrefix, attrID, attrOwnerKind, attrOwner, attrCreatedBy, attrBudget, attrTier, attrTeamID, attrName, attrDailyLimit,
+	attrStatus, attrCreatedAt, attrUpdatedAt, attrExpiresAt, attrRevokedAt, attrRevokedReason, attrLeakURL,
+	attrLeakedAt, attrRotatedFrom, attrRotatedFromID, attrRotatedTo, attrRotatedToID, attrLastUsedAt,
 }
 
 // storeErr classifies an SDK error: throttling, server faults and transport
@@ -154,3 +175,6 @@ func isConditionFailed(err error) bool {
 }
 
 var errNoCount = errors.New("counter update returned no count")
+
+// isDeadline reports whether err is a call that ran out of time.
+func isDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,37 +17,67 @@ import (
 	"github.com/keygate/keygate/shared/principal"
 )
 
+// Key item attributes.
 const (
-	attrPrefix     = "prefix"
-	attrHash       = "hash"
-	attrOwner      = "owner"
-	attrTier       = "tier"
-	attrTeamID     = "teamId"
-	attrName       = "name"
-	attrDailyLimit = "dailyLimit"
-	attrStatus     = "status"
-	attrCreatedAt  = "createdAt"
-	attrUpdatedAt  = "updatedAt"
-	attrLastUsedAt = "lastUsedAt"
-	attrRevokedAt  = "revokedAt"
-	attrActiveKeys = "activeKeys"
-	// When the slot counter last moved (RFC 3339 with nanoseconds).
-	attrSlotsChangedAt = "slotsChangedAt"
+	attrPrefix        = "prefix"
+	attrID            = "id"
+	attrHash          = "hash"
+	attrOwnerKind     = "ownerKind"
+	attrOwner         = "owner"
+	attrCreatedBy     = "createdBy"
+	attrBudget        = "budget"
+	attrTier          = "tier"
+	attrTeamID        = "teamId"
+	attrName          = "name"
+	attrDailyLimit    = "dailyLimit"
+	attrStatus        = "status"
+	attrCreatedAt     = "createdAt"
+	attrUpdatedAt     = "updatedAt"
+	attrExpiresAt     = "keyExpiresAt" // not "expiresAt", the table's TTL attribute
+	attrRevokedAt     = "revokedAt"
+	attrRevokedReason = "revokedReason"
+	attrLeakURL       = "leakUrl"
+	attrLeakedAt      = "leakedAt"
+	attrRotatedFrom   = "rotatedFrom"
+	attrRotatedFromID = "rotatedFromId"
+	attrRotatedTo     = "rotatedTo"
+	attrRotatedToID   = "rotatedToId"
+	attrLastUsedAt    = "lastUsedAt"
+
+	// Owner item attributes.
+	attrActiveKeys     = "activeKeys"
+	attrSlotsChangedAt = "slotsChangedAt" // RFC 3339 with nanoseconds
+	attrTierSetAt      = "tierSetAt"
 
 	skMeta = "META"
 )
 
-func keyPK(prefix string) string  { return "KEY#" + prefix }
-func ownerPK(owner string) string { return "OWNER#" + owner }
+func keyPK(prefix string) string { return "KEY#" + prefix }
+func keyIDPK(id string) string   { return "KEYID#" + id }
+func ownerPK(o keys.Owner) string {
+	return "OWNER#" + string(o.Kind) + "#" + o.ID
+}
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 func n(v int) types.AttributeValue    { return &types.AttributeValueMemberN{Value: strconv.Itoa(v)} }
-func ts(t time.Time) types.AttributeValue {
-	return s(t.UTC().Format(time.RFC3339))
+func n64(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+func ts(t time.Time) types.AttributeValue { return s(t.UTC().Format(time.RFC3339)) }
+func tsNano(t time.Time) types.AttributeValue {
+	return s(t.UTC().Format(time.RFC3339Nano))
 }
 
 func itemKey(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{AttrPK: s(pk), AttrSK: s(sk)}
+}
+
+// seq orders keys created within the same second by this process's wall
+// clock and a counter, so a listing is newest first even then.
+var seq atomic.Int64
+
+func sortKey(r keys.Record) string {
+	return fmt.Sprintf("%s#%019d#%s", r.CreatedAt.UTC().Format(time.RFC3339), time.Now().UnixNano()+seq.Add(1), r.Prefix)
 }
 
 func marshalKey(r keys.Record) map[string]types.AttributeValue {
@@ -53,10 +85,13 @@ func marshalKey(r keys.Record) map[string]types.AttributeValue {
 		AttrPK:         s(keyPK(r.Prefix)),
 		AttrSK:         s(skMeta),
 		AttrGSI1PK:     s(ownerPK(r.Owner)),
-		AttrGSI1SK:     s(r.CreatedAt.UTC().Format(time.RFC3339) + "#" + r.Prefix),
+		AttrGSI1SK:     s(sortKey(r)),
 		attrPrefix:     s(r.Prefix),
+		attrID:         s(r.ID),
 		attrHash:       &types.AttributeValueMemberB{Value: r.Hash[:]},
-		attrOwner:      s(r.Owner),
+		attrOwnerKind:  s(string(r.Owner.Kind)),
+		attrOwner:      s(r.Owner.ID),
+		attrBudget:     s(r.Budget),
 		attrTier:       s(string(r.Tier)),
 		attrName:       s(r.Name),
 		attrDailyLimit: n(r.DailyLimit),
@@ -64,41 +99,83 @@ func marshalKey(r keys.Record) map[string]types.AttributeValue {
 		attrCreatedAt:  ts(r.CreatedAt),
 		attrUpdatedAt:  ts(r.UpdatedAt),
 	}
-	if r.TeamID != "" {
-		item[attrTeamID] = s(r.TeamID)
+	opt := func(name, v string) {
+		if v != "" {
+			item[name] = s(v)
+		}
 	}
+	optT := func(name string, t time.Time) {
+		if !t.IsZero() {
+			item[name] = ts(t)
+		}
+	}
+	opt(attrCreatedBy, r.CreatedBy)
+	opt(attrTeamID, r.TeamID)
+	optT(attrExpiresAt, r.ExpiresAt)
+	optT(attrRevokedAt, r.RevokedAt)
+	opt(attrRevokedReason, string(r.RevokedReason))
+	opt(attrLeakURL, r.LeakURL)
+	optT(attrLeakedAt, r.LeakedAt)
+	opt(attrRotatedFrom, r.RotatedFrom)
+	opt(attrRotatedFromID, r.RotatedFromID)
+	opt(attrRotatedTo, r.RotatedTo)
+	opt(attrRotatedToID, r.RotatedToID)
+	optT(attrLastUsedAt, r.LastUsedAt)
 	return item
 }
 
+func str(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func tm(item map[string]types.AttributeValue, name string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, str(item, name))
+	return t
+}
+
+func num(item map[string]types.AttributeValue, name string) (int64, bool) {
+	v, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(v.Value, 10, 64)
+	return i, err == nil
+}
+
 func unmarshalKey(item map[string]types.AttributeValue) (keys.Record, error) {
-	var r keys.Record
-	str := func(name string) string {
-		if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-			return v.Value
-		}
-		return ""
+	r := keys.Record{
+		Prefix:        str(item, attrPrefix),
+		ID:            str(item, attrID),
+		Owner:         keys.Owner{Kind: keys.OwnerKind(str(item, attrOwnerKind)), ID: str(item, attrOwner)},
+		CreatedBy:     str(item, attrCreatedBy),
+		Budget:        str(item, attrBudget),
+		Name:          str(item, attrName),
+		Tier:          principal.Tier(str(item, attrTier)),
+		TeamID:        str(item, attrTeamID),
+		Status:        keys.Status(str(item, attrStatus)),
+		CreatedAt:     tm(item, attrCreatedAt),
+		UpdatedAt:     tm(item, attrUpdatedAt),
+		ExpiresAt:     tm(item, attrExpiresAt),
+		RevokedAt:     tm(item, attrRevokedAt),
+		RevokedReason: keys.RevokedReason(str(item, attrRevokedReason)),
+		LeakURL:       str(item, attrLeakURL),
+		LeakedAt:      tm(item, attrLeakedAt),
+		RotatedFrom:   str(item, attrRotatedFrom),
+		RotatedFromID: str(item, attrRotatedFromID),
+		RotatedTo:     str(item, attrRotatedTo),
+		RotatedToID:   str(item, attrRotatedToID),
+		LastUsedAt:    tm(item, attrLastUsedAt),
 	}
-	tm := func(name string) time.Time {
-		t, _ := time.Parse(time.RFC3339, str(name))
-		return t
-	}
-	r.Prefix = str(attrPrefix)
-	r.Owner = str(attrOwner)
-	r.Tier = principal.Tier(str(attrTier))
-	r.TeamID = str(attrTeamID)
-	r.Name = str(attrName)
-	r.Status = keys.Status(str(attrStatus))
-	r.CreatedAt = tm(attrCreatedAt)
-	r.UpdatedAt = tm(attrUpdatedAt)
-	r.LastUsedAt = tm(attrLastUsedAt)
-	r.RevokedAt = tm(attrRevokedAt)
 	if v, ok := item[attrHash].(*types.AttributeValueMemberB); ok {
 		copy(r.Hash[:], v.Value)
 	}
-	if v, ok := item[attrDailyLimit].(*types.AttributeValueMemberN); ok {
-		r.DailyLimit, _ = strconv.Atoi(v.Value)
+	if v, ok := num(item, attrDailyLimit); ok {
+		r.DailyLimit = int(v)
 	}
-	if r.Prefix == "" || r.Owner == "" || r.DailyLimit < 1 {
+	if r.Prefix == "" || r.Owner.ID == "" || r.Budget == "" || r.ID == "" {
 		return keys.Record{}, apierr.Internal(fmt.Errorf("key item %q is incomplete", r.Prefix))
 	}
 	return r, nil
@@ -106,6 +183,8 @@ func unmarshalKey(item map[string]types.AttributeValue) (keys.Record, error) {
 
 // PutKey stores a new key, refusing an existing prefix.
 func (st *Store) PutKey(ctx context.Context, r keys.Record) error {
+	ctx, cancel := st.call(ctx)
+	defer cancel()
 	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(st.Table),
 		Item:                     marshalKey(r),
@@ -118,31 +197,68 @@ func (st *Store) PutKey(ctx context.Context, r keys.Record) error {
 	return storeErr("put key", err)
 }
 
-// GetKey reads a key with a strongly consistent read, so a revocation is
-// seen by the very next request.
-func (st *Store) GetKey(ctx context.Context, prefix string) (keys.Record, error) {
+// PutKeyID points a key id at its prefix.
+func (st *Store) PutKeyID(ctx context.Context, id, prefix string) error {
+	ctx, cancel := st.call(ctx)
+	defer cancel()
+	item := itemKey(keyIDPK(id), skMeta)
+	item[attrPrefix] = s(prefix)
+	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Table), Item: item})
+	return storeErr("put key id", err)
+}
+
+// get reads one item with a strongly consistent read; a missing one is an
+// empty map.
+func (st *Store) get(ctx context.Context, op, pk, sk string) (map[string]types.AttributeValue, error) {
+	ctx, cancel := st.call(ctx)
+	defer cancel()
 	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(st.Table),
-		Key:            itemKey(keyPK(prefix), skMeta),
+		Key:            itemKey(pk, sk),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return keys.Record{}, storeErr("get key", err)
+		return nil, storeErr(op, err)
 	}
-	if len(out.Item) == 0 {
+	return out.Item, nil
+}
+
+// KeyPrefix resolves a key id with a strongly consistent read.
+func (st *Store) KeyPrefix(ctx context.Context, id string) (string, error) {
+	item, err := st.get(ctx, "get key id", keyIDPK(id), skMeta)
+	if err != nil {
+		return "", err
+	}
+	p := str(item, attrPrefix)
+	if p == "" {
+		return "", keys.ErrNotFound
+	}
+	return p, nil
+}
+
+// GetKey reads a key with a strongly consistent read, so a revocation is
+// seen by the very next cold authorization.
+func (st *Store) GetKey(ctx context.Context, prefix string) (keys.Record, error) {
+	item, err := st.get(ctx, "get key", keyPK(prefix), skMeta)
+	if err != nil {
+		return keys.Record{}, err
+	}
+	if len(item) == 0 {
 		return keys.Record{}, keys.ErrNotFound
 	}
-	return unmarshalKey(out.Item)
+	return unmarshalKey(item)
 }
 
 // ListKeys queries the byOwner index newest first, following pages.
-func (st *Store) ListKeys(ctx context.Context, owner string) ([]keys.Record, error) {
+func (st *Store) ListKeys(ctx context.Context, o keys.Owner) ([]keys.Record, error) {
+	ctx, cancel := st.call(ctx)
+	defer cancel()
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(st.Table),
 		IndexName:                 aws.String(IndexByOwner),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(ownerPK(owner))},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(ownerPK(o))},
 		ScanIndexForward:          aws.Bool(false),
 	}
 	var out []keys.Record
@@ -163,38 +279,153 @@ func (st *Store) ListKeys(ctx context.Context, owner string) ([]keys.Record, err
 	return out, nil
 }
 
-// UpdateKey applies a patch to the owner's active key.
-func (st *Store) UpdateKey(ctx context.Context, owner, prefix string, p keys.Patch, now time.Time) (keys.Record, error) {
-	set := "SET #updatedAt = :now, #tier = :tier"
-	names := map[string]string{"#owner": attrOwner, "#status": attrStatus, "#updatedAt": attrUpdatedAt, "#tier": attrTier, "#teamId": attrTeamID}
-	values := map[string]types.AttributeValue{":owner": s(owner), ":active": s(string(keys.Active)), ":now": ts(now), ":tier": s(string(p.Tier))}
-	remove := " REMOVE #teamId"
-	if p.TeamID != "" {
-		set += ", #teamId = :teamId"
-		values[":teamId"] = s(p.TeamID)
-		remove = ""
+// expr collects an update or condition expression's names and values.
+type expr struct {
+	names  map[string]string
+	values map[string]types.AttributeValue
+	set    []string
+	remove []string
+	cond   []string
+}
+
+func newExpr() *expr {
+	return &expr{names: map[string]string{}, values: map[string]types.AttributeValue{}}
+}
+
+// name registers an attribute name and returns its placeholder.
+func (e *expr) name(attr string) string {
+	ph := "#a" + strconv.Itoa(len(e.names))
+	for k, v := range e.names {
+		if v == attr {
+			return k
+		}
 	}
-	if p.Name != nil {
-		set += ", #name = :name"
-		names["#name"] = attrName
-		values[":name"] = s(*p.Name)
+	e.names[ph] = attr
+	return ph
+}
+
+// value registers a value and returns its placeholder.
+func (e *expr) value(v types.AttributeValue) string {
+	ph := ":v" + strconv.Itoa(len(e.values))
+	e.values[ph] = v
+	return ph
+}
+
+func (e *expr) update() string {
+	var b strings.Builder
+	if len(e.set) > 0 {
+		b.WriteString("SET " + strings.Join(e.set, ", "))
 	}
-	if p.DailyLimit != nil {
-		set += ", #dailyLimit = :limit"
-		names["#dailyLimit"] = attrDailyLimit
-		values[":limit"] = n(*p.DailyLimit)
+	if len(e.remove) > 0 {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("REMOVE " + strings.Join(e.remove, ", "))
 	}
+	return b.String()
+}
+
+func (e *expr) condition() *string {
+	if len(e.cond) == 0 {
+		return nil
+	}
+	return aws.String(strings.Join(e.cond, " AND "))
+}
+
+func (e *expr) setAttr(attr string, v types.AttributeValue) {
+	e.set = append(e.set, e.name(attr)+" = "+e.value(v))
+}
+
+func (e *expr) valuesOrNil() map[string]types.AttributeValue {
+	if len(e.values) == 0 {
+		return nil
+	}
+	return e.values
+}
+
+// UpdateKey applies a change to a key record under its conditions.
+func (st *Store) UpdateKey(ctx context.Context, prefix string, c keys.KeyChange) (keys.Record, error) {
+	e := newExpr()
+	e.cond = append(e.cond, "attribute_exists("+e.name(AttrPK)+")")
+	if c.Owner.ID != "" {
+		e.cond = append(e.cond, e.name(attrOwnerKind)+" = "+e.value(s(string(c.Owner.Kind))),
+			e.name(attrOwner)+" = "+e.value(s(c.Owner.ID)))
+	}
+	if c.RequireActive {
+		e.cond = append(e.cond, e.name(attrStatus)+" = "+e.value(s(string(keys.Active))))
+	}
+	if !c.NotExpiredAt.IsZero() {
+		x := e.name(attrExpiresAt)
+		// RFC 3339 UTC with whole seconds sorts as text.
+		e.cond = append(e.cond, "(attribute_not_exists("+x+") OR "+x+" > "+e.value(ts(c.NotExpiredAt))+")")
+	}
+	if c.NotRotated {
+		e.cond = append(e.cond, "attribute_not_exists("+e.name(attrRotatedTo)+")")
+	}
+	if c.ReplaceRotatedTo != "" {
+		e.cond = append(e.cond, e.name(attrRotatedTo)+" = "+e.value(s(c.ReplaceRotatedTo)))
+	}
+
+	if !c.UpdatedAt.IsZero() {
+		e.setAttr(attrUpdatedAt, ts(c.UpdatedAt))
+	}
+	if c.Name != nil {
+		e.setAttr(attrName, s(*c.Name))
+	}
+	if c.DailyLimit > 0 {
+		e.setAttr(attrDailyLimit, n(c.DailyLimit))
+	}
+	if c.ExpiresAt != nil {
+		if c.ExpiresAt.IsZero() {
+			e.remove = append(e.remove, e.name(attrExpiresAt))
+		} else {
+			e.setAttr(attrExpiresAt, ts(*c.ExpiresAt))
+		}
+	}
+	if c.Tier != "" {
+		e.setAttr(attrTier, s(string(c.Tier)))
+	}
+	if c.TeamID != nil {
+		if *c.TeamID == "" {
+			e.remove = append(e.remove, e.name(attrTeamID))
+		} else {
+			e.setAttr(attrTeamID, s(*c.TeamID))
+		}
+	}
+	if c.Revoke != "" {
+		e.setAttr(attrStatus, s(string(keys.Revoked)))
+		e.setAttr(attrRevokedAt, ts(c.UpdatedAt))
+		e.setAttr(attrRevokedReason, s(string(c.Revoke)))
+	}
+	if c.LeakURL != "" {
+		e.setAttr(attrLeakURL, s(c.LeakURL))
+	}
+	if c.Flag || c.Revoke == keys.Leaked {
+		e.setAttr(attrLeakedAt, ts(c.UpdatedAt))
+	}
+	if c.RotatedTo != "" {
+		e.setAttr(attrRotatedTo, s(c.RotatedTo))
+		e.setAttr(attrRotatedToID, s(c.RotatedToID))
+	}
+	if !c.LastUsedAt.IsZero() {
+		e.setAttr(attrLastUsedAt, ts(c.LastUsedAt))
+	}
+	if len(e.set) == 0 && len(e.remove) == 0 {
+		return st.GetKey(ctx, prefix)
+	}
+	ctx, cancel := st.call(ctx)
+	defer cancel()
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Table),
 		Key:                       itemKey(keyPK(prefix), skMeta),
-		UpdateExpression:          aws.String(set + remove),
-		ConditionExpression:       aws.String("#owner = :owner AND #status = :active"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+		UpdateExpression:          aws.String(e.update()),
+		ConditionExpression:       e.condition(),
+		ExpressionAttributeNames:  e.names,
+		ExpressionAttributeValues: e.valuesOrNil(),
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if isConditionFailed(err) {
-		return keys.Record{}, keys.ErrNotFound
+		return keys.Record{}, keys.ErrConflict
 	}
 	if err != nil {
 		return keys.Record{}, storeErr("update key", err)
@@ -202,47 +433,36 @@ func (st *Store) UpdateKey(ctx context.Context, owner, prefix string, p keys.Pat
 	return unmarshalKey(out.Attributes)
 }
 
-// RevokeKey marks the owner's active key revoked and keeps it for audit.
-func (st *Store) RevokeKey(ctx context.Context, owner, prefix string, now time.Time) error {
-	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(st.Table),
-		Key:                 itemKey(keyPK(prefix), skMeta),
-		UpdateExpression:    aws.String("SET #status = :revoked, #revokedAt = :now, #updatedAt = :now"),
-		ConditionExpression: aws.String("#owner = :owner AND #status = :active"),
-		ExpressionAttributeNames: map[string]string{
-			"#owner": attrOwner, "#status": attrStatus, "#revokedAt": attrRevokedAt, "#updatedAt": attrUpdatedAt,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":owner": s(owner), ":active": s(string(keys.Active)), ":revoked": s(string(keys.Revoked)), ":now": ts(now),
-		},
-	})
-	if isConditionFailed(err) {
-		return keys.ErrNotFound
-	}
-	return storeErr("revoke key", err)
-}
-
-// ReserveSlot increments the owner's active-key count while it is below max.
-func (st *Store) ReserveSlot(ctx context.Context, owner string, max int, now time.Time) error {
-	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+// ReserveSlot increments the owner's active-key count while it is below max
+// and returns what is stored about the owner.
+func (st *Store) ReserveSlot(ctx context.Context, o keys.Owner, max int, now time.Time) (keys.OwnerInfo, error) {
+	ctx, cancel := st.call(ctx)
+	defer cancel()
+	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Table),
-		Key:                       itemKey(ownerPK(owner), skMeta),
+		Key:                       itemKey(ownerPK(o), skMeta),
 		UpdateExpression:          aws.String("ADD #n :one SET #at = :now"),
 		ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
 		ExpressionAttributeNames:  map[string]string{"#n": attrActiveKeys, "#at": attrSlotsChangedAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1), ":max": n(max), ":now": tsNano(now)},
+		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if isConditionFailed(err) {
-		return keys.ErrSlotsFull
+		return keys.OwnerInfo{}, keys.ErrSlotsFull
 	}
-	return storeErr("reserve key slot", err)
+	if err != nil {
+		return keys.OwnerInfo{}, storeErr("reserve key slot", err)
+	}
+	return keys.OwnerInfo{Tier: principal.Tier(str(out.Attributes, attrTier))}, nil
 }
 
 // ReleaseSlot decrements the owner's active-key count, never below zero.
-func (st *Store) ReleaseSlot(ctx context.Context, owner string, now time.Time) error {
+func (st *Store) ReleaseSlot(ctx context.Context, o keys.Owner, now time.Time) error {
+	ctx, cancel := st.call(ctx)
+	defer cancel()
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Table),
-		Key:                       itemKey(ownerPK(owner), skMeta),
+		Key:                       itemKey(ownerPK(o), skMeta),
 		UpdateExpression:          aws.String("ADD #n :minus SET #at = :now"),
 		ConditionExpression:       aws.String("#n > :zero"),
 		ExpressionAttributeNames:  map[string]string{"#n": attrActiveKeys, "#at": attrSlotsChangedAt},
@@ -254,28 +474,47 @@ func (st *Store) ReleaseSlot(ctx context.Context, owner string, now time.Time) e
 	return storeErr("release key slot", err)
 }
 
+func (st *Store) getOwner(ctx context.Context, o keys.Owner) (map[string]types.AttributeValue, error) {
+	return st.get(ctx, "read owner", ownerPK(o), skMeta)
+}
+
 // Slots reads the owner's slot counter with a strongly consistent read.
-func (st *Store) Slots(ctx context.Context, owner string) (keys.Slots, error) {
-	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(st.Table),
-		Key:            itemKey(ownerPK(owner), skMeta),
-		ConsistentRead: aws.Bool(true),
-	})
+func (st *Store) Slots(ctx context.Context, o keys.Owner) (keys.Slots, error) {
+	item, err := st.getOwner(ctx, o)
 	if err != nil {
-		return keys.Slots{}, storeErr("read key slots", err)
+		return keys.Slots{}, err
 	}
-	var sl keys.Slots
-	if v, ok := out.Item[attrActiveKeys].(*types.AttributeValueMemberN); ok {
-		sl.Used, _ = strconv.Atoi(v.Value)
+	used, _ := num(item, attrActiveKeys)
+	return keys.Slots{Used: int(used), ChangedAt: tm(item, attrSlotsChangedAt)}, nil
+}
+
+// GetOwner reads the tier billing set for the owner, if any.
+func (st *Store) GetOwner(ctx context.Context, o keys.Owner) (keys.OwnerInfo, error) {
+	item, err := st.getOwner(ctx, o)
+	if err != nil {
+		return keys.OwnerInfo{}, err
 	}
-	if v, ok := out.Item[attrSlotsChangedAt].(*types.AttributeValueMemberS); ok {
-		sl.ChangedAt, _ = time.Parse(time.RFC3339Nano, v.Value)
-	}
-	return sl, nil
+	return keys.OwnerInfo{Tier: principal.Tier(str(item, attrTier))}, nil
+}
+
+// SetOwnerTier stores the tier billing set for the owner.
+func (st *Store) SetOwnerTier(ctx context.Context, o keys.Owner, t principal.Tier, now time.Time) error {
+	ctx, cancel := st.call(ctx)
+	defer cancel()
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.Table),
+		Key:                       itemKey(ownerPK(o), skMeta),
+		UpdateExpression:          aws.String("SET #tier = :tier, #at = :now"),
+		ExpressionAttributeNames:  map[string]string{"#tier": attrTier, "#at": attrTierSetAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":tier": s(string(t)), ":now": ts(now)},
+	})
+	return storeErr("set owner tier", err)
 }
 
 // RepairSlots sets the owner's count to count if it is still exactly seen.
-func (st *Store) RepairSlots(ctx context.Context, owner string, seen keys.Slots, count int, now time.Time) error {
+func (st *Store) RepairSlots(ctx context.Context, o keys.Owner, seen keys.Slots, count int, now time.Time) error {
+	ctx, cancel := st.call(ctx)
+	defer cancel()
 	cond := "#n = :seen AND #at = :seenAt"
 	values := map[string]types.AttributeValue{":n": n(count), ":now": tsNano(now), ":seen": n(seen.Used)}
 	if seen.ChangedAt.IsZero() {
@@ -285,7 +524,7 @@ func (st *Store) RepairSlots(ctx context.Context, owner string, seen keys.Slots,
 	}
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Table),
-		Key:                       itemKey(ownerPK(owner), skMeta),
+		Key:                       itemKey(ownerPK(o), skMeta),
 		UpdateExpression:          aws.String("SET #n = :n, #at = :now"),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#n": attrActiveKeys, "#at": attrSlotsChangedAt},
@@ -296,7 +535,5 @@ func (st *Store) RepairSlots(ctx context.Context, owner string, seen keys.Slots,
 	}
 	return storeErr("repair key slots", err)
 }
-
-func tsNano(t time.Time) types.AttributeValue { return s(t.UTC().Format(time.RFC3339Nano)) }
 
 var _ keys.Store = (*Store)(nil)

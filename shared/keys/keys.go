@@ -1,7 +1,9 @@
-// Package keys is the API-key domain: the key record, the outcomes a lookup
-// can have, the rules for names and limits, and the service behind the key
-// management routes and the authorizer's key path. Storage is an interface
-// here; shared/dynamo implements it.
+// Package keys is the API-key domain: who owns a key (a user or a workspace),
+// the key record and the budget it draws on, the outcomes a lookup can have,
+// the rules for names, limits, expiry and rotation, and the service behind
+// both management surfaces (/v1 and the workspace API), the authorizer's key
+// path, leaked-key reports and the operator's commands. Storage is an
+// interface here; shared/dynamo implements it.
 package keys
 
 import (
@@ -13,42 +15,184 @@ import (
 	"github.com/keygate/keygate/shared/principal"
 )
 
-// Status of a key. Revoked keys stay stored for audit.
+// OwnerKind says whether a key belongs to a person or to a workspace.
+type OwnerKind string
+
+const (
+	UserOwned      OwnerKind = "user"
+	WorkspaceOwned OwnerKind = "workspace"
+)
+
+// Owner is who a key belongs to: a user (by Cognito sub) or a workspace (by
+// its custom:teamId). Keys of a workspace outlive the member who made them.
+type Owner struct {
+	Kind OwnerKind
+	ID   string
+}
+
+// User is the owner of a personal key.
+func User(sub string) Owner { return Owner{Kind: UserOwned, ID: sub} }
+
+// Workspace is the owner of a workspace key.
+func Workspace(id string) Owner { return Owner{Kind: WorkspaceOwned, ID: id} }
+
+// Status of a key as the API shows it. Only Active and Revoked are stored;
+// Expired and Suspended follow from expiresAt and the owner's tier.
 type Status string
 
 const (
-	Active  Status = "active"
-	Revoked Status = "revoked"
+	Active    Status = "active"
+	Revoked   Status = "revoked"
+	Expired   Status = "expired"
+	Suspended Status = "suspended"
+)
+
+// Why a key was revoked.
+type RevokedReason string
+
+const (
+	ByOwner RevokedReason = "owner"
+	Leaked  RevokedReason = "leaked"
+	ByAdmin RevokedReason = "admin"
 )
 
 // Record is a stored key. It never holds the key itself, only its hash.
 type Record struct {
-	Prefix     string
-	Hash       apikey.Hash
-	Owner      string // the owner's sub
-	Tier       principal.Tier
-	TeamID     string
-	Name       string
+	Prefix    string
+	ID        string // UUID v4, the workspace API's keyId
+	Hash      apikey.Hash
+	Owner     Owner
+	CreatedBy string // sub of the user who created it
+	// Budget is the id of the daily counter and limit the key draws on: its
+	// own id, or for a rotation successor its predecessor's budget.
+	Budget string
+	Name   string
+	// DailyLimit is the limit as last written through this key; the
+	// budget's is the one enforced. It lets a 503 still carry the header.
 	DailyLimit int
-	Status     Status
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	LastUsedAt time.Time // zero: never used
-	RevokedAt  time.Time // zero: not revoked
+	// Tier and TeamID are what a request made with the key acts as: the
+	// owner's tier (kept in step by keygate-admin) and the creator's team.
+	Tier          principal.Tier
+	TeamID        string
+	Status        Status // Active or Revoked as stored
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ExpiresAt     time.Time // zero: never
+	RevokedAt     time.Time
+	RevokedReason RevokedReason
+	// LeakURL is where a leak report said the key was found; LeakedAt when.
+	LeakURL  string
+	LeakedAt time.Time
+	// Rotation links, by prefix and by id.
+	RotatedFrom, RotatedFromID string
+	RotatedTo, RotatedToID     string
+	// LastUsedAt is copied here from the budget when the key stops being live.
+	LastUsedAt time.Time
 }
+
+// Expired reports whether the key is past its expiry at now.
+func (r Record) Expired(now time.Time) bool {
+	return !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt)
+}
+
+// Live reports whether the key may still authenticate at now (before the
+// budget's suspension and limit are considered).
+func (r Record) Live(now time.Time) bool { return r.Status == Active && !r.Expired(now) }
+
+// HoldsSlot reports whether the key counts toward its owner's active-key cap:
+// active, not expired, and not a rotated predecessor (a successor takes over
+// its predecessor's slot).
+func (r Record) HoldsSlot(now time.Time) bool { return r.Live(now) && r.RotatedTo == "" }
 
 // Principal is who a request made with this key acts as.
 func (r Record) Principal() principal.Principal {
-	return principal.Principal{
-		Sub:        r.Owner,
+	p := principal.Principal{
 		Tier:       r.Tier,
 		TeamID:     r.TeamID,
 		Method:     principal.ViaKey,
 		KeyPrefix:  r.Prefix,
+		KeyID:      r.ID,
 		KeyName:    r.Name,
 		DailyLimit: r.DailyLimit,
-		LastUsedAt: r.LastUsedAt,
+		Budget:     r.Budget,
+		CreatedBy:  r.CreatedBy,
 	}
+	switch r.Owner.Kind {
+	case WorkspaceOwned:
+		p.WorkspaceID = r.Owner.ID
+		p.TeamID = r.Owner.ID
+	default:
+		p.Sub = r.Owner.ID
+	}
+	return p
+}
+
+// Budget is the enforcement state of a lineage of keys (a key and its
+// rotation successors): the stored daily limit, today's counter, and for each
+// live key of the lineage until when it may be used. The meter's one
+// conditional write reads nothing else.
+type Budget struct {
+	ID        string
+	Limit     int
+	Day       string // the UTC day Used counts
+	Used      int
+	PrevDay   string // the day before Day that had requests, kept until archived
+	PrevUsed  int
+	Suspended bool
+	// ValidUntil holds, per live key prefix, the first instant it may no
+	// longer be used (its expiry or grace end, or NoExpiry); a revoked key
+	// has no entry.
+	ValidUntil map[string]time.Time
+	LastUsed   map[string]time.Time
+}
+
+// NoExpiry is the validity of a key that never expires.
+var NoExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// UsedOn is the budget's count for day.
+func (b Budget) UsedOn(day string) int {
+	switch day {
+	case b.Day:
+		return b.Used
+	case b.PrevDay:
+		return b.PrevUsed
+	}
+	return 0
+}
+
+// Key is a record with the state of its budget: what the API shows.
+type Key struct {
+	Record
+	Status     Status // computed: active, revoked, expired or suspended
+	DailyLimit int
+	UsedToday  int
+	LastUsedAt time.Time // zero: never used
+	State      Budget    // the budget as read
+}
+
+// View joins a record and its budget at now.
+func View(r Record, b Budget, now time.Time) Key {
+	k := Key{Record: r, DailyLimit: b.Limit, Status: r.Status, LastUsedAt: r.LastUsedAt, State: b}
+	if t, ok := b.LastUsed[r.Prefix]; ok && t.After(k.LastUsedAt) {
+		k.LastUsedAt = t
+	}
+	switch {
+	case r.Status == Revoked:
+	case r.Expired(now):
+		k.Status = Expired
+	case b.Suspended:
+		k.Status = Suspended
+	default:
+		k.Status = Active
+	}
+	k.UsedToday = b.UsedOn(now.UTC().Format(time.DateOnly))
+	return k
+}
+
+// OwnerInfo is what keygate stores about an owner: the tier billing last set
+// with keygate-admin (empty: never set, the token's claim applies).
+type OwnerInfo struct {
+	Tier principal.Tier
 }
 
 // Typed outcomes of store operations.
@@ -57,42 +201,97 @@ var (
 	ErrPrefixTaken  = errors.New("key prefix already taken")
 	ErrSlotsFull    = errors.New("active key slots full")
 	ErrRevoked      = errors.New("key revoked")
+	ErrExpired      = errors.New("key expired")
+	ErrSuspended    = errors.New("key suspended")
 	ErrWrongSecret  = errors.New("key secret does not match")
 	ErrLimitReached = errors.New("daily limit reached")
+	ErrConflict     = errors.New("condition failed")
 )
 
-// Patch is a partial update; nil fields are left alone. Owner is the tier
-// and team of the owner's token making the change, copied onto the key.
-type Patch struct {
-	Name       *string
-	DailyLimit *int
-	Tier       principal.Tier
-	TeamID     string
+// KeyChange is a conditional update of a key record. Nil or zero fields are
+// left alone.
+type KeyChange struct {
+	// Conditions. Owner, when set, must own the key; RequireActive needs
+	// status active; NotExpiredAt needs no expiry at or before it;
+	// NotRotated needs no successor yet; ReplaceRotatedTo needs exactly that
+	// successor (re-pointing a claim after a prefix collision).
+	Owner            Owner
+	RequireActive    bool
+	NotExpiredAt     time.Time
+	NotRotated       bool
+	ReplaceRotatedTo string
+
+	Name        *string
+	DailyLimit  int        // 0 leaves it
+	ExpiresAt   *time.Time // a zero time removes the expiry
+	Tier        principal.Tier
+	TeamID      *string
+	Revoke      RevokedReason
+	LeakURL     string // with Revoke Leaked, or with Flag
+	Flag        bool   // record a leak report (LeakedAt, LeakURL) without revoking
+	RotatedTo   string
+	RotatedToID string
+	LastUsedAt  time.Time
+	UpdatedAt   time.Time // zero leaves it
 }
 
-// Store persists keys. Implementations return the typed errors above and wrap
-// an unreachable or throttled store in apierr.Unavailable.
+// BudgetChange is a conditional update of a budget.
+type BudgetChange struct {
+	// Limit sets the daily limit when > 0, only if it is not a raise above
+	// Cap (a raise needs Limit <= Cap; lowering is always allowed).
+	Limit, Cap int
+	// Valid sets keys' validity; Invalidate removes keys (revocation) and
+	// returns their last use. RequireLive names a key whose entry must exist
+	// for the change to apply (it was not revoked meanwhile).
+	Valid       map[string]time.Time
+	Invalidate  []string
+	RequireLive string
+	// Suspend sets or clears the suspension flag when non-nil.
+	Suspend *bool
+	// LowerTo lowers the limit to this cap when it is above it (tier change).
+	LowerTo int
+}
+
+// Store persists keys, budgets and owners. Implementations return the typed
+// errors above and wrap an unreachable, slow or throttled store in
+// apierr.Unavailable.
 type Store interface {
 	// PutKey stores a new key; ErrPrefixTaken if the prefix exists.
 	PutKey(ctx context.Context, r Record) error
+	// PutKeyID points a key id at its prefix.
+	PutKeyID(ctx context.Context, id, prefix string) error
 	// GetKey reads a key by prefix with a strongly consistent read.
 	GetKey(ctx context.Context, prefix string) (Record, error)
+	// KeyPrefix resolves a key id, strongly consistent; ErrNotFound.
+	KeyPrefix(ctx context.Context, id string) (string, error)
 	// ListKeys returns the owner's keys, newest first, revoked ones included.
-	ListKeys(ctx context.Context, owner string) ([]Record, error)
-	// UpdateKey applies p to the owner's active key; ErrNotFound otherwise.
-	UpdateKey(ctx context.Context, owner, prefix string, p Patch, now time.Time) (Record, error)
-	// RevokeKey marks the owner's active key revoked; ErrNotFound otherwise.
-	RevokeKey(ctx context.Context, owner, prefix string, now time.Time) error
-	// ReserveSlot takes one of the owner's max active-key slots; ErrSlotsFull.
-	ReserveSlot(ctx context.Context, owner string, max int, now time.Time) error
+	ListKeys(ctx context.Context, o Owner) ([]Record, error)
+	// UpdateKey applies c under its conditions; ErrConflict when they fail.
+	UpdateKey(ctx context.Context, prefix string, c KeyChange) (Record, error)
+
+	// PutBudget stores a new budget (overwriting one with the same id).
+	PutBudget(ctx context.Context, b Budget) error
+	// GetBudgets reads budgets by id, strongly consistent; missing ones are
+	// absent from the map.
+	GetBudgets(ctx context.Context, ids []string) (map[string]Budget, error)
+	// UpdateBudget applies c; ErrConflict when a condition fails. It returns
+	// the last use of each invalidated key.
+	UpdateBudget(ctx context.Context, id string, c BudgetChange) (map[string]time.Time, error)
+
+	// ReserveSlot takes one of the owner's active-key slots and returns the
+	// owner's stored info; ErrSlotsFull.
+	ReserveSlot(ctx context.Context, o Owner, max int, now time.Time) (OwnerInfo, error)
 	// ReleaseSlot gives a slot back.
-	ReleaseSlot(ctx context.Context, owner string, now time.Time) error
-	// Slots reads the owner's slot counter and when it last changed, with a
-	// strongly consistent read.
-	Slots(ctx context.Context, owner string) (Slots, error)
-	// RepairSlots sets the counter to n only if it still is seen (same count,
-	// same change time); ErrSlotsFull if it moved meanwhile.
-	RepairSlots(ctx context.Context, owner string, seen Slots, n int, now time.Time) error
+	ReleaseSlot(ctx context.Context, o Owner, now time.Time) error
+	// Slots reads the owner's slot counter, strongly consistent.
+	Slots(ctx context.Context, o Owner) (Slots, error)
+	// RepairSlots sets the counter to n only if it is still seen;
+	// ErrSlotsFull if it moved meanwhile.
+	RepairSlots(ctx context.Context, o Owner, seen Slots, n int, now time.Time) error
+	// GetOwner reads what is stored about an owner (zero if nothing).
+	GetOwner(ctx context.Context, o Owner) (OwnerInfo, error)
+	// SetOwnerTier stores the tier billing set.
+	SetOwnerTier(ctx context.Context, o Owner, t principal.Tier, now time.Time) error
 }
 
 // Slots is an owner's active-key slot counter.

@@ -2,15 +2,11 @@ package keys
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/apikey"
@@ -19,38 +15,85 @@ import (
 	"github.com/keygate/keygate/shared/principal"
 )
 
-// MaxNameLen is the longest key name, in characters, after trimming.
-const MaxNameLen = 100
-
 // prefixAttempts bounds retries on a prefix collision (32 random bits each).
 const prefixAttempts = 5
 
-// Service is key management and key authentication.
+// LeakAction is what a leak report does to a live key.
+type LeakAction string
+
+const (
+	RevokeLeaked LeakAction = "revoke"
+	FlagLeaked   LeakAction = "flag"
+)
+
+// Service is key management, key authentication, leak reports and the
+// operator's commands. Every rule lives here once; the /v1 and workspace
+// surfaces only map their shapes onto it.
 type Service struct {
 	Store  Store
 	Clock  clock.Clock
 	Limits config.Limits
-	Rand   io.Reader // crypto/rand.Reader when nil
+	Leaks  LeakAction // default revoke
+	Rand   io.Reader  // crypto/rand.Reader when nil
 	Log    *slog.Logger
 }
 
 // Created is a new key with the secret, returned once.
 type Created struct {
-	Key    apikey.Key
-	Record Record
+	Secret apikey.Key
+	Key    Key
 }
 
-// CreateInput is the body of POST /v1/api-keys.
+// CreateInput is a create request, whichever surface it came from.
 type CreateInput struct {
-	Name       *string `json:"name"`
-	DailyLimit *int    `json:"dailyLimit"`
+	Name       *string
+	DailyLimit *int
+	ExpiresAt  *string // RFC 3339; nil: never
+	Fields     Fields
+}
+
+// UpdateInput is a PATCH. ClearExpiry removes the expiry (JSON null).
+type UpdateInput struct {
+	Name        *string
+	DailyLimit  *int
+	ExpiresAt   *string
+	ClearExpiry bool
+	Fields      Fields
+}
+
+// RotateInput is a rotation request.
+type RotateInput struct {
+	GraceSeconds *int
+	ExpiresAt    *string
+	Fields       Fields
+}
+
+// Ref names a key on a management route: by prefix (/v1) or by id (the
+// workspace API).
+type Ref struct {
+	Prefix string
+	ID     string
+}
+
+func (ref Ref) notFound() error {
+	if ref.ID != "" || ref.Prefix == "" {
+		return apierr.New(apierr.NotFound, "No API key with id %q in this workspace.", clip(ref.ID))
+	}
+	return apierr.New(apierr.NotFound, "No API key with prefix %q among your keys.", clip(ref.Prefix))
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }
 
 func (s *Service) now() time.Time {
 	if s.Clock == nil {
-		return time.Now().UTC()
+		return time.Now().UTC().Truncate(time.Second)
 	}
-	return s.Clock.Now()
+	return s.Clock.Now().UTC().Truncate(time.Second)
 }
 
 func (s *Service) log() *slog.Logger {
@@ -60,101 +103,136 @@ func (s *Service) log() *slog.Logger {
 	return s.Log
 }
 
-// RequireManager lets through only a signed-in user of a paid tier.
-func RequireManager(p principal.Principal) error {
+// RequireUser lets through only a signed-in user (a JWT), for every
+// management route.
+func RequireUser(p principal.Principal) error {
 	if p.Method != principal.ViaJWT {
 		return apierr.New(apierr.Forbidden, "Key management needs a signed-in user's token, not an API key.")
 	}
-	if p.Tier == principal.Free {
-		return apierr.New(apierr.Forbidden, "API keys need the Pro tier or above; upgrade your plan to create and manage keys.")
+	return nil
+}
+
+func requirePaid(t principal.Tier) error {
+	if !t.Paid() {
+		return apierr.New(apierr.Forbidden, "API keys need the Pro tier or above; upgrade your plan to create keys. You can still list, rename, lower and revoke the keys you have.")
 	}
 	return nil
 }
 
-// ValidateName trims and checks a key name.
-func ValidateName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	n := utf8.RuneCountInString(name)
-	switch {
-	case !utf8.ValidString(name):
-		return "", apierr.New(apierr.BadRequest, "Field 'name' must be valid UTF-8 text.")
-	case n == 0:
-		return "", apierr.New(apierr.BadRequest, "Field 'name' must not be empty.")
-	case n > MaxNameLen:
-		return "", apierr.New(apierr.BadRequest, "Field 'name' must be at most %d characters (got %d).", MaxNameLen, n)
+// effectiveTier is the owner's tier: what billing last set with keygate-admin,
+// else the caller's token claim.
+func effectiveTier(stored OwnerInfo, claimed principal.Tier) principal.Tier {
+	if stored.Tier != "" {
+		return stored.Tier
 	}
-	for _, r := range name {
-		// Cf holds the invisible formatting characters (bidi overrides,
-		// zero-width spaces) that make one name look like another.
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return "", apierr.New(apierr.BadRequest, "Field 'name' must not contain control or invisible formatting characters.")
-		}
-	}
-	return name, nil
+	return claimed
 }
 
-// ValidateDailyLimit checks a limit: below 1 is a bad request; above the
-// caller's tier cap is forbidden (the contract's "limit cap reached").
-func (s *Service) ValidateDailyLimit(p principal.Principal, n int) error {
-	limit := s.Limits.TierCaps[p.Tier]
-	if n < 1 {
-		return apierr.New(apierr.BadRequest, "Field 'dailyLimit' must be an integer from 1 to %d for the %s tier (got %d).", limit, p.Tier, n)
+func (s *Service) maxKeys(o Owner) int {
+	if o.Kind == WorkspaceOwned {
+		return s.Limits.MaxWorkspaceKeys
 	}
-	if n > limit {
-		return apierr.New(apierr.Forbidden, "Field 'dailyLimit' may be at most %d on the %s tier (got %d); a higher tier raises the cap.", limit, p.Tier, n)
-	}
-	return nil
+	return s.Limits.MaxActiveKeys
 }
 
-// Create issues a key for p.
-func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateInput) (Created, error) {
-	if err := RequireManager(p); err != nil {
+// Create issues a key for o, made by p.
+func (s *Service) Create(ctx context.Context, p principal.Principal, o Owner, in CreateInput) (Created, error) {
+	if err := RequireUser(p); err != nil {
 		return Created{}, err
 	}
-	if in.Name == nil {
-		return Created{}, apierr.New(apierr.BadRequest, "Field 'name' is required.")
+	if err := requirePaid(p.Tier); err != nil {
+		return Created{}, err
 	}
-	name, err := ValidateName(*in.Name)
+	f := in.Fields.or()
+	if in.Name == nil {
+		return Created{}, apierr.New(apierr.BadRequest, "Field '%s' is required.", f.Name)
+	}
+	name, err := ValidateName(*in.Name, f)
 	if err != nil {
 		return Created{}, err
 	}
+	now := s.now()
 	limit := s.Limits.DefaultDailyLimit
 	if in.DailyLimit != nil {
 		limit = *in.DailyLimit
 	}
-	if err := s.ValidateDailyLimit(p, limit); err != nil {
+	if err := s.checkLimit(p.Tier, limit, f); err != nil {
 		return Created{}, err
 	}
-	if err := s.reserveSlot(ctx, p.Sub); err != nil {
+	until := NoExpiry
+	var expires time.Time
+	if in.ExpiresAt != nil {
+		if expires, err = s.parseExpiry(*in.ExpiresAt, now, f); err != nil {
+			return Created{}, err
+		}
+		until = expires
+	}
+	info, err := s.reserveSlot(ctx, o)
+	if err != nil {
 		return Created{}, err
 	}
-	now := s.now().Truncate(time.Second)
-	rnd := s.Rand
-	if rnd == nil {
-		rnd = rand.Reader
+	// Billing's tier, when it has set one, overrides the token's claim.
+	tier := effectiveTier(info, p.Tier)
+	if err := requirePaid(tier); err != nil {
+		s.releaseSlot(ctx, o)
+		return Created{}, err
 	}
+	if err := s.checkLimit(tier, limit, f); err != nil {
+		s.releaseSlot(ctx, o)
+		return Created{}, err
+	}
+	id, err := NewID(s.Rand)
+	if err != nil {
+		s.releaseSlot(ctx, o)
+		return Created{}, apierr.Internal(err)
+	}
+	r := Record{
+		ID: id, Owner: o, CreatedBy: p.Sub, Budget: id, Name: name, DailyLimit: limit, Tier: tier, TeamID: p.TeamID,
+		Status: Active, CreatedAt: now, UpdatedAt: now, ExpiresAt: expires,
+	}
+	if o.Kind == WorkspaceOwned {
+		r.TeamID = o.ID
+	}
+	b := Budget{ID: id, Limit: limit, Day: clock.Day(now)}
+	secret, err := s.issue(ctx, &r, &b, until)
+	if err != nil {
+		s.releaseSlot(ctx, o)
+		return Created{}, fmt.Errorf("create key: %w", err)
+	}
+	return Created{Secret: secret, Key: View(r, b, now)}, nil
+}
+
+// issue draws a key for r and writes, in this order, the budget entry that
+// lets it be metered, the id pointer, and the key record itself, which is
+// the commit point: a crash before it leaves only unreferenced items. On a
+// prefix collision it draws again and overwrites the first two, which are its
+// own (the ids are fresh random UUIDs).
+func (s *Service) issue(ctx context.Context, r *Record, b *Budget, until time.Time) (apikey.Key, error) {
 	for range prefixAttempts {
-		key, err := apikey.Generate(rnd)
+		secret, err := apikey.Generate(orRand(s.Rand))
 		if err != nil {
-			s.releaseSlot(ctx, p.Sub)
-			return Created{}, apierr.Internal(fmt.Errorf("generate key: %w", err))
+			return apikey.Key{}, apierr.Internal(fmt.Errorf("generate key: %w", err))
 		}
-		r := Record{
-			Prefix: key.Prefix(), Hash: key.Hash(), Owner: p.Sub, Tier: p.Tier, TeamID: p.TeamID,
-			Name: name, DailyLimit: limit, Status: Active, CreatedAt: now, UpdatedAt: now,
+		r.Prefix, r.Hash = secret.Prefix(), secret.Hash()
+		if b != nil {
+			b.ValidUntil = map[string]time.Time{r.Prefix: until}
+			if err := s.Store.PutBudget(ctx, *b); err != nil {
+				return apikey.Key{}, err
+			}
 		}
-		err = s.Store.PutKey(ctx, r)
+		if err := s.Store.PutKeyID(ctx, r.ID, r.Prefix); err != nil {
+			return apikey.Key{}, err
+		}
+		err = s.Store.PutKey(ctx, *r)
 		if errors.Is(err, ErrPrefixTaken) {
 			continue
 		}
 		if err != nil {
-			s.releaseSlot(ctx, p.Sub)
-			return Created{}, fmt.Errorf("create key: %w", err)
+			return apikey.Key{}, err
 		}
-		return Created{Key: key, Record: r}, nil
+		return secret, nil
 	}
-	s.releaseSlot(ctx, p.Sub)
-	return Created{}, apierr.Unavailable(fmt.Errorf("create key: %d prefix collisions in a row", prefixAttempts))
+	return apikey.Key{}, apierr.Unavailable(fmt.Errorf("%d prefix collisions in a row", prefixAttempts))
 }
 
 // SlotRepairQuiet is how long the slot counter must have been still before a
@@ -163,158 +241,295 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateIn
 const SlotRepairQuiet = time.Minute
 
 // reserveSlot takes an active-key slot. The counter can drift above the true
-// count only if a process dies between reserving and writing its key. When
-// it says full, has been still for SlotRepairQuiet, and the index holds fewer
-// active keys, it is set to the true count with a conditional write that
-// fails if anything moved it meanwhile.
-func (s *Service) reserveSlot(ctx context.Context, owner string) error {
-	max := s.Limits.MaxActiveKeys
+// count when a process dies between reserving and writing its key, and when
+// keys expire (nothing writes then). When it says full, has been still for
+// SlotRepairQuiet, and the index holds fewer keys holding slots, it is set to
+// the true count with a conditional write that fails if anything moved it.
+func (s *Service) reserveSlot(ctx context.Context, o Owner) (OwnerInfo, error) {
+	max := s.maxKeys(o)
 	now := s.now()
-	err := s.Store.ReserveSlot(ctx, owner, max, now)
-	if err == nil || !errors.Is(err, ErrSlotsFull) {
-		if err != nil {
-			return fmt.Errorf("reserve key slot: %w", err)
-		}
-		return nil
+	info, err := s.Store.ReserveSlot(ctx, o, max, now)
+	if err == nil {
+		return info, nil
 	}
-	full := apierr.New(apierr.Forbidden, "You have %d active API keys, the most allowed; revoke one to create another.", max)
-	seen, err := s.Store.Slots(ctx, owner)
+	if !errors.Is(err, ErrSlotsFull) {
+		return OwnerInfo{}, fmt.Errorf("reserve key slot: %w", err)
+	}
+	full := apierr.New(apierr.Forbidden, "There are %d active API keys, the most allowed; revoke one to create another.", max)
+	seen, err := s.Store.Slots(ctx, o)
 	if err != nil {
-		return fmt.Errorf("read key slots: %w", err)
+		return OwnerInfo{}, fmt.Errorf("read key slots: %w", err)
 	}
 	if now.Sub(seen.ChangedAt) < SlotRepairQuiet {
-		return full
+		return OwnerInfo{}, full
 	}
-	all, err := s.Store.ListKeys(ctx, owner)
+	all, err := s.Store.ListKeys(ctx, o)
 	if err != nil {
-		return fmt.Errorf("count active keys: %w", err)
+		return OwnerInfo{}, fmt.Errorf("count active keys: %w", err)
 	}
-	active := 0
+	held := 0
 	for _, r := range all {
-		if r.Status == Active {
-			active++
+		if r.HoldsSlot(now) {
+			held++
 		}
 	}
-	if active >= max {
-		return full
+	if held >= max {
+		return OwnerInfo{}, full
 	}
-	s.log().WarnContext(ctx, "repairing drifted key slot counter", "counted", seen.Used, "activeKeys", active)
-	err = s.Store.RepairSlots(ctx, owner, seen, active, now)
+	s.log().WarnContext(ctx, "repairing drifted key slot counter", "counted", seen.Used, "activeKeys", held)
+	if err := s.Store.RepairSlots(ctx, o, seen, held, now); errors.Is(err, ErrSlotsFull) {
+		return OwnerInfo{}, full
+	} else if err != nil {
+		return OwnerInfo{}, fmt.Errorf("repair key slots: %w", err)
+	}
+	info, err = s.Store.ReserveSlot(ctx, o, max, now)
 	if errors.Is(err, ErrSlotsFull) {
-		return full
+		return OwnerInfo{}, full
 	}
 	if err != nil {
-		return fmt.Errorf("repair key slots: %w", err)
+		return OwnerInfo{}, fmt.Errorf("reserve key slot: %w", err)
 	}
-	if err := s.Store.ReserveSlot(ctx, owner, max, now); err != nil {
-		if errors.Is(err, ErrSlotsFull) {
-			return full
-		}
-		return fmt.Errorf("reserve key slot: %w", err)
-	}
-	return nil
+	return info, nil
 }
 
-func (s *Service) releaseSlot(ctx context.Context, owner string) {
-	if err := s.Store.ReleaseSlot(ctx, owner, s.now()); err != nil {
+func (s *Service) releaseSlot(ctx context.Context, o Owner) {
+	if err := s.Store.ReleaseSlot(ctx, o, s.now()); err != nil {
 		// The counter stays one too high; the repair above mends it.
 		s.log().WarnContext(ctx, "release key slot failed", "error", err)
 	}
 }
 
-// List returns p's keys, newest first; revoked ones only when asked.
-func (s *Service) List(ctx context.Context, p principal.Principal, includeRevoked bool) ([]Record, error) {
-	if err := RequireManager(p); err != nil {
-		return nil, err
-	}
-	all, err := s.Store.ListKeys(ctx, p.Sub)
+// Filter selects keys by status; All selects every key.
+type Filter Status
+
+// All is the filter that keeps every key.
+const All Filter = "all"
+
+// List returns o's keys, newest first, those with status f (or all).
+func (s *Service) List(ctx context.Context, o Owner, f Filter) ([]Key, error) {
+	recs, err := s.Store.ListKeys(ctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	if includeRevoked {
-		return all, nil
+	budgets, err := s.budgets(ctx, recs)
+	if err != nil {
+		return nil, err
 	}
-	active := all[:0]
-	for _, r := range all {
-		if r.Status == Active {
-			active = append(active, r)
+	now := s.now()
+	out := make([]Key, 0, len(recs))
+	for _, r := range recs {
+		k := View(r, budgets[r.Budget], now)
+		if f == All || Filter(k.Status) == f {
+			out = append(out, k)
 		}
 	}
-	return active, nil
+	return out, nil
 }
 
-// UpdateInput is the body of PATCH /v1/api-keys/{prefix}.
-type UpdateInput struct {
-	Name       *string `json:"name"`
-	DailyLimit *int    `json:"dailyLimit"`
+func (s *Service) budgets(ctx context.Context, recs []Record) (map[string]Budget, error) {
+	ids := make([]string, 0, len(recs))
+	seen := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		if !seen[r.Budget] {
+			seen[r.Budget] = true
+			ids = append(ids, r.Budget)
+		}
+	}
+	if len(ids) == 0 {
+		return map[string]Budget{}, nil
+	}
+	b, err := s.Store.GetBudgets(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read key budgets: %w", err)
+	}
+	return b, nil
 }
 
-// Update renames a key or changes its daily limit.
-func (s *Service) Update(ctx context.Context, p principal.Principal, prefix string, in UpdateInput) (Record, error) {
-	if err := RequireManager(p); err != nil {
-		return Record{}, err
+func (s *Service) budget(ctx context.Context, id string) (Budget, error) {
+	b, err := s.budgets(ctx, []Record{{Budget: id}})
+	if err != nil {
+		return Budget{}, err
 	}
-	if in.Name == nil && in.DailyLimit == nil {
-		return Record{}, apierr.New(apierr.BadRequest, "Give at least one of the fields 'name' and 'dailyLimit'.")
-	}
-	// The owner is acting with a fresh token: the key picks up their current
-	// tier and team, which it otherwise keeps from its creation.
-	patch := Patch{Tier: p.Tier, TeamID: p.TeamID}
-	if in.Name != nil {
-		name, err := ValidateName(*in.Name)
+	return b[id], nil
+}
+
+// resolve finds o's key named by ref; anything else is the 404 of ref, so a
+// foreign key and an unknown one answer alike.
+func (s *Service) resolve(ctx context.Context, o Owner, ref Ref) (Record, error) {
+	prefix := ref.Prefix
+	if ref.ID != "" || prefix == "" {
+		if !ValidID(ref.ID) {
+			return Record{}, ref.notFound()
+		}
+		p, err := s.Store.KeyPrefix(ctx, ref.ID)
+		if errors.Is(err, ErrNotFound) {
+			return Record{}, ref.notFound()
+		}
 		if err != nil {
-			return Record{}, err
+			return Record{}, fmt.Errorf("find key %s: %w", ref.ID, err)
 		}
-		patch.Name = &name
+		prefix = p
+	} else if !apikey.ValidPrefix(prefix) {
+		return Record{}, ref.notFound()
 	}
-	if in.DailyLimit != nil {
-		if err := s.ValidateDailyLimit(p, *in.DailyLimit); err != nil {
-			return Record{}, err
-		}
-		patch.DailyLimit = in.DailyLimit
-	}
-	if !apikey.ValidPrefix(prefix) {
-		return Record{}, notFound(prefix)
-	}
-	r, err := s.Store.UpdateKey(ctx, p.Sub, prefix, patch, s.now().Truncate(time.Second))
+	r, err := s.Store.GetKey(ctx, prefix)
 	if errors.Is(err, ErrNotFound) {
-		return Record{}, notFound(prefix)
+		return Record{}, ref.notFound()
 	}
 	if err != nil {
-		return Record{}, fmt.Errorf("update key %s: %w", prefix, err)
+		return Record{}, fmt.Errorf("read key %s: %w", prefix, err)
+	}
+	if r.Owner != o || (ref.ID != "" && r.ID != ref.ID) {
+		return Record{}, ref.notFound()
 	}
 	return r, nil
 }
 
-// Revoke permanently disables a key; the record stays for audit.
-func (s *Service) Revoke(ctx context.Context, p principal.Principal, prefix string) error {
-	if err := RequireManager(p); err != nil {
-		return err
+// Update renames a key, changes its daily limit or its expiry. Any owner may
+// rename and lower; a raise may not pass the owner's current tier cap.
+func (s *Service) Update(ctx context.Context, p principal.Principal, o Owner, ref Ref, in UpdateInput) (Key, error) {
+	if err := RequireUser(p); err != nil {
+		return Key{}, err
 	}
-	if !apikey.ValidPrefix(prefix) {
-		return notFound(prefix)
+	f := in.Fields.or()
+	if in.Name == nil && in.DailyLimit == nil && in.ExpiresAt == nil && !in.ClearExpiry {
+		return Key{}, apierr.New(apierr.BadRequest, "Give at least one of the fields '%s', '%s' and '%s'.", f.Name, f.DailyLimit, f.ExpiresAt)
 	}
-	err := s.Store.RevokeKey(ctx, p.Sub, prefix, s.now().Truncate(time.Second))
-	if errors.Is(err, ErrNotFound) {
-		return notFound(prefix)
+	now := s.now()
+	change := KeyChange{Owner: o, RequireActive: true, NotExpiredAt: now, UpdatedAt: now}
+	if in.Name != nil {
+		name, err := ValidateName(*in.Name, f)
+		if err != nil {
+			return Key{}, err
+		}
+		change.Name = &name
+	}
+	if in.DailyLimit != nil && *in.DailyLimit < 1 {
+		return Key{}, apierr.New(apierr.BadRequest, "Field '%s' must be a positive integer (got %d).", f.DailyLimit, *in.DailyLimit)
+	}
+	until := NoExpiry
+	if in.ClearExpiry {
+		change.ExpiresAt = &time.Time{}
+	} else if in.ExpiresAt != nil {
+		t, err := s.parseExpiry(*in.ExpiresAt, now, f)
+		if err != nil {
+			return Key{}, err
+		}
+		change.ExpiresAt, until = &t, t
+	}
+	r, err := s.resolve(ctx, o, ref)
+	if err != nil {
+		return Key{}, err
+	}
+	if !r.Live(now) {
+		return Key{}, ref.notFound()
+	}
+	if change.ExpiresAt != nil && r.RotatedTo != "" {
+		return Key{}, apierr.New(apierr.Conflict, "This key was rotated; its expiry is the end of its grace period and cannot be changed.")
+	}
+	if in.DailyLimit != nil {
+		stored, err := s.Store.GetOwner(ctx, o)
+		if err != nil {
+			return Key{}, fmt.Errorf("read owner: %w", err)
+		}
+		if err := s.setLimit(ctx, r.Budget, effectiveTier(stored, p.Tier), *in.DailyLimit, f); err != nil {
+			return Key{}, err
+		}
+		change.DailyLimit = *in.DailyLimit
+	}
+	if change.ExpiresAt != nil {
+		_, err := s.Store.UpdateBudget(ctx, r.Budget, BudgetChange{Valid: map[string]time.Time{r.Prefix: until}, RequireLive: r.Prefix})
+		if errors.Is(err, ErrConflict) {
+			return Key{}, ref.notFound() // revoked meanwhile
+		}
+		if err != nil {
+			return Key{}, fmt.Errorf("update key %s expiry: %w", r.Prefix, err)
+		}
+	}
+	if o.Kind == UserOwned {
+		// The owner is acting with a fresh token: a personal key picks up
+		// their current team, which it otherwise keeps from its creation.
+		team := p.TeamID
+		change.TeamID = &team
+	}
+	r, err = s.Store.UpdateKey(ctx, r.Prefix, change)
+	if errors.Is(err, ErrConflict) {
+		return Key{}, ref.notFound()
 	}
 	if err != nil {
-		return fmt.Errorf("revoke key %s: %w", prefix, err)
+		return Key{}, fmt.Errorf("update key %s: %w", ref.Prefix, err)
 	}
-	s.releaseSlot(ctx, p.Sub)
+	b, err := s.budget(ctx, r.Budget)
+	if err != nil {
+		return Key{}, err
+	}
+	return View(r, b, now), nil
+}
+
+// setLimit stores a new daily limit. One conditional write: a lowering
+// always applies, a raise only up to the tier's cap, and the meter reads the
+// stored value on the very next request.
+func (s *Service) setLimit(ctx context.Context, budget string, tier principal.Tier, n int, f Fields) error {
+	capN := s.cap(tier)
+	_, err := s.Store.UpdateBudget(ctx, budget, BudgetChange{Limit: n, Cap: capN})
+	if errors.Is(err, ErrConflict) {
+		if tier.Paid() {
+			return apierr.New(apierr.Forbidden, "Field '%s' may be at most %d on the %s tier (got %d); a higher tier raises the cap.", f.DailyLimit, capN, tier, n)
+		}
+		return apierr.New(apierr.Forbidden, "On the %s tier a key's '%s' can only be lowered (got %d).", tier, f.DailyLimit, n)
+	}
+	if err != nil {
+		return fmt.Errorf("set daily limit: %w", err)
+	}
 	return nil
 }
 
-func notFound(prefix string) error {
-	if len(prefix) > 40 {
-		prefix = prefix[:40] + "…"
+// Revoke permanently disables o's key; the record stays for audit.
+func (s *Service) Revoke(ctx context.Context, p principal.Principal, o Owner, ref Ref) error {
+	if err := RequireUser(p); err != nil {
+		return err
 	}
-	return apierr.New(apierr.NotFound, "No active API key with prefix %q among your keys.", prefix)
+	r, err := s.resolve(ctx, o, ref)
+	if err != nil {
+		return err
+	}
+	if r.Status == Revoked {
+		return ref.notFound()
+	}
+	err = s.revoke(ctx, r, ByOwner, "")
+	if errors.Is(err, ErrConflict) {
+		return ref.notFound()
+	}
+	return err
+}
+
+// revoke takes the key out of its budget first (the meter refuses it from
+// the next request on, whatever any cache says), then marks the record, and
+// gives back its slot if it held one. ErrConflict: revoked meanwhile.
+func (s *Service) revoke(ctx context.Context, r Record, why RevokedReason, url string) error {
+	now := s.now()
+	held := r.HoldsSlot(now)
+	last, err := s.Store.UpdateBudget(ctx, r.Budget, BudgetChange{Invalidate: []string{r.Prefix}})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("revoke key %s: %w", r.Prefix, err)
+	}
+	change := KeyChange{Owner: r.Owner, RequireActive: true, Revoke: why, LeakURL: url, UpdatedAt: now, LastUsedAt: last[r.Prefix]}
+	if _, err := s.Store.UpdateKey(ctx, r.Prefix, change); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return ErrConflict
+		}
+		return fmt.Errorf("revoke key %s: %w", r.Prefix, err)
+	}
+	if held {
+		s.releaseSlot(ctx, r.Owner)
+	}
+	return nil
 }
 
 // Authenticate resolves a key to its record: ErrNotFound for an unknown
 // prefix, ErrWrongSecret when the prefix exists but the key does not match,
-// ErrRevoked for a revoked key.
+// ErrRevoked or ErrExpired for a key that may no longer be used. Suspension
+// and the daily limit are the meter's to enforce.
 func (s *Service) Authenticate(ctx context.Context, key apikey.Key) (Record, error) {
 	r, err := s.Store.GetKey(ctx, key.Prefix())
 	if err != nil {
@@ -325,6 +540,9 @@ func (s *Service) Authenticate(ctx context.Context, key apikey.Key) (Record, err
 	}
 	if r.Status != Active {
 		return Record{}, ErrRevoked
+	}
+	if r.Expired(s.now()) {
+		return r, ErrExpired
 	}
 	return r, nil
 }

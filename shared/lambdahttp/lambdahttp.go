@@ -2,51 +2,72 @@
 // Lambda proxy integration). Every route goes through Adapter, which is the
 // one metering point: a request authenticated with a key is counted before any
 // route logic runs and every response to it carries the rate-limit headers.
-// Adapter also renders the JSON envelope, maps errors to statuses in one
-// place, recovers panics and logs one line per request without credentials.
+// Adapter also refuses a JWT principal past its token's expiry (an authorizer
+// answer cached by API Gateway may outlive the token), renders the JSON
+// envelope (or a bare JSON body for the workspace surface), maps errors to
+// statuses in one place, recovers panics and logs one line per request
+// without credentials.
 package lambdahttp
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/metering"
+	"github.com/keygate/keygate/shared/metrics"
 	"github.com/keygate/keygate/shared/principal"
 )
 
 // MaxBody is the largest request body accepted.
 const MaxBody = 16 << 10
 
+// TokenLeeway is how far past its exp a JWT principal is still served; the
+// same clock skew the verifier allows.
+const TokenLeeway = 60 * time.Second
+
 // Request is what a route handler sees.
 type Request struct {
 	Principal  principal.Principal
 	Quota      metering.Quota // set when Principal.Method is ViaKey
 	Body       []byte
+	Headers    map[string]string // as received; use Header to read one
 	PathParams map[string]string
 	Query      map[string]string
 	RequestID  string
 }
 
-// Response is a route's success: a status and the envelope's data.
+// Header returns the value of a request header, case-insensitively, and
+// whether it was sent at all.
+func (r *Request) Header(name string) (string, bool) {
+	if v, ok := r.Headers[name]; ok {
+		return v, true
+	}
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Response is a route's success: a status and the envelope's data, or with
+// Bare the data alone as the body (the workspace surface has no envelope).
 type Response struct {
 	Status int
 	Data   any
+	Bare   bool
 }
 
 // Handler is a route.
@@ -60,14 +81,30 @@ type Meter interface {
 // Lambda is the proxy-integration handler signature.
 type Lambda func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
 
+// Options configure an Adapter.
+type Options struct {
+	Meter Meter
+	Log   *slog.Logger
+	Clock clock.Clock // default the system clock
+	// Public routes have no authorizer: no principal, nothing metered
+	// (GitHub's secret scanning reports authenticate by signature).
+	Public bool
+}
+
 // Adapter wraps a route with metering, envelopes and recovery.
-func Adapter(h Handler, m Meter, log *slog.Logger) Lambda {
-	if log == nil {
-		log = slog.Default()
+func Adapter(h Handler, o Options) Lambda {
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	log := o.Log
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
+		ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
+		defer rec.Flush()
 		start := time.Now()
-		req := &Request{PathParams: ev.PathParameters, Query: ev.QueryStringParameters, RequestID: ev.RequestContext.RequestID}
+		req := &Request{Headers: ev.Headers, PathParams: ev.PathParameters, Query: ev.QueryStringParameters, RequestID: ev.RequestContext.RequestID}
 		defer func() {
 			if v := recover(); v != nil {
 				log.ErrorContext(ctx, "panic in handler", "requestId", req.RequestID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -76,10 +113,11 @@ func Adapter(h Handler, m Meter, log *slog.Logger) Lambda {
 					setQuotaHeaders(&resp, req.Quota)
 				}
 			}
+			metrics.Request(ctx, metrics.RouteOf(ev.HTTPMethod, ev.Resource), resp.StatusCode) // metrics hook
 			attrs := []any{
 				"requestId", req.RequestID, "method", ev.HTTPMethod, "resource", ev.Resource,
 				"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(),
-				"sub", req.Principal.Sub, "authMethod", string(req.Principal.Method),
+				"principal", req.Principal.ID(), "authMethod", string(req.Principal.Method),
 			}
 			if req.Principal.KeyPrefix != "" {
 				attrs = append(attrs, "keyPrefix", req.Principal.KeyPrefix)
@@ -87,7 +125,7 @@ func Adapter(h Handler, m Meter, log *slog.Logger) Lambda {
 			log.InfoContext(ctx, "request", attrs...)
 		}()
 
-		resp, err := serve(ctx, h, m, ev, req)
+		resp, err := serve(ctx, h, o, ev, req)
 		if err != nil {
 			e := apierr.From(err)
 			if e.Code == apierr.InternalError || e.Code == apierr.ServiceUnavailable {
@@ -95,7 +133,7 @@ func Adapter(h Handler, m Meter, log *slog.Logger) Lambda {
 			}
 			resp = errorResponse(e)
 		}
-		if req.Principal.Method == principal.ViaKey {
+		if req.Principal.Method == principal.ViaKey && req.Quota.Limit > 0 {
 			setQuotaHeaders(&resp, req.Quota)
 			if resp.StatusCode == http.StatusTooManyRequests {
 				resp.Headers["Retry-After"] = strconv.FormatInt(int64(max(1, ceilSeconds(req.Quota.Reset.Sub(req.Quota.At)))), 10)
@@ -105,21 +143,35 @@ func Adapter(h Handler, m Meter, log *slog.Logger) Lambda {
 	}
 }
 
-func serve(ctx context.Context, h Handler, m Meter, ev events.APIGatewayProxyRequest, req *Request) (events.APIGatewayProxyResponse, error) {
-	p, err := principal.FromContext(ev.RequestContext.Authorizer)
-	if err != nil {
-		return events.APIGatewayProxyResponse{}, apierr.Internal(fmt.Errorf("route reached without an authorizer principal: %w", err))
-	}
-	req.Principal = p
-	if p.Method == principal.ViaKey {
-		q, err := m.Count(ctx, p)
-		req.Quota = q
+func serve(ctx context.Context, h Handler, o Options, ev events.APIGatewayProxyRequest, req *Request) (events.APIGatewayProxyResponse, error) {
+	if !o.Public {
+		p, err := principal.FromContext(ev.RequestContext.Authorizer)
 		if err != nil {
-			return events.APIGatewayProxyResponse{}, err
+			return events.APIGatewayProxyResponse{}, apierr.Internal(fmt.Errorf("route reached without an authorizer principal: %w", err))
+		}
+		req.Principal = p
+		switch p.Method {
+		case principal.ViaJWT:
+			if !p.Exp.IsZero() && o.Clock.Now().After(p.Exp.Add(TokenLeeway)) {
+				return events.APIGatewayProxyResponse{}, apierr.New(apierr.Unauthorized, "The token has expired; sign in again or refresh it.")
+			}
+		case principal.ViaKey:
+			q, err := o.Meter.Count(ctx, p)
+			if err != nil && q.Limit == 0 && apierr.From(err).Code == apierr.ServiceUnavailable {
+				// The store did not answer: the headers carry the limit the
+				// authorizer saw, and nothing remaining.
+				q.Limit = p.DailyLimit
+			}
+			req.Quota = q
+			if err != nil {
+				return events.APIGatewayProxyResponse{}, err
+			}
+			req.Principal.DailyLimit = q.Limit
 		}
 	}
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
+		var err error
 		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
 			return events.APIGatewayProxyResponse{}, apierr.New(apierr.BadRequest, "The request body is not valid base64.")
 		}
@@ -131,6 +183,9 @@ func serve(ctx context.Context, h Handler, m Meter, ev events.APIGatewayProxyReq
 	out, err := h(ctx, req)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
+	}
+	if out.Bare {
+		return jsonResponse(out.Status, out.Data), nil
 	}
 	return jsonResponse(out.Status, envelope{Success: true, Data: out.Data}), nil
 }
@@ -153,6 +208,8 @@ func setQuotaHeaders(resp *events.APIGatewayProxyResponse, q metering.Quota) {
 	resp.Headers["X-RateLimit-Reset"] = strconv.FormatInt(q.Reset.Unix(), 10)
 }
 
+// jsonResponse renders v as the body, ending with a newline as a terminal
+// user expects after curl.
 func jsonResponse(status int, v any) events.APIGatewayProxyResponse {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -162,90 +219,10 @@ func jsonResponse(status int, v any) events.APIGatewayProxyResponse {
 	return events.APIGatewayProxyResponse{
 		StatusCode: status,
 		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       string(b),
+		Body:       string(b) + "\n",
 	}
 }
 
 func errorResponse(e *apierr.Error) events.APIGatewayProxyResponse {
 	return jsonResponse(apierr.Status(e.Code), e.Envelope())
-}
-
-// DecodeJSON reads a JSON object body into v, a pointer to a struct, strictly:
-// a field name must match a json tag exactly (encoding/json alone would take
-// "NAME" for "name"), and unknown fields, trailing data and wrong types are
-// 400s that name the field.
-func DecodeJSON(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return apierr.New(apierr.BadRequest, "The request body is empty; send a JSON object.")
-	}
-	var fields map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&fields); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return apierr.New(apierr.BadRequest, "The request body must be a single JSON object with nothing after it.")
-	}
-	if fields == nil {
-		return apierr.New(apierr.BadRequest, "The request body must be a JSON object.")
-	}
-	known := jsonFields(reflect.TypeOf(v).Elem())
-	for name := range fields {
-		if !known[name] {
-			return apierr.New(apierr.BadRequest, "Field '%s' is not a field of this request.", name)
-		}
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return decodeError(err)
-	}
-	return nil
-}
-
-var fieldSets sync.Map // reflect.Type -> map[string]bool
-
-// jsonFields is the set of JSON names of a struct type's fields.
-func jsonFields(t reflect.Type) map[string]bool {
-	if m, ok := fieldSets.Load(t); ok {
-		return m.(map[string]bool)
-	}
-	m := map[string]bool{}
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		m[name] = true
-	}
-	fieldSets.Store(t, m)
-	return m
-}
-
-func decodeError(err error) error {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		return apierr.New(apierr.BadRequest, "The request body is not valid JSON (error at byte %d).", syntax.Offset)
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return apierr.New(apierr.BadRequest, "The request body must be a JSON object.")
-		}
-		want := typ.Type.String()
-		if strings.HasPrefix(want, "int") || want == "*int" {
-			want = "an integer"
-		} else if strings.Contains(want, "string") {
-			want = "a string"
-		}
-		return apierr.New(apierr.BadRequest, "Field '%s' must be %s.", typ.Field, want)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return apierr.New(apierr.BadRequest, "The request body is not valid JSON (it ends too early).")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return apierr.New(apierr.BadRequest, "Field '%s' is not a field of this request.", field)
-	default:
-		return apierr.New(apierr.BadRequest, "The request body is not valid JSON.")
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/lambdahttp"
 	"github.com/keygate/keygate/shared/metering"
 	"github.com/keygate/keygate/shared/principal"
@@ -31,12 +32,18 @@ func (m fixedMeter) Count(context.Context, principal.Principal) (metering.Quota,
 var (
 	now       = time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC)
 	quota     = metering.Quota{Limit: 10, Used: 4, Remaining: 6, Reset: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), At: now}
-	keyCtx    = principal.Principal{Sub: "u", Tier: principal.Pro, Method: principal.ViaKey, KeyPrefix: "csk_live_12345678", DailyLimit: 10}.Context()
+	keyCtx    = principal.Principal{Sub: "u", Tier: principal.Pro, Method: principal.ViaKey, KeyPrefix: "csk_live_12345678", Budget: "b", DailyLimit: 10}.Context()
 	jwtCtx    = principal.Principal{Sub: "u", Tier: principal.Pro, Method: principal.ViaJWT}.Context()
 	okHandler = func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
 		return lambdahttp.Response{Status: 200, Data: map[string]string{"body": string(r.Body)}}, nil
 	}
 )
+
+func opts(m lambdahttp.Meter) lambdahttp.Options {
+	return lambdahttp.Options{Meter: m, Log: testLog, Clock: clock.NewFixed(now)}
+}
+
+var testLog *slog.Logger
 
 func event(auth map[string]any, body string) events.APIGatewayProxyRequest {
 	return events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/x", Body: body,
@@ -55,14 +62,15 @@ func envelopeCode(t *testing.T, body string) apierr.Code {
 func TestAdapter(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	testLog = log
 	ctx := context.Background()
 
 	t.Run("a key request is metered and carries the headers", func(t *testing.T) {
-		resp, _ := lambdahttp.Adapter(okHandler, fixedMeter{q: quota}, log)(ctx, event(keyCtx, "hi"))
+		resp, _ := lambdahttp.Adapter(okHandler, opts(fixedMeter{q: quota}))(ctx, event(keyCtx, "hi"))
 		if resp.StatusCode != 200 || resp.Headers["X-RateLimit-Remaining"] != "6" || resp.Headers["X-RateLimit-Reset"] != "1795651200" {
 			t.Fatalf("%d %v %s", resp.StatusCode, resp.Headers, resp.Body)
 		}
-		if resp.Body != `{"success":true,"data":{"body":"hi"}}` || resp.Headers["Content-Type"] != "application/json" {
+		if resp.Body != `{"success":true,"data":{"body":"hi"}}`+"\n" || resp.Headers["Content-Type"] != "application/json" {
 			t.Fatalf("body %s", resp.Body)
 		}
 	})
@@ -74,20 +82,20 @@ func TestAdapter(t *testing.T) {
 		}
 		q := quota
 		q.Remaining = 0
-		resp, _ := lambdahttp.Adapter(h, fixedMeter{q: q, err: apierr.New(apierr.RateLimitExceeded, "spent")}, log)(ctx, event(keyCtx, ""))
+		resp, _ := lambdahttp.Adapter(h, opts(fixedMeter{q: q, err: apierr.New(apierr.RateLimitExceeded, "spent")}))(ctx, event(keyCtx, ""))
 		if ran || resp.StatusCode != 429 || resp.Headers["Retry-After"] != "60" || envelopeCode(t, resp.Body) != apierr.RateLimitExceeded {
 			t.Fatalf("ran=%v %d %v", ran, resp.StatusCode, resp.Headers)
 		}
 	})
 	t.Run("a JWT request is not metered", func(t *testing.T) {
-		resp, _ := lambdahttp.Adapter(okHandler, fixedMeter{err: apierr.New(apierr.InternalError, "must not be called")}, log)(ctx, event(jwtCtx, ""))
+		resp, _ := lambdahttp.Adapter(okHandler, opts(fixedMeter{err: apierr.New(apierr.InternalError, "must not be called")}))(ctx, event(jwtCtx, ""))
 		if resp.StatusCode != 200 || resp.Headers["X-RateLimit-Limit"] != "" {
 			t.Fatalf("%d %v", resp.StatusCode, resp.Headers)
 		}
 	})
 	t.Run("a panic is a 500 envelope, with the rate-limit headers", func(t *testing.T) {
 		h := func(context.Context, *lambdahttp.Request) (lambdahttp.Response, error) { panic("boom") }
-		resp, err := lambdahttp.Adapter(h, fixedMeter{q: quota}, log)(ctx, event(keyCtx, ""))
+		resp, err := lambdahttp.Adapter(h, opts(fixedMeter{q: quota}))(ctx, event(keyCtx, ""))
 		if err != nil || resp.StatusCode != 500 || envelopeCode(t, resp.Body) != apierr.InternalError || resp.Headers["X-RateLimit-Limit"] != "10" {
 			t.Fatalf("%v %d %v %s", err, resp.StatusCode, resp.Headers, resp.Body)
 		}
@@ -96,7 +104,7 @@ func TestAdapter(t *testing.T) {
 		}
 	})
 	t.Run("no authorizer context is a 500, not a pass", func(t *testing.T) {
-		resp, _ := lambdahttp.Adapter(okHandler, fixedMeter{q: quota}, log)(ctx, event(nil, ""))
+		resp, _ := lambdahttp.Adapter(okHandler, opts(fixedMeter{q: quota}))(ctx, event(nil, ""))
 		if resp.StatusCode != 500 {
 			t.Fatalf("%d", resp.StatusCode)
 		}
@@ -104,18 +112,18 @@ func TestAdapter(t *testing.T) {
 	t.Run("a base64 body is decoded; a bad one is 400", func(t *testing.T) {
 		ev := event(jwtCtx, base64.StdEncoding.EncodeToString([]byte("raw")))
 		ev.IsBase64Encoded = true
-		resp, _ := lambdahttp.Adapter(okHandler, nil, log)(ctx, ev)
+		resp, _ := lambdahttp.Adapter(okHandler, opts(nil))(ctx, ev)
 		if !strings.Contains(resp.Body, `"raw"`) {
 			t.Fatalf("%s", resp.Body)
 		}
 		ev.Body = "!!!"
-		resp, _ = lambdahttp.Adapter(okHandler, nil, log)(ctx, ev)
+		resp, _ = lambdahttp.Adapter(okHandler, opts(nil))(ctx, ev)
 		if resp.StatusCode != 400 {
 			t.Fatalf("%d", resp.StatusCode)
 		}
 	})
 	t.Run("a body over 16 KiB is 400", func(t *testing.T) {
-		resp, _ := lambdahttp.Adapter(okHandler, nil, log)(ctx, event(jwtCtx, strings.Repeat("x", 16<<10+1)))
+		resp, _ := lambdahttp.Adapter(okHandler, opts(nil))(ctx, event(jwtCtx, strings.Repeat("x", 16<<10+1)))
 		if resp.StatusCode != 400 || envelopeCode(t, resp.Body) != apierr.BadRequest {
 			t.Fatalf("%d", resp.StatusCode)
 		}
@@ -140,6 +148,11 @@ func TestDecodeJSON(t *testing.T) {
 		{`null`, "JSON object"},
 		{`{"NAME":"a"}`, "'NAME' is not a field"},
 		{`{"DailyLimit":3}`, "'DailyLimit' is not a field"},
+		{`{"name":"a","name":"b"}`, "'name' appears more than once"},
+		{`{"name":"a","dailyLimit":1,"dailyLimit":2}`, "'dailyLimit' appears more than once"},
+		{`{"name":"a","x":{"k":1,"k":2}}`, "'k' appears more than once"},
+		{`{"name":"a","na\u006de":"b"}`, "'name' appears more than once"},
+		{`{"name":"[\"name\"]"}`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.body, func(t *testing.T) {
@@ -156,4 +169,95 @@ func TestDecodeJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestNullable(t *testing.T) {
+	type in struct {
+		ExpiresAt lambdahttp.Nullable[string] `json:"expiresAt"`
+	}
+	tests := []struct {
+		name, body     string
+		set, null      bool
+		value, errPart string
+	}{
+		{"absent is not set", `{}`, false, false, "", ""},
+		{"null is set and null", `{"expiresAt":null}`, true, true, "", ""},
+		{"a value is set", `{"expiresAt":"2027-01-01T00:00:00Z"}`, true, false, "2027-01-01T00:00:00Z", ""},
+		{"a wrong type names the field", `{"expiresAt":5}`, false, false, "", "'expiresAt' must be a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v in
+			err := lambdahttp.DecodeJSON([]byte(tt.body), &v)
+			if tt.errPart != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errPart) {
+					t.Fatalf("got %v, want %q", err, tt.errPart)
+				}
+				return
+			}
+			if err != nil || v.ExpiresAt.Set != tt.set || v.ExpiresAt.Null != tt.null || v.ExpiresAt.Value != tt.value {
+				t.Fatalf("%v %+v", err, v.ExpiresAt)
+			}
+			if p := v.ExpiresAt.Ptr(); (p != nil) != (tt.set && !tt.null) {
+				t.Fatalf("Ptr() = %v", p)
+			}
+		})
+	}
+}
+
+func TestAdapterShapes(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a bare response has no envelope", func(t *testing.T) {
+		h := func(context.Context, *lambdahttp.Request) (lambdahttp.Response, error) {
+			return lambdahttp.Response{Status: 200, Data: map[string]string{"status": "revoked"}, Bare: true}, nil
+		}
+		resp, _ := lambdahttp.Adapter(h, opts(nil))(ctx, event(jwtCtx, ""))
+		if resp.Body != `{"status":"revoked"}`+"\n" {
+			t.Fatalf("%s", resp.Body)
+		}
+	})
+	t.Run("a public route runs without a principal and is not metered", func(t *testing.T) {
+		o := opts(fixedMeter{err: apierr.New(apierr.InternalError, "must not be called")})
+		o.Public = true
+		resp, _ := lambdahttp.Adapter(okHandler, o)(ctx, event(nil, "x"))
+		if resp.StatusCode != 200 || resp.Headers["X-RateLimit-Limit"] != "" {
+			t.Fatalf("%d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+		}
+	})
+	t.Run("a JWT principal past its token's expiry is 401 even if a cache let it through", func(t *testing.T) {
+		p := principal.Principal{Sub: "u", Tier: principal.Pro, Method: principal.ViaJWT, Exp: now.Add(-lambdahttp.TokenLeeway - time.Second)}
+		resp, _ := lambdahttp.Adapter(okHandler, opts(nil))(ctx, event(p.Context(), ""))
+		if resp.StatusCode != 401 || envelopeCode(t, resp.Body) != apierr.Unauthorized {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+		p.Exp = now.Add(-lambdahttp.TokenLeeway + time.Second)
+		resp, _ = lambdahttp.Adapter(okHandler, opts(nil))(ctx, event(p.Context(), ""))
+		if resp.StatusCode != 200 {
+			t.Fatalf("within the leeway: %d %s", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("headers are read case-insensitively and absence is told from empty", func(t *testing.T) {
+		r := &lambdahttp.Request{Headers: map[string]string{"x-workspace-id": "w", "Empty": ""}}
+		if v, ok := r.Header("X-Workspace-ID"); !ok || v != "w" {
+			t.Fatalf("%q %v", v, ok)
+		}
+		if v, ok := r.Header("empty"); !ok || v != "" {
+			t.Fatalf("%q %v", v, ok)
+		}
+		if _, ok := r.Header("Missing"); ok {
+			t.Fatal("a missing header was found")
+		}
+	})
+	t.Run("a 503 from the meter carries the limit the authorizer saw", func(t *testing.T) {
+		resp, _ := lambdahttp.Adapter(okHandler, opts(fixedMeter{err: apierr.Unavailable(nil)}))(ctx, event(keyCtx, ""))
+		if resp.StatusCode != 503 || resp.Headers["X-RateLimit-Limit"] != "10" || resp.Headers["X-RateLimit-Remaining"] != "0" {
+			t.Fatalf("%d %v", resp.StatusCode, resp.Headers)
+		}
+	})
+	t.Run("a 401 from the meter (revoked key) carries no quota", func(t *testing.T) {
+		resp, _ := lambdahttp.Adapter(okHandler, opts(fixedMeter{err: apierr.New(apierr.Unauthorized, "revoked")}))(ctx, event(keyCtx, ""))
+		if resp.StatusCode != 401 || resp.Headers["X-RateLimit-Limit"] != "" {
+			t.Fatalf("%d %v", resp.StatusCode, resp.Headers)
+		}
+	})
 }

@@ -1,16 +1,17 @@
 // Package metering enforces each key's daily request limit and reports usage.
-// A counter item per key per UTC day is incremented by one conditional update
-// that refuses to go past the limit, so the limit is exact under any
-// concurrency. The Meter runs in the functions (see lambdahttp), because an
-// API Gateway authorizer cannot answer 429.
+// A key draws on a budget (shared with its rotation successor) whose item
+// holds the stored limit, today's counter and the validity of each live key;
+// one conditional update counts a request only while all of them allow it,
+// so the limit is exact under any concurrency and a revocation, expiry,
+// suspension or lowered limit holds on the very next request, whatever any
+// cache in front of the meter said. The Meter runs in the functions (see
+// lambdahttp), because an API Gateway authorizer cannot answer 429.
 package metering
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/keygate/keygate/shared/apierr"
@@ -19,22 +20,24 @@ import (
 	"github.com/keygate/keygate/shared/principal"
 )
 
-// Retention is how long counter items live (their TTL), and so how far back
-// usage history reaches.
+// Retention is how long archived day counters live (their TTL), and so how
+// far back usage history reaches.
 const Retention = 90 * 24 * time.Hour
 
-// LastUsedResolution is how stale a key's lastUsedAt may get.
-const LastUsedResolution = time.Minute
+// Spent is a budget after one counted request.
+type Spent struct {
+	Used  int
+	Limit int
+}
 
-// Counter stores the daily counters.
+// Counter stores the budgets.
 type Counter interface {
-	// Increment counts one request on day while the count is below limit and
-	// returns the new count, or keys.ErrLimitReached.
-	Increment(ctx context.Context, prefix, day string, limit int, expiresAt time.Time) (int, error)
-	// TouchLastUsed moves the key's lastUsedAt to now if older than staleBefore.
-	TouchLastUsed(ctx context.Context, prefix string, now, staleBefore time.Time) error
-	// History returns the counts of the days from..to inclusive.
-	History(ctx context.Context, prefix, from, to string) (map[string]int, error)
+	// Spend counts one request of key prefix on budget at now. Errors:
+	// keys.ErrLimitReached (with the limit in Spent), keys.ErrRevoked,
+	// ErrExpired, ErrSuspended, ErrNotFound, or an unavailable store.
+	Spend(ctx context.Context, budget, prefix string, now time.Time) (Spent, error)
+	// History returns a budget's archived counts of the days from..to.
+	History(ctx context.Context, budget, from, to string) (map[string]int, error)
 }
 
 // Quota is the state of a key's daily budget after a request.
@@ -50,63 +53,47 @@ type Quota struct {
 type Meter struct {
 	Counter Counter
 	Clock   clock.Clock
-	Log     *slog.Logger
-
-	// lastTouch remembers, per prefix, when this process last wrote
-	// lastUsedAt, so concurrent requests that all carry a stale value from
-	// the authorizer write it once, not once each.
-	lastTouch sync.Map // prefix -> time.Time
 }
 
 // Count charges one request to p's key. It returns the quota after the
-// request; with a RateLimitExceeded error when the limit is spent, and a
+// request; with a RateLimitExceeded error when the limit is spent, an
+// Unauthorized error when the key may no longer be used, and a
 // ServiceUnavailable error when the store fails (fail closed: an unmetered
 // request is never let through).
 func (m *Meter) Count(ctx context.Context, p principal.Principal) (Quota, error) {
 	now := m.Clock.Now()
-	q := Quota{Limit: p.DailyLimit, Reset: clock.NextMidnight(now), At: now}
-	used, err := m.Counter.Increment(ctx, p.KeyPrefix, clock.Day(now), p.DailyLimit, now.Add(Retention))
-	if errors.Is(err, keys.ErrLimitReached) {
-		q.Used = p.DailyLimit
-		wait := q.Reset.Sub(now).Round(time.Minute)
+	q := Quota{Reset: clock.NextMidnight(now), At: now}
+	sp, err := m.Counter.Spend(ctx, p.Budget, p.KeyPrefix, now)
+	switch {
+	case err == nil:
+		q.Limit, q.Used, q.Remaining = sp.Limit, sp.Used, max(0, sp.Limit-sp.Used)
+		return q, nil
+	case errors.Is(err, keys.ErrLimitReached):
+		q.Limit, q.Used = sp.Limit, sp.Limit
 		return q, apierr.New(apierr.RateLimitExceeded,
-			"This key's daily limit of %d requests is spent; it resets at %s (in %s). Raise the key's dailyLimit to allow more.",
-			p.DailyLimit, q.Reset.Format(time.RFC3339), wait)
-	}
-	if err != nil {
+			"This key's daily limit of %d requests is spent; it resets at %s (in %s). Raise the key's daily limit to allow more.",
+			sp.Limit, q.Reset.Format(time.RFC3339), humanDuration(q.Reset.Sub(now)))
+	case errors.Is(err, keys.ErrRevoked), errors.Is(err, keys.ErrExpired), errors.Is(err, keys.ErrNotFound):
+		return q, apierr.New(apierr.Unauthorized, "This API key can no longer be used: it was revoked, it expired, or its rotation grace period ended.")
+	case errors.Is(err, keys.ErrSuspended):
+		return q, apierr.New(apierr.Unauthorized, "This API key is suspended: its owner's plan no longer includes API keys. It works again when the plan does.")
+	default:
 		return q, fmt.Errorf("meter key %s: %w", p.KeyPrefix, err)
 	}
-	q.Used = used
-	q.Remaining = max(0, p.DailyLimit-used)
-	m.touch(ctx, p, now)
-	return q, nil
 }
 
-func (m *Meter) touch(ctx context.Context, p principal.Principal, now time.Time) {
-	stale := now.Add(-LastUsedResolution)
-	if p.LastUsedAt.After(stale) {
-		return
+// humanDuration says a wait the way a person would: "4 h 48 min", "12 min",
+// "less than a minute".
+func humanDuration(d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m < 1:
+		return "less than a minute"
+	case m < 60:
+		return fmt.Sprintf("%d min", m)
+	case m%60 == 0:
+		return fmt.Sprintf("%d h", m/60)
+	default:
+		return fmt.Sprintf("%d h %d min", m/60, m%60)
 	}
-	if prev, ok := m.lastTouch.Load(p.KeyPrefix); ok {
-		if prev.(time.Time).After(stale) {
-			return
-		}
-		if !m.lastTouch.CompareAndSwap(p.KeyPrefix, prev, now) {
-			return // another request of this process is writing it
-		}
-	} else if _, loaded := m.lastTouch.LoadOrStore(p.KeyPrefix, now); loaded {
-		return
-	}
-	if err := m.Counter.TouchLastUsed(ctx, p.KeyPrefix, now, stale); err != nil {
-		// lastUsedAt is informational; the request was metered, so it goes on.
-		m.lastTouch.Delete(p.KeyPrefix)
-		m.log().WarnContext(ctx, "update lastUsedAt failed", "keyPrefix", p.KeyPrefix, "error", err)
-	}
-}
-
-func (m *Meter) log() *slog.Logger {
-	if m.Log == nil {
-		return slog.Default()
-	}
-	return m.Log
 }

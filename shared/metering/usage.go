@@ -15,14 +15,20 @@ import (
 // MaxHistoryDays is the longest history a usage report covers.
 const MaxHistoryDays = 90
 
-// KeyLister lists an owner's keys (keys.Store does).
+// KeyLister lists an owner's keys with their budgets (keys.Service does).
 type KeyLister interface {
-	ListKeys(ctx context.Context, owner string) ([]keys.Record, error)
+	List(ctx context.Context, o keys.Owner, f keys.Filter) ([]keys.Key, error)
+}
+
+// BudgetReader reads budgets and their archived days (the store does).
+type BudgetReader interface {
+	GetBudgets(ctx context.Context, ids []string) (map[string]keys.Budget, error)
+	History(ctx context.Context, budget, from, to string) (map[string]int, error)
 }
 
 // Reporter answers GET /v1/usage.
 type Reporter struct {
-	Counter Counter
+	Budgets BudgetReader
 	Keys    KeyLister
 	Clock   clock.Clock
 }
@@ -34,7 +40,9 @@ type Usage struct {
 	Keys     []KeyUsage `json:"keys"`
 }
 
-// KeyUsage is one key's budget today and its history.
+// KeyUsage is one budget's state today and its history, shown under the
+// newest live key that draws on it (a rotated key and its successor share
+// one budget and are shown once).
 type KeyUsage struct {
 	Prefix     string     `json:"prefix"`
 	Name       string     `json:"name"`
@@ -50,46 +58,71 @@ type DayUsage struct {
 	Used int    `json:"used"`
 }
 
-// historyConcurrency bounds the per-key queries of one report.
+// historyConcurrency bounds the per-budget queries of one report.
 const historyConcurrency = 8
 
-// Report builds p's usage over the last days UTC days, today included. For a
-// key, quota is the meter's result for this very request, which counts.
-func (r *Reporter) Report(ctx context.Context, p principal.Principal, days int, quota Quota) (Usage, error) {
+func (r *Reporter) frame(days int) (Usage, []string, error) {
 	if days < 1 || days > MaxHistoryDays {
-		return Usage{}, apierr.New(apierr.BadRequest, "Query parameter 'days' must be an integer from 1 to %d.", MaxHistoryDays)
+		return Usage{}, nil, apierr.New(apierr.BadRequest, "Query parameter 'days' must be an integer from 1 to %d.", MaxHistoryDays)
 	}
 	now := r.Clock.Now()
-	today := clock.Day(now)
-	u := Usage{Date: today, ResetsAt: clock.NextMidnight(now), Keys: []KeyUsage{}}
+	u := Usage{Date: clock.Day(now), ResetsAt: clock.NextMidnight(now), Keys: []KeyUsage{}}
 	dates := make([]string, days)
 	for i := range days {
 		dates[i] = clock.Day(now.AddDate(0, 0, i-days+1))
 	}
+	return u, dates, nil
+}
 
-	if p.Method == principal.ViaKey {
-		k := KeyUsage{Prefix: p.KeyPrefix, Name: p.KeyName, DailyLimit: p.DailyLimit}
-		counts := map[string]int{}
-		if days > 1 {
-			var err error
-			if counts, err = r.Counter.History(ctx, p.KeyPrefix, dates[0], today); err != nil {
-				return Usage{}, fmt.Errorf("usage of %s: %w", p.KeyPrefix, err)
-			}
-		}
-		counts[today] = quota.Used
-		fill(&k, dates, counts)
-		u.Keys = append(u.Keys, k)
-		return u, nil
+// ReportKey is the report of the key p authenticated with; quota is the
+// meter's result for this very request, which counts.
+func (r *Reporter) ReportKey(ctx context.Context, p principal.Principal, days int, quota Quota) (Usage, error) {
+	u, dates, err := r.frame(days)
+	if err != nil {
+		return Usage{}, err
 	}
+	k := KeyUsage{Prefix: p.KeyPrefix, Name: p.KeyName, DailyLimit: quota.Limit}
+	counts := map[string]int{}
+	if days > 1 {
+		b, err := r.Budgets.GetBudgets(ctx, []string{p.Budget})
+		if err != nil {
+			return Usage{}, fmt.Errorf("usage of %s: %w", p.KeyPrefix, err)
+		}
+		if counts, err = r.history(ctx, b[p.Budget], p.Budget, dates); err != nil {
+			return Usage{}, fmt.Errorf("usage of %s: %w", p.KeyPrefix, err)
+		}
+	}
+	counts[u.Date] = quota.Used
+	fill(&k, dates, counts)
+	u.Keys = append(u.Keys, k)
+	return u, nil
+}
 
-	all, err := r.Keys.ListKeys(ctx, p.Sub)
+// ReportOwner is the report of o's active keys, one entry per budget.
+func (r *Reporter) ReportOwner(ctx context.Context, o keys.Owner, days int) (Usage, error) {
+	list, err := r.Keys.List(ctx, o, keys.Filter(keys.Active))
 	if err != nil {
 		return Usage{}, fmt.Errorf("usage: %w", err)
 	}
-	for _, rec := range all {
-		if rec.Status == keys.Active {
-			u.Keys = append(u.Keys, KeyUsage{Prefix: rec.Prefix, Name: rec.Name, DailyLimit: rec.DailyLimit})
+	return r.ReportKeys(ctx, list, days)
+}
+
+// ReportKeys is the report of the given keys (newest first), one entry per
+// budget: the operator's view of any key, whatever its status.
+func (r *Reporter) ReportKeys(ctx context.Context, list []keys.Key, days int) (Usage, error) {
+	u, dates, err := r.frame(days)
+	if err != nil {
+		return Usage{}, err
+	}
+	var states []keys.Budget
+	seen := map[string]bool{}
+	for _, k := range list { // newest first: the successor names a shared budget
+		if seen[k.Budget] {
+			continue
 		}
+		seen[k.Budget] = true
+		u.Keys = append(u.Keys, KeyUsage{Prefix: k.Prefix, Name: k.Name, DailyLimit: k.DailyLimit})
+		states = append(states, k.State)
 	}
 	var (
 		wg   sync.WaitGroup
@@ -97,6 +130,10 @@ func (r *Reporter) Report(ctx context.Context, p principal.Principal, days int, 
 		errs = make([]error, len(u.Keys))
 	)
 	for i := range u.Keys {
+		if days == 1 {
+			fill(&u.Keys[i], dates, map[string]int{u.Date: states[i].UsedOn(u.Date)})
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -108,13 +145,12 @@ func (r *Reporter) Report(ctx context.Context, p principal.Principal, days int, 
 				<-sem
 				wg.Done()
 			}()
-			k := &u.Keys[i]
-			counts, err := r.Counter.History(ctx, k.Prefix, dates[0], today)
+			counts, err := r.history(ctx, states[i], states[i].ID, dates)
 			if err != nil {
-				errs[i] = fmt.Errorf("usage of %s: %w", k.Prefix, err)
+				errs[i] = fmt.Errorf("usage of %s: %w", u.Keys[i].Prefix, err)
 				return
 			}
-			fill(k, dates, counts)
+			fill(&u.Keys[i], dates, counts)
 		}()
 	}
 	wg.Wait()
@@ -124,6 +160,20 @@ func (r *Reporter) Report(ctx context.Context, p principal.Principal, days int, 
 		}
 	}
 	return u, nil
+}
+
+// history merges the archived days with those the budget item still holds.
+func (r *Reporter) history(ctx context.Context, b keys.Budget, id string, dates []string) (map[string]int, error) {
+	counts, err := r.Budgets.History(ctx, id, dates[0], dates[len(dates)-1])
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{b.PrevDay, b.Day} {
+		if d != "" {
+			counts[d] = b.UsedOn(d)
+		}
+	}
+	return counts, nil
 }
 
 func fill(k *KeyUsage, dates []string, counts map[string]int) {

@@ -1,7 +1,8 @@
 // Package principal is who a request acts as, carried from the authorizer to
-// the functions through the API Gateway authorizer context. A key acts as its
-// owner: the same sub, tier and team as the owner's JWT, plus the key's prefix
-// and daily limit.
+// the functions through the API Gateway authorizer context. A personal key
+// acts as its owner: the same sub, tier and team as the owner's JWT, plus the
+// key's prefix, id and budget. A workspace key acts as the workspace: no sub,
+// the workspace id, and the sub of the member who created it.
 package principal
 
 import (
@@ -24,13 +25,16 @@ const (
 // ParseTier reads the custom:tier claim: case-insensitive, missing or unknown
 // is free (an unknown plan never grants more than the least one).
 func ParseTier(s string) Tier {
-	switch t := Tier(strings.ToLower(strings.TrimSpace(s))); t {
+	switch t := Tier(strings.ToLower(s)); t {
 	case Pro, Team, Enterprise:
 		return t
 	default:
 		return Free
 	}
 }
+
+// Paid reports whether the tier may have API keys.
+func (t Tier) Paid() bool { return t == Pro || t == Team || t == Enterprise }
 
 // Method is how the request was authenticated.
 type Method string
@@ -42,47 +46,92 @@ const (
 
 // Principal is the authenticated caller.
 type Principal struct {
-	Sub    string
+	Sub    string // the user; empty for a workspace key
 	Tier   Tier
-	TeamID string
+	TeamID string // custom:teamId; for a workspace key, the workspace
 	Method Method
+	// Exp is when a JWT expires. The functions refuse a principal past it, so
+	// a cached authorizer answer never outlives its token.
+	Exp time.Time
+
 	// Set only for keys.
-	KeyPrefix  string
-	KeyName    string
+	KeyPrefix string
+	KeyID     string
+	KeyName   string
+	// Budget names the daily counter the key draws on (shared by a rotated
+	// key and its successor).
+	Budget string
+	// WorkspaceID is set when the key belongs to a workspace, not a person.
+	WorkspaceID string
+	// CreatedBy is the sub of the user who created the key.
+	CreatedBy string
+	// DailyLimit is the key's limit: as the authorizer read it, replaced by
+	// the stored one the meter enforced once the request is counted.
 	DailyLimit int
-	LastUsedAt time.Time // zero when never used
+}
+
+// WorkspaceKey reports whether p is a key that belongs to a workspace.
+func (p Principal) WorkspaceKey() bool { return p.Method == ViaKey && p.WorkspaceID != "" }
+
+// ID is the principal's identity for API Gateway's principalId and logs:
+// the sub, or workspace:<id> for a workspace key.
+func (p Principal) ID() string {
+	if p.WorkspaceKey() {
+		return "workspace:" + p.WorkspaceID
+	}
+	return p.Sub
 }
 
 // Authorizer context keys.
 const (
-	ctxSub        = "sub"
-	ctxTier       = "tier"
-	ctxTeamID     = "teamId"
-	ctxMethod     = "authMethod"
-	ctxPrefix     = "keyPrefix"
-	ctxKeyName    = "keyName"
-	ctxDailyLimit = "dailyLimit"
-	ctxLastUsedAt = "lastUsedAt"
+	ctxSub         = "sub"
+	ctxTier        = "tier"
+	ctxTeamID      = "teamId"
+	ctxMethod      = "authMethod"
+	ctxExp         = "exp"
+	ctxPrefix      = "keyPrefix"
+	ctxKeyID       = "keyId"
+	ctxKeyName     = "keyName"
+	ctxDailyLimit  = "dailyLimit"
+	ctxBudget      = "budget"
+	ctxOwnerKind   = "ownerKind"
+	ctxWorkspaceID = "workspaceId"
+	ctxCreatedBy   = "createdBy"
+)
+
+// Owner kinds in the context.
+const (
+	ownerUser      = "user"
+	ownerWorkspace = "workspace"
 )
 
 // Context renders p as an authorizer context. Every value is a string, as API
 // Gateway hands them to the integration.
 func (p Principal) Context() map[string]any {
-	n := 4
+	n := 5
 	if p.Method == ViaKey {
-		n = 8
+		n = 13
 	}
 	m := make(map[string]any, n)
 	m[ctxSub] = p.Sub
 	m[ctxTier] = constant(string(p.Tier))
 	m[ctxTeamID] = p.TeamID
 	m[ctxMethod] = constant(string(p.Method))
+	if !p.Exp.IsZero() {
+		m[ctxExp] = strconv.FormatInt(p.Exp.Unix(), 10)
+	}
 	if p.Method == ViaKey {
 		m[ctxPrefix] = p.KeyPrefix
+		m[ctxKeyID] = p.KeyID
 		m[ctxKeyName] = p.KeyName
 		m[ctxDailyLimit] = strconv.Itoa(p.DailyLimit)
-		if !p.LastUsedAt.IsZero() {
-			m[ctxLastUsedAt] = p.LastUsedAt.UTC().Format(time.RFC3339)
+		m[ctxBudget] = p.Budget
+		m[ctxCreatedBy] = p.CreatedBy
+		if p.WorkspaceID != "" {
+			m[ctxOwnerKind] = constant(ownerWorkspace)
+			m[ctxWorkspaceID] = p.WorkspaceID
+		} else {
+			m[ctxOwnerKind] = constant(ownerUser)
 		}
 	}
 	return m
@@ -104,11 +153,17 @@ func constant(s string) any {
 		return "jwt"
 	case "key":
 		return "key"
+	case "user":
+		return "user"
+	case "workspace":
+		return "workspace"
 	}
 	return s
 }
 
 // FromContext reads the principal the authorizer put in the request context.
+// Anything missing or malformed is an error: the context is written by
+// keygate's own authorizer, so a bad one is a bug or a misconfigured route.
 func FromContext(m map[string]any) (Principal, error) {
 	p := Principal{
 		Sub:    str(m[ctxSub]),
@@ -116,23 +171,45 @@ func FromContext(m map[string]any) (Principal, error) {
 		TeamID: str(m[ctxTeamID]),
 		Method: Method(str(m[ctxMethod])),
 	}
-	if p.Sub == "" {
-		return Principal{}, fmt.Errorf("authorizer context has no %s", ctxSub)
+	if s := str(m[ctxExp]); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return Principal{}, fmt.Errorf("authorizer context has a malformed %s", ctxExp)
+		}
+		p.Exp = time.Unix(n, 0).UTC()
 	}
 	switch p.Method {
 	case ViaJWT:
+		if p.Sub == "" {
+			return Principal{}, fmt.Errorf("authorizer context has no %s", ctxSub)
+		}
 	case ViaKey:
 		p.KeyPrefix = str(m[ctxPrefix])
+		p.KeyID = str(m[ctxKeyID])
 		p.KeyName = str(m[ctxKeyName])
-		n, err := strconv.Atoi(str(m[ctxDailyLimit]))
-		if err != nil || n < 1 || p.KeyPrefix == "" {
-			return Principal{}, fmt.Errorf("authorizer context has a key without prefix or daily limit")
+		p.Budget = str(m[ctxBudget])
+		p.CreatedBy = str(m[ctxCreatedBy])
+		if p.KeyPrefix == "" || p.Budget == "" {
+			return Principal{}, fmt.Errorf("authorizer context has a key without prefix or budget")
 		}
-		p.DailyLimit = n
-		if s := str(m[ctxLastUsedAt]); s != "" {
-			if t, err := time.Parse(time.RFC3339, s); err == nil {
-				p.LastUsedAt = t
+		if s := str(m[ctxDailyLimit]); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return Principal{}, fmt.Errorf("authorizer context has a malformed %s", ctxDailyLimit)
 			}
+			p.DailyLimit = n
+		}
+		switch str(m[ctxOwnerKind]) {
+		case ownerUser:
+			if p.Sub == "" {
+				return Principal{}, fmt.Errorf("authorizer context has a personal key without %s", ctxSub)
+			}
+		case ownerWorkspace:
+			if p.WorkspaceID = str(m[ctxWorkspaceID]); p.WorkspaceID == "" {
+				return Principal{}, fmt.Errorf("authorizer context has a workspace key without %s", ctxWorkspaceID)
+			}
+		default:
+			return Principal{}, fmt.Errorf("authorizer context has unknown %s", ctxOwnerKind)
 		}
 	default:
 		return Principal{}, fmt.Errorf("authorizer context has unknown %s %q", ctxMethod, p.Method)

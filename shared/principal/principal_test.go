@@ -23,16 +23,16 @@ func asGateway(m map[string]any) map[string]any {
 }
 
 func TestContextRoundTrip(t *testing.T) {
-	used := time.Date(2026, 2, 14, 15, 30, 0, 0, time.UTC)
+	exp := time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name string
 		p    principal.Principal
 		want map[string]any
 	}{
 		{
-			name: "jwt principal round-trips without key fields",
-			p:    principal.Principal{Sub: "user-1", Tier: principal.Pro, TeamID: "team-7", Method: principal.ViaJWT},
-			want: map[string]any{"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "jwt"},
+			name: "jwt principal round-trips with its expiry and without key fields",
+			p:    principal.Principal{Sub: "user-1", Tier: principal.Pro, TeamID: "team-7", Method: principal.ViaJWT, Exp: exp},
+			want: map[string]any{"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "jwt", "exp": "1795611600"},
 		},
 		{
 			name: "jwt principal without team round-trips",
@@ -40,26 +40,28 @@ func TestContextRoundTrip(t *testing.T) {
 			want: map[string]any{"sub": "user-2", "tier": "free", "teamId": "", "authMethod": "jwt"},
 		},
 		{
-			name: "key principal round-trips with prefix, name and limit",
+			name: "personal key principal round-trips with prefix, id, name, budget and limit",
 			p: principal.Principal{
 				Sub: "user-1", Tier: principal.Team, TeamID: "team-7", Method: principal.ViaKey,
-				KeyPrefix: "csk_live_a1b2c3d4", KeyName: "CI Pipeline", DailyLimit: 1000,
+				KeyPrefix: "csk_live_a1b2c3d4", KeyID: "550e8400-e29b-41d4-a716-446655440000", KeyName: "CI Pipeline",
+				Budget: "b-1", CreatedBy: "user-1", DailyLimit: 1000,
 			},
 			want: map[string]any{
 				"sub": "user-1", "tier": "team", "teamId": "team-7", "authMethod": "key",
-				"keyPrefix": "csk_live_a1b2c3d4", "keyName": "CI Pipeline", "dailyLimit": "1000",
+				"keyPrefix": "csk_live_a1b2c3d4", "keyId": "550e8400-e29b-41d4-a716-446655440000", "keyName": "CI Pipeline",
+				"dailyLimit": "1000", "budget": "b-1", "createdBy": "user-1", "ownerKind": "user",
 			},
 		},
 		{
-			name: "key principal with lastUsedAt round-trips it in RFC 3339 UTC",
+			name: "workspace key principal says so and carries the workspace and creator",
 			p: principal.Principal{
-				Sub: "user-3", Tier: principal.Enterprise, Method: principal.ViaKey,
-				KeyPrefix: "csk_live_00000000", KeyName: "n", DailyLimit: 1, LastUsedAt: used,
+				Tier: principal.Enterprise, TeamID: "ws-1", Method: principal.ViaKey, WorkspaceID: "ws-1",
+				KeyPrefix: "csk_live_00000000", KeyID: "k", KeyName: "n", Budget: "b", CreatedBy: "alice", DailyLimit: 1,
 			},
 			want: map[string]any{
-				"sub": "user-3", "tier": "enterprise", "teamId": "", "authMethod": "key",
-				"keyPrefix": "csk_live_00000000", "keyName": "n", "dailyLimit": "1",
-				"lastUsedAt": "2026-02-14T15:30:00Z",
+				"sub": "", "tier": "enterprise", "teamId": "ws-1", "authMethod": "key",
+				"keyPrefix": "csk_live_00000000", "keyId": "k", "keyName": "n", "dailyLimit": "1", "budget": "b",
+				"createdBy": "alice", "ownerKind": "workspace", "workspaceId": "ws-1",
 			},
 		},
 	}
@@ -73,22 +75,28 @@ func TestContextRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("FromContext: %v", err)
 			}
-			if !got.LastUsedAt.Equal(tt.p.LastUsedAt) {
-				t.Fatalf("LastUsedAt = %v, want %v", got.LastUsedAt, tt.p.LastUsedAt)
-			}
-			got.LastUsedAt, tt.p.LastUsedAt = time.Time{}, time.Time{}
 			if got != tt.p {
 				t.Fatalf("FromContext(Context()) = %+v, want %+v", got, tt.p)
 			}
 		})
 	}
+	t.Run("a workspace key is told from a personal one", func(t *testing.T) {
+		ws := principal.Principal{Method: principal.ViaKey, WorkspaceID: "w"}
+		if !ws.WorkspaceKey() || ws.ID() != "workspace:w" {
+			t.Fatalf("%v %q", ws.WorkspaceKey(), ws.ID())
+		}
+		own := principal.Principal{Sub: "u", Method: principal.ViaKey}
+		if own.WorkspaceKey() || own.ID() != "u" {
+			t.Fatalf("%v %q", own.WorkspaceKey(), own.ID())
+		}
+	})
 }
 
 func TestFromContext(t *testing.T) {
 	key := func(edit func(m map[string]any)) map[string]any {
 		m := map[string]any{
-			"sub": "user-1", "tier": "pro", "teamId": "", "authMethod": "key",
-			"keyPrefix": "csk_live_a1b2c3d4", "keyName": "CI", "dailyLimit": "250",
+			"sub": "user-1", "tier": "pro", "teamId": "", "authMethod": "key", "ownerKind": "user",
+			"keyPrefix": "csk_live_a1b2c3d4", "keyName": "CI", "dailyLimit": "250", "budget": "b",
 		}
 		edit(m)
 		return m
@@ -104,12 +112,15 @@ func TestFromContext(t *testing.T) {
 			{"missing authMethod is an error", map[string]any{"sub": "user-1", "tier": "pro"}},
 			{"unknown authMethod is an error", map[string]any{"sub": "user-1", "authMethod": "basic"}},
 			{"authMethod in another case is an error", map[string]any{"sub": "user-1", "authMethod": "JWT"}},
-			{"key without dailyLimit is an error", key(func(m map[string]any) { delete(m, "dailyLimit") })},
+			{"malformed exp is an error", map[string]any{"sub": "u", "authMethod": "jwt", "exp": "soon"}},
 			{"non-numeric dailyLimit is an error", key(func(m map[string]any) { m["dailyLimit"] = "lots" })},
-			{"zero dailyLimit is an error", key(func(m map[string]any) { m["dailyLimit"] = "0" })},
 			{"negative dailyLimit is an error", key(func(m map[string]any) { m["dailyLimit"] = "-5" })},
 			{"fractional dailyLimit is an error", key(func(m map[string]any) { m["dailyLimit"] = "2.5" })},
 			{"key without prefix is an error", key(func(m map[string]any) { delete(m, "keyPrefix") })},
+			{"key without budget is an error", key(func(m map[string]any) { delete(m, "budget") })},
+			{"key without owner kind is an error", key(func(m map[string]any) { delete(m, "ownerKind") })},
+			{"personal key without sub is an error", key(func(m map[string]any) { m["sub"] = "" })},
+			{"workspace key without workspace is an error", key(func(m map[string]any) { m["ownerKind"] = "workspace" })},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -141,15 +152,6 @@ func TestFromContext(t *testing.T) {
 			t.Fatalf("DailyLimit = %d, want 1000", p.DailyLimit)
 		}
 	})
-	t.Run("unparsable lastUsedAt is ignored", func(t *testing.T) {
-		p, err := principal.FromContext(key(func(m map[string]any) { m["lastUsedAt"] = "yesterday" }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !p.LastUsedAt.IsZero() {
-			t.Fatalf("LastUsedAt = %v, want zero", p.LastUsedAt)
-		}
-	})
 }
 
 func TestParseTier(t *testing.T) {
@@ -162,7 +164,7 @@ func TestParseTier(t *testing.T) {
 		{"PRO", principal.Pro},
 		{"Pro", principal.Pro},
 		{"team", principal.Team},
-		{" Team ", principal.Team},
+		{" Team ", principal.Free},
 		{"enterprise", principal.Enterprise},
 		{"ENTERPRISE", principal.Enterprise},
 		{"", principal.Free},

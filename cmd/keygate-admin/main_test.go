@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/internal/testenv"
+	"github.com/keygate/keygate/local/devissuer"
+	"github.com/keygate/keygate/shared/config"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// admin runs the command against the stack's table, as an operator would
+// with --table and --endpoint.
+func admin(t *testing.T, table string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := func(k string) string {
+		if k == config.EnvDynamoDBEndpoint {
+			return testenv.Endpoint(t)
+		}
+		return ""
+	}
+	code := run(context.Background(), append([]string{"--table", table}, args...), env, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestAdmin(t *testing.T) {
+	s := testenv.Stack(t, testenv.Options{})
+	c := testenv.NewClient(t, s)
+	table := s.App.Config.Table
+	tok := testenv.Token(t, s, devissuer.Token{Sub: "olga", Tier: "enterprise"})
+	key, prefix := c.CreateKey(tok, map[string]any{"name": "billing test", "dailyLimit": 20000})
+	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 200, "")
+
+	t.Run("owner finds who a prefix belongs to", func(t *testing.T) {
+		out, errs, code := admin(t, table, "owner", prefix)
+		if code != 0 || !strings.Contains(out, "user olga") || !strings.Contains(out, "billing test") || !strings.Contains(out, "used today 1") {
+			t.Fatalf("%d %s %s", code, out, errs)
+		}
+		out, _, code = admin(t, table, "--json", "owner", prefix)
+		var v map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["owner"] != "olga" || v["ownerKind"] != "user" {
+			t.Fatalf("%d %s", code, out)
+		}
+		if strings.Contains(out, key[17:]) {
+			t.Fatal("the operator's view shows the secret")
+		}
+	})
+	t.Run("usage shows a key's days", func(t *testing.T) {
+		out, errs, code := admin(t, table, "usage", "--days", "3", prefix)
+		if code != 0 || !strings.Contains(out, "1 of 20000 used today") || strings.Count(out, "\n  2026-11-") != 3 {
+			t.Fatalf("%d %q %s", code, out, errs)
+		}
+	})
+	t.Run("dropping to free suspends the keys, coming back lowers them to the cap", func(t *testing.T) {
+		out, errs, code := admin(t, table, "set-tier", "--user", "olga", "--tier", "free")
+		if code != 0 || !strings.Contains(out, "1 budgets suspended") {
+			t.Fatalf("%d %s %s", code, out, errs)
+		}
+		testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 401, "Unauthorized")
+		out, _, code = admin(t, table, "set-tier", "--user", "olga", "--tier", "pro")
+		if code != 0 || !strings.Contains(out, "1 restored, 1 limits lowered") {
+			t.Fatalf("%d %s", code, out)
+		}
+		r := c.Do("GET", "/v1/usage", testenv.Bearer(key), nil)
+		testenv.Must(t, r, 200, "")
+		if r.Header.Get("X-RateLimit-Limit") != "10000" {
+			t.Fatalf("%v", r.Header)
+		}
+	})
+	t.Run("revoke revokes any key with reason admin", func(t *testing.T) {
+		out, errs, code := admin(t, table, "revoke", prefix)
+		if code != 0 || !strings.Contains(out, "revoked (admin") {
+			t.Fatalf("%d %s %s", code, out, errs)
+		}
+		testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 401, "Unauthorized")
+		r := c.Do("GET", "/v1/api-keys?status=all", testenv.Bearer(tok), nil)
+		if k := r.Data()["keys"].([]any)[0].(map[string]any); k["revokedReason"] != "admin" {
+			t.Fatalf("%s", r.Body)
+		}
+		_, errs, code = admin(t, table, "revoke", prefix)
+		if code != 1 || !strings.Contains(errs, "already revoked") {
+			t.Fatalf("%d %s", code, errs)
+		}
+	})
+	t.Run("a workspace's tier", func(t *testing.T) {
+		m := testenv.Token(t, s, devissuer.Token{Sub: "m", Tier: "team", TeamID: "ws-9"})
+		r := c.Do("POST", "/api/v1/workspaces/ws-9/api-keys", testenv.Bearer(m), map[string]any{"name": "ci"})
+		testenv.MustBare(t, r, 201, "")
+		if _, errs, code := admin(t, table, "set-tier", "--workspace", "ws-9", "--tier", "free"); code != 0 {
+			t.Fatal(errs)
+		}
+		testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(r.JSON["key"].(string)), nil), 401, "Unauthorized")
+	})
+	t.Run("bad invocations say what is wrong", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"set-tier", "--user", "a", "--tier", "gold"},
+			{"set-tier", "--tier", "pro"},
+			{"set-tier", "--user", "a", "--workspace", "b", "--tier", "pro"},
+			{"owner"},
+			{"frobnicate"},
+		} {
+			if _, errs, code := admin(t, table, args...); code != 2 || errs == "" {
+				t.Fatalf("%v: %d %q", args, code, errs)
+			}
+		}
+		if _, errs, code := admin(t, table, "owner", "csk_live_00000000"); code != 1 || !strings.Contains(errs, "No API key") {
+			t.Fatalf("%d %q", code, errs)
+		}
+	})
+	t.Run("--local reads the table make dev serves", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, ".dev"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(Local{Endpoint: testenv.Endpoint(t), Table: table})
+		if err := os.WriteFile(filepath.Join(dir, LocalFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Chdir(filepath.Join(dir, ".dev"))
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{"--local", "owner", prefix}, func(string) string { return "" }, &out, &errb); code != 0 {
+			t.Fatalf("%d %s", code, errb.String())
+		}
+	})
+}

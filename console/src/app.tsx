@@ -1,0 +1,109 @@
+// The console: sign-in, then the user's keys and, for members of a team
+// workspace on a team tier, the workspace's keys.
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { Api, ApiError } from "./api";
+import type { Auth, Session, User } from "./auth";
+import { KeysView } from "./keys";
+import { personalKeys, workspaceKeys } from "./keysource";
+import { SignIn } from "./signin";
+
+const tierName: Record<User["tier"], string> = { free: "Free", pro: "Pro", team: "Team", enterprise: "Enterprise" };
+
+/** Team and Enterprise members of a workspace see its keys. */
+export const hasWorkspace = (u: User) => !!u.teamId && (u.tier === "team" || u.tier === "enterprise");
+
+export function App(props: { auth: Auth; apiUrl: string; local: boolean }) {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [notice, setNotice] = useState<string>();
+  const [tab, setTab] = useState<"mine" | "workspace">("mine");
+
+  useEffect(() => {
+    props.auth.restore().then(setSession, () => setSession(null));
+  }, []);
+
+  const signOut = (why?: string) => {
+    props.auth.signOut();
+    setNotice(why);
+    setTab("mine");
+    setSession(null);
+  };
+
+  const api = useMemo(() => {
+    if (!session) return null;
+    return new Api(props.apiUrl, async () => {
+      try {
+        return await session.token();
+      } catch {
+        signOut("Your session has ended; sign in again.");
+        throw new ApiError(401, "Unauthorized", "Your session has ended; sign in again.");
+      }
+    });
+  }, [session]);
+  const mine = useMemo(() => (api ? personalKeys(api) : null), [api]);
+  const team = useMemo(() => (api && session && hasWorkspace(session.user) ? workspaceKeys(api, session.user.teamId!) : null), [api, session]);
+
+  if (session === undefined) return <p class="boot">Loading…</p>;
+  if (!session || !mine) {
+    return <SignIn auth={props.auth} local={props.local} notice={notice} onSignedIn={(s) => (setNotice(undefined), setSession(s))} />;
+  }
+  const u = session.user;
+  const free = u.tier === "free";
+  return (
+    <div class="shell">
+      <header class="top">
+        <a class="brand" href="/" aria-label="keygate console home">
+          <span class="logo" aria-hidden="true">
+            <svg viewBox="0 0 24 24">
+              <circle cx="7.5" cy="12" r="4" />
+              <path d="M11.5 12H21M17.5 12v3.5M20.5 12v2.5" />
+            </svg>
+          </span>
+          keygate
+        </a>
+        <div class="who">
+          <span class="email" data-testid="user-email">
+            {u.email}
+          </span>
+          <span class={`badge tier tier-${u.tier}`} data-testid="tier">
+            {tierName[u.tier]}
+          </span>
+          <button type="button" class="link" onClick={() => signOut()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      {team && (
+        <nav class="tabs" aria-label="Key lists">
+          <button type="button" aria-pressed={tab === "mine"} onClick={() => setTab("mine")}>
+            My keys
+          </button>
+          <button type="button" aria-pressed={tab === "workspace"} onClick={() => setTab("workspace")} data-testid="workspace-tab">
+            Workspace {u.teamId}
+          </button>
+        </nav>
+      )}
+      <main>
+        {tab === "workspace" && team ? (
+          <KeysView
+            source={team}
+            me={u.sub}
+            title={`Workspace ${u.teamId}`}
+            intro="Keys that belong to your team: they keep working when the person who made them leaves."
+          />
+        ) : (
+          <KeysView
+            source={mine}
+            me={u.sub}
+            title="API keys"
+            intro="Keys for your scripts and CI pipelines. Each request with a key counts toward its daily limit."
+            cannotCreate={
+              free
+                ? "You are on the Free plan, so you cannot create or rotate keys. You can still see, rename and revoke the keys you have. Upgrade to Pro to create keys."
+                : undefined
+            }
+          />
+        )}
+      </main>
+    </div>
+  );
+}

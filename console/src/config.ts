@@ -1,0 +1,34 @@
+// The console's runtime configuration, /config.json, written by whoever hosts
+// the console: the CDK stack for a deployed console, `make dev` locally. The
+// same build runs against both; only this file differs.
+
+export interface RuntimeConfig {
+  /** Base URL of the keygate API, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/prod/ */
+  apiUrl: string;
+  region: string;
+  userPoolId: string;
+  clientId: string;
+  /** A Cognito-protocol endpoint other than AWS's (local mode: cognito-local). */
+  cognitoEndpoint?: string;
+  /**
+   * How the password is proven. SRP (the default) never sends it; cognito-local
+   * supports only USER_PASSWORD_AUTH, so local mode sets that.
+   */
+  authFlow?: "USER_SRP_AUTH" | "USER_PASSWORD_AUTH";
+  /**
+   * Which token the API receives. Access tokens (the default) carry the tier
+   * through keygate's pre-token-generation trigger; cognito-local never puts
+   * custom claims into access tokens, so local mode sends the ID token.
+   */
+  apiToken?: "access" | "id";
+}
+
+export async function loadConfig(url = "/config.json"): Promise<RuntimeConfig> {
+  const res = await fetch(url, { cache: "no-store" });
+  if (!res.ok) throw new Error(`Could not load ${url} (HTTP ${res.status}).`);
+  const c = (await res.json()) as Partial<RuntimeConfig>;
+  for (const k of ["apiUrl", "region", "userPoolId", "clientId"] as const) {
+    if (typeof c[k] !== "string" || c[k] === "") throw new Error(`${url} has no "${k}".`);
+  }
+  return c as RuntimeConfig;
+}

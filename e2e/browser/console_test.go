@@ -1,0 +1,224 @@
+package browser
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/keygate/keygate/local/webapp"
+)
+
+var keyPattern = regexp.MustCompile(`^csk_live_[0-9a-f]{32}$`)
+
+// TestProUserKeyLifecycle: sign in as the Pro user, create a key, read it from
+// the page, use it over HTTP, see "used today" change after a reload, rename
+// and lower its limit, revoke it and see its status change.
+func TestProUserKeyLifecycle(t *testing.T) {
+	e := browserEnv(t)
+	tb := newTab(t, e)
+	tb.signIn("pro@example.com")
+	tb.waitText(`[data-testid=tier]`, "Pro")
+
+	key := tb.createKey("Browser lifecycle", "5")
+	if !keyPattern.MatchString(key) {
+		t.Fatalf("the page showed %q, not a key", key)
+	}
+	prefix := key[:17]
+	c := card(prefix)
+	tb.waitText(c+" .badge", "Active")
+	tb.waitText(c+" [data-testid=used-today]", "0 of 5")
+	if got := tb.text(c + " .prefix"); got != prefix {
+		t.Errorf("card shows prefix %q, want %q", got, prefix)
+	}
+	if eval[bool](tb, `document.documentElement.outerHTML.includes(`+jsString(key)+`)`) {
+		t.Fatal("the full key is still in the page after the dialog closed")
+	}
+
+	for i := range 2 {
+		status, h, _ := callAPI(t, e, "GET", "/v1/usage", key, "")
+		if status != 200 || h.Get("X-RateLimit-Limit") != "5" {
+			t.Fatalf("usage call %d: %d %v", i, status, h)
+		}
+	}
+	tb.do(chromedp.Reload())
+	tb.waitText(c+" [data-testid=used-today]", "2 of 5")
+	tb.waitText(c+" dd", "") // the card is back after the reload
+
+	tb.clickKeyAction(prefix, "Edit")
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=edit-dialog] input[name=name]`)))
+	tb.setField(`[data-testid=edit-dialog] input[name=name]`, "Browser lifecycle (renamed)")
+	tb.setField(`[data-testid=edit-dialog] input[name=dailyLimit]`, "3")
+	tb.do(chromedp.Click(chromedp.CSS(`[data-testid=edit-dialog] button[type=submit]`)))
+	tb.waitGone(`[data-testid=edit-dialog]`)
+	tb.waitText(c+" .key-name", "Browser lifecycle (renamed)")
+	tb.waitText(c+" [data-testid=daily-limit]", "3")
+	tb.waitText(c+" [data-testid=used-today]", "2 of 3")
+
+	tb.clickKeyAction(prefix, "Revoke")
+	tb.waitText(`[data-testid=revoke-dialog]`, "cannot be undone")
+	tb.do(chromedp.Click(chromedp.CSS(`[data-testid=revoke-dialog] button[type=submit]`)))
+	tb.waitGone(`[data-testid=revoke-dialog]`)
+	tb.waitText(c+" .badge", "Revoked")
+	if tb.exists(c + " button.danger-outline") {
+		t.Error("a revoked key still offers Revoke")
+	}
+	if status, _, _ := callAPI(t, e, "GET", "/v1/usage", key, ""); status != 401 {
+		t.Errorf("revoked key: %d, want 401", status)
+	}
+}
+
+// TestProUserRotatesKey: rotate with no grace period; the successor is shown
+// once, works, and the old key stops.
+func TestProUserRotatesKey(t *testing.T) {
+	e := browserEnv(t)
+	tb := newTab(t, e)
+	tb.signIn("pro@example.com")
+	old := tb.createKey("Browser rotation", "")
+	prefix := old[:17]
+	tb.waitText(card(prefix)+" .badge", "Active")
+
+	tb.clickKeyAction(prefix, "Rotate")
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=rotate-dialog] select[name=grace]`)))
+	tb.setField(`[data-testid=rotate-dialog] select[name=grace]`, "0")
+	tb.do(chromedp.Click(chromedp.CSS(`[data-testid=rotate-dialog] button[type=submit]`)))
+	tb.waitText(`[data-testid=shown-once]`, "has stopped working")
+	successor := tb.readShownKey()
+	if !keyPattern.MatchString(successor) || successor == old {
+		t.Fatalf("successor %q (old %q)", successor, old)
+	}
+	tb.waitText(card(successor[:17])+" .badge", "Active")
+	tb.waitText(card(successor[:17])+" .key-name", "Browser rotation")
+	tb.waitText(card(prefix), "replaced by")
+	if got := tb.text(card(prefix) + " .badge"); got == "Active" {
+		t.Errorf("old key still shown as %s after a rotation with no grace", got)
+	}
+	if status, _, _ := callAPI(t, e, "GET", "/v1/usage", successor, ""); status != 200 {
+		t.Errorf("successor: %d, want 200", status)
+	}
+	if status, _, _ := callAPI(t, e, "GET", "/v1/usage", old, ""); status != 401 {
+		t.Errorf("old key after rotation with no grace: %d, want 401", status)
+	}
+}
+
+// TestFreeUserSeesWhyNoKeys: a Free user sees the upgrade message and cannot
+// open the create dialog.
+func TestFreeUserSeesWhyNoKeys(t *testing.T) {
+	e := browserEnv(t)
+	tb := newTab(t, e)
+	tb.signIn("free@example.com")
+	tb.waitText(`[data-testid=tier]`, "Free")
+	msg := tb.waitText(`[data-testid=upgrade]`, "API keys need the Pro tier or above")
+	if !strings.Contains(msg, "revoke") {
+		t.Errorf("upgrade message %q does not say what a free user can still do", msg)
+	}
+	if !eval[bool](tb, `[...document.querySelectorAll("button")].find(b => b.textContent.trim() === "Create API key").disabled`) {
+		t.Error("Create API key is enabled for a Free user")
+	}
+	// Listing is open to every tier: the list loads, with no error.
+	tb.waitText(`.keys`, "No API keys yet")
+	if tb.exists(`.keys [role=alert]`) {
+		t.Errorf("a Free user's list shows an error: %q", tb.text(`.keys [role=alert]`))
+	}
+}
+
+// TestErrorShowsEnvelopeMessage: an API error shows the envelope's message
+// as the API wrote it.
+func TestErrorShowsEnvelopeMessage(t *testing.T) {
+	e := browserEnv(t)
+	_, id := signInTokens(t, e, "pro@example.com")
+	body := `{"name":"Too big","dailyLimit":20000000}`
+	status, _, m := callAPI(t, e, "POST", "/v1/api-keys", id, body)
+	want := errMessage(m)
+	if status < 400 || want == "" {
+		t.Fatalf("the API accepted %s: %d %v", body, status, m)
+	}
+
+	tb := newTab(t, e)
+	tb.signIn("pro@example.com")
+	tb.do(
+		chromedp.Click(`//button[normalize-space()="Create API key"]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`), "Too big"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=create-dialog] input[name=dailyLimit]`), "20000000"),
+		chromedp.Click(chromedp.CSS(`[data-testid=create-dialog] button[type=submit]`)),
+	)
+	if got := tb.waitText(`[data-testid=create-dialog] [role=alert]`, want); got != want {
+		t.Errorf("the page shows %q, the API said %q", got, want)
+	}
+}
+
+// TestTeamMemberSeesWorkspaceKeys: a key one member makes in the workspace
+// is in the other member's workspace view.
+func TestTeamMemberSeesWorkspaceKeys(t *testing.T) {
+	e := browserEnv(t)
+	alice := newTab(t, e)
+	alice.signIn("alice@example.com")
+	alice.waitText(`[data-testid=tier]`, "Team")
+	alice.do(chromedp.Click(chromedp.CSS(`[data-testid=workspace-tab]`)))
+	alice.waitText(`#keys-title`, "Workspace acme")
+	key := alice.createKey("Shared deploy key "+time.Now().Format("150405"), "")
+	if !keyPattern.MatchString(key) {
+		t.Fatalf("the page showed %q, not a key", key)
+	}
+
+	bob := newTab(t, e)
+	bob.signIn("bob@example.com")
+	bob.do(chromedp.Click(chromedp.CSS(`[data-testid=workspace-tab]`)))
+	bob.waitText(card(key[:17])+" .badge", "Active")
+	if by := bob.text(card(key[:17])); strings.Contains(by, "Created by\nyou") {
+		t.Error("bob's view says bob created alice's key")
+	}
+	// The workspace key is not one of bob's own keys.
+	bob.do(chromedp.Click(`//nav//button[normalize-space()="My keys"]`))
+	bob.waitText(`#keys-title`, "API keys")
+	time.Sleep(300 * time.Millisecond)
+	if bob.exists(card(key[:17])) {
+		t.Error("a workspace key is listed among bob's own keys")
+	}
+}
+
+// TestKeyboardAndLabels: sign in and create a key with the keyboard alone;
+// every control has a label.
+func TestKeyboardAndLabels(t *testing.T) {
+	e := browserEnv(t)
+	tb := newTab(t, e)
+	tb.do(
+		chromedp.Navigate(e.stack.ConsoleURL),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
+		// The email field has focus on arrival.
+		chromedp.KeyEvent("pro@example.com"),
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent(webapp.DemoPassword),
+		chromedp.KeyEvent("\r"),
+	)
+	tb.waitText(`[data-testid=user-email]`, "pro@example.com")
+	tb.checkLabels()
+
+	tb.do(chromedp.Focus(`//button[normalize-space()="Create API key"]`), chromedp.KeyEvent("\r"))
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`)))
+	tb.checkLabels()
+	tb.do(chromedp.KeyEvent("Keyboard key"), chromedp.KeyEvent("\r"))
+	tb.waitText(`[data-testid=shown-once]`, "you will not see it again")
+	key := runT(tb, chromedp.Value(chromedp.CSS(`#new-key`)))
+	tb.do(chromedp.KeyEvent("\x1b")) // Escape closes the dialog
+	tb.waitGone(`[data-testid=shown-once]`)
+	tb.waitText(card(key[:17])+" .key-name", "Keyboard key")
+}
+
+// TestNarrowScreen: at 375 px wide nothing scrolls sideways.
+func TestNarrowScreen(t *testing.T) {
+	e := browserEnv(t)
+	tb := newTab(t, e)
+	tb.do(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
+	tb.signIn("pro@example.com")
+	tb.createKey("Narrow screen key", "")
+	tb.do(chromedp.Click(chromedp.CSS(`li.key button[aria-controls]`)))
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=usage-chart]`)))
+	widths := eval[struct{ Scroll, Inner int }](tb, `({Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth})`)
+	if widths.Inner != 375 || widths.Scroll > widths.Inner {
+		t.Errorf("page is %d px wide in a %d px window", widths.Scroll, widths.Inner)
+	}
+}

@@ -1,0 +1,157 @@
+package browser
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestScreenshots writes PNGs of the console's main screens into the folder
+// KEYGATE_SCREENSHOTS names (`make screenshots`: docs/). It seeds a month of
+// usage by moving the API's clock back day by day and making real requests
+// with real keys.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("KEYGATE_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("KEYGATE_SCREENSHOTS is not set (make screenshots sets it)")
+	}
+	e := browserEnv(t)
+	_, id := signInTokens(t, e, "pro@example.com")
+	// Keys made weeks ago: the API's clock goes back, and so does a copy of
+	// the user's ID token (re-signed with cognito-local's own key), so the
+	// keys' created dates come before their usage.
+	create := func(daysAgo int, body string) string {
+		t.Helper()
+		shift := -time.Duration(daysAgo) * 24 * time.Hour
+		e.clock.Shift(shift)
+		claims := tokenClaims(t, id)
+		for _, k := range []string{"iat", "auth_time", "exp"} {
+			claims[k] = claims[k].(float64) + shift.Seconds()
+		}
+		status, _, m := callAPI(t, e, "POST", "/v1/api-keys", signCognitoLocal(t, claims), body)
+		if status != 201 {
+			t.Fatalf("create %s: %d %v", body, status, m)
+		}
+		return m["data"].(map[string]any)["key"].(string)
+	}
+	old := create(58, `{"name":"Old laptop script","dailyLimit":100}`)
+	staging := create(41, `{"name":"Staging deploys","dailyLimit":500}`)
+	nightly := create(36, `{"name":"Nightly export","dailyLimit":250}`)
+	ci := create(33, `{"name":"CI pipeline","dailyLimit":1000}`)
+
+	// A month of traffic: busy weekdays for CI, a steady nightly job that hit
+	// its limit once, a few staging deploys.
+	rng := rand.New(rand.NewPCG(7, 11))
+	start := time.Now()
+	for d := 29; d >= 0; d-- {
+		e.clock.Shift(-time.Duration(d) * 24 * time.Hour)
+		day := e.clock.Now().Weekday()
+		weekend := day == time.Saturday || day == time.Sunday
+		ciN := 420 + rng.IntN(330)
+		if weekend {
+			ciN = 60 + rng.IntN(90)
+		}
+		nightlyN := 170 + rng.IntN(60)
+		if d == 9 {
+			nightlyN = 250
+		}
+		stagingN := 10 + rng.IntN(50)
+		if d == 0 {
+			ciN, nightlyN, stagingN = 612, 143, 18
+		}
+		if d >= 20 {
+			burst(t, e, old, 20+rng.IntN(40))
+		}
+		burst(t, e, ci, ciN)
+		burst(t, e, nightly, nightlyN)
+		burst(t, e, staging, stagingN)
+	}
+	e.clock.Shift(0)
+	if status, _, m := callAPI(t, e, "DELETE", "/v1/api-keys/"+old[:17], id, ""); status != 200 {
+		t.Fatalf("revoke: %d %v", status, m)
+	}
+	t.Logf("seeded a month of usage in %v", time.Since(start).Round(time.Millisecond))
+
+	save := func(name string, png []byte) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s (%d KB)", p, len(png)>>10)
+	}
+
+	tb := newTab(t, e)
+	tb.do(chromedp.EmulateViewport(1200, 1000))
+	tb.signIn("pro@example.com")
+	tb.waitText(card(ci[:17])+" [data-testid=used-today]", "612 of 1,000")
+	tb.waitText(card(old[:17])+" .badge", "Revoked")
+	save("console-keys.png", runT(tb, chromedp.FullScreenshot(100)))
+
+	tb.clickKeyAction(ci[:17], "Usage, 30 days")
+	tb.do(chromedp.WaitVisible(chromedp.CSS(card(ci[:17]) + " [data-testid=usage-chart]")))
+	time.Sleep(400 * time.Millisecond) // the bar's width transition
+	save("console-usage-chart.png", runT(tb, chromedp.Screenshot(chromedp.CSS(card(ci[:17])))))
+	tb.clickKeyAction(ci[:17], "Hide usage")
+
+	tb.do(
+		chromedp.EmulateViewport(1200, 760),
+		chromedp.Click(button("Create API key")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`), "Mobile app backend"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=create-dialog] input[name=dailyLimit]`), "2000"),
+		chromedp.Click(chromedp.CSS(`[data-testid=create-dialog] button[type=submit]`)),
+	)
+	tb.waitText(`[data-testid=shown-once]`, "you will not see it again")
+	time.Sleep(200 * time.Millisecond)
+	save("console-key-shown-once.png", runT(tb, chromedp.CaptureScreenshot()))
+
+	phone := newTab(t, e)
+	phone.do(chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	phone.signIn("pro@example.com")
+	phone.waitText(card(ci[:17])+" [data-testid=used-today]", "612 of 1,000")
+	save("console-mobile.png", runT(phone, chromedp.CaptureScreenshot()))
+}
+
+// burst makes n key-authenticated requests, 16 at a time.
+func burst(t *testing.T, e *env, key string, n int) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	jobs := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := 0
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				req, _ := http.NewRequest("GET", e.stack.API.URL+"/v1/usage", nil)
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := client.Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+				if err != nil || resp.StatusCode != 200 {
+					mu.Lock()
+					failed++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for range n {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	wg.Wait()
+	if failed > 0 {
+		t.Fatalf("%d of %d requests failed", failed, n)
+	}
+}

@@ -1,0 +1,91 @@
+package webapp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// ConsoleConfig is the console's /config.json. The deployed stack writes the
+// same file (apiUrl, region, userPoolId, clientId); local mode adds the rest.
+type ConsoleConfig struct {
+	APIURL     string `json:"apiUrl"`
+	Region     string `json:"region"`
+	UserPoolID string `json:"userPoolId"`
+	ClientID   string `json:"clientId"`
+	// CognitoEndpoint is cognito-local's address; empty means AWS's.
+	CognitoEndpoint string `json:"cognitoEndpoint,omitempty"`
+	// AuthFlow is USER_PASSWORD_AUTH with cognito-local (it has no SRP);
+	// empty means the console's default, USER_SRP_AUTH.
+	AuthFlow string `json:"authFlow,omitempty"`
+	// APIToken is "id" with cognito-local (its access tokens never carry
+	// custom:tier); empty means the console's default, the access token.
+	APIToken string `json:"apiToken,omitempty"`
+}
+
+// ConsoleDir finds console/dist (built by `make console`) above the working
+// directory.
+func ConsoleDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "console", "package.json")); err == nil {
+			d := filepath.Join(dir, "console", "dist")
+			if _, err := os.Stat(filepath.Join(d, "index.html")); err != nil {
+				return "", fmt.Errorf("the console is not built in %s: run `make console`", d)
+			}
+			return d, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("console/ not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// ConsoleHandler serves the built console from dir, and cfg as /config.json,
+// with the security headers a deployed console gets: a Content-Security-Policy
+// that lets the page talk only to its own origin and connect (the API and
+// Cognito), no framing, no referrer, no MIME sniffing.
+func ConsoleHandler(dir string, cfg ConsoleConfig, connect ...string) http.Handler {
+	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+		"connect-src 'self' " + strings.Join(connect, " ") + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	cfgJSON, _ := json.MarshalIndent(cfg, "", "  ")
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		p := path.Clean("/" + r.URL.Path)
+		switch {
+		case p == "/config.json":
+			h.Set("Content-Type", "application/json")
+			h.Set("Cache-Control", "no-store")
+			_, _ = w.Write(cfgJSON)
+			return
+		case p == "/" || p == "/index.html" || !strings.Contains(path.Base(p), "."):
+			// The app's own pages: always index.html, never cached (it names the
+			// hashed bundle of the current build).
+			h.Set("Cache-Control", "no-store")
+			http.ServeFile(w, r, filepath.Join(dir, "index.html"))
+			return
+		case strings.HasPrefix(path.Base(p), "app-"):
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		files.ServeHTTP(w, r)
+	})
+}

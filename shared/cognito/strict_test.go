@@ -1,0 +1,144 @@
+package cognito_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/keygate/keygate/local/devissuer"
+	"github.com/keygate/keygate/shared/cognito"
+	"github.com/keygate/keygate/shared/principal"
+)
+
+// signRaw signs a payload given as raw JSON text, which can say what a map
+// cannot (a claim twice, a name in another case).
+func signRaw(t *testing.T, iss *devissuer.Issuer, payload string) string {
+	t.Helper()
+	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": iss.KID})
+	input := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	sig, err := jwt.SigningMethodRS256.Sign(input, iss.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func TestClaimsAreReadStrictly(t *testing.T) {
+	f := newFixture(t, cognito.Options{UnknownKIDRefresh: time.Hour})
+	base := func(extra string) string {
+		return `{"iss":"` + f.iss.URL + `","token_use":"access","client_id":"` + clientID + `","exp":` +
+			jsonNum(now.Add(time.Hour).Unix()) + `,"iat":` + jsonNum(now.Unix()) + extra + `}`
+	}
+	tests := []struct {
+		name    string
+		payload string
+		want    principal.Principal // zero: refused
+	}{
+		{"exact names are read", base(`,"sub":"u","custom:tier":"pro","custom:teamId":"t"`),
+			principal.Principal{Sub: "u", Tier: principal.Pro, TeamID: "t", Method: principal.ViaJWT}},
+		{"SUB is not sub: no subject, refused", base(`,"SUB":"u"`), principal.Principal{}},
+		{"Custom:Tier is not custom:tier: free", base(`,"sub":"u","Custom:Tier":"enterprise"`),
+			principal.Principal{Sub: "u", Tier: principal.Free, Method: principal.ViaJWT}},
+		{"CUSTOM:TEAMID is not custom:teamId", base(`,"sub":"u","CUSTOM:TEAMID":"t"`),
+			principal.Principal{Sub: "u", Tier: principal.Free, Method: principal.ViaJWT}},
+		{"a claim twice is refused", base(`,"sub":"u","sub":"admin"`), principal.Principal{}},
+		{"custom:tier twice is refused", base(`,"sub":"u","custom:tier":"free","custom:tier":"enterprise"`), principal.Principal{}},
+		{"an escaped name that reads as a claim twice is refused", base(`,"sub":"u","\u0073ub":"v"`), principal.Principal{}},
+		{"a string claim of another type is refused", base(`,"sub":7`), principal.Principal{}},
+		{"a non-numeric exp is refused", strings.Replace(base(`,"sub":"u"`), `"exp":`, `"exp":"soon","x":`, 1), principal.Principal{}},
+		{"unknown claims of any shape are skipped", base(`,"sub":"u","cognito:groups":["a","b"],"address":{"k":[1,{"z":null}]},"n":-1.5e3,"b":true`),
+			principal.Principal{Sub: "u", Tier: principal.Free, Method: principal.ViaJWT}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := f.v.Verify(signRaw(t, f.iss, tt.payload))
+			if tt.want == (principal.Principal{}) {
+				if !errors.Is(err, cognito.ErrInvalidToken) {
+					t.Fatalf("Verify = %+v, %v; want ErrInvalidToken", p, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Exp = time.Time{}
+			if p != tt.want {
+				t.Fatalf("Verify = %+v, want %+v", p, tt.want)
+			}
+		})
+	}
+}
+
+func jsonNum(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestVerificationCache(t *testing.T) {
+	var clock atomic.Pointer[time.Time]
+	set := func(t time.Time) { clock.Store(&t) }
+	set(now)
+	iss, j, _ := newIssuer(t, true)
+	v := newVerifier(t, iss, cognito.Options{UnknownKIDRefresh: time.Hour, Now: func() time.Time { return *clock.Load() }})
+	tok := mint(t, iss, devissuer.Token{Sub: "u", Tier: "pro", TTL: time.Hour})
+
+	t.Run("a repeated token is served from the cache with the same principal", func(t *testing.T) {
+		a, err := v.Verify(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := v.Verify(tok)
+		if err != nil || a != b {
+			t.Fatalf("%+v %+v %v", a, b, err)
+		}
+		if a.Exp != now.Add(time.Hour) {
+			t.Fatalf("Exp = %v", a.Exp)
+		}
+	})
+	t.Run("a cached token is refused past its exp and the leeway", func(t *testing.T) {
+		set(now.Add(time.Hour + cognito.Leeway + time.Second))
+		if _, err := v.Verify(tok); !errors.Is(err, cognito.ErrInvalidToken) {
+			t.Fatalf("Verify past exp = %v", err)
+		}
+		set(now)
+	})
+	t.Run("a token differing in one byte is not a cache hit", func(t *testing.T) {
+		if _, err := v.Verify(tok[:len(tok)-2] + "AA"); !errors.Is(err, cognito.ErrInvalidToken) {
+			t.Fatalf("tampered token = %v", err)
+		}
+	})
+	if n := j.hits.Load(); n != 1 {
+		t.Fatalf("JWKS fetched %d times, want once", n)
+	}
+}
+
+func TestSeveralIssuers(t *testing.T) {
+	a, _, _ := newIssuer(t, true)
+	b, _, _ := newIssuer(t, true)
+	v, err := cognito.New(t.Context(), cognito.Options{
+		Issuers: []string{a.URL, b.URL}, ClientIDs: []string{clientID}, Now: func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := devissuer.Token{Sub: "u"}
+	for _, iss := range []*devissuer.Issuer{a, b} {
+		if _, err := v.Verify(mint(t, iss, user)); err != nil {
+			t.Fatalf("token of %s: %v", iss.URL, err)
+		}
+	}
+	t.Run("a token signed by one pool but claiming the other is refused", func(t *testing.T) {
+		c := a.Claims(user)
+		c["iss"] = b.URL
+		forged, err := a.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(forged); !errors.Is(err, cognito.ErrInvalidToken) {
+			t.Fatalf("cross-issuer token = %v", err)
+		}
+	})
+}

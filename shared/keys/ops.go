@@ -1,0 +1,167 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/apikey"
+	"github.com/keygate/keygate/shared/principal"
+)
+
+// WorkspaceOwner checks that p may manage the keys of workspace id and
+// returns it as an owner. header is the X-Workspace-ID header (nil when not
+// sent). Another team's workspace and an unknown one answer alike (no
+// existence oracle): the caller's own token is all that is consulted.
+func WorkspaceOwner(p principal.Principal, id string, header *string) (Owner, error) {
+	if p.Method != principal.ViaJWT {
+		return Owner{}, apierr.New(apierr.Forbidden, "Workspace key management needs a signed-in member's token, not an API key.")
+	}
+	if header != nil && *header != id {
+		return Owner{}, apierr.New(apierr.BadRequest, "Header 'X-Workspace-ID' (%q) does not match the workspace in the path (%q).", clip(*header), clip(id))
+	}
+	if !ValidWorkspaceID(id) || p.TeamID != id {
+		return Owner{}, apierr.New(apierr.NotFound, "No workspace %q among yours.", clip(id))
+	}
+	if p.Tier != principal.Team && p.Tier != principal.Enterprise {
+		return Owner{}, apierr.New(apierr.Forbidden, "Workspace API keys need the Team tier or above; your tier is %s.", p.Tier)
+	}
+	return Workspace(id), nil
+}
+
+// ReportLeak handles a report that tok was found in public at url. A live
+// keygate key is a true positive: it is revoked (reason leaked, with the
+// URL), or only flagged when the deployment says so. Anything else (not a
+// key, unknown, wrong secret, revoked, expired) is a false positive and
+// changes nothing, and so does a second report of the same key.
+func (s *Service) ReportLeak(ctx context.Context, tok, url string) (bool, error) {
+	key, err := apikey.Parse(tok)
+	if err != nil {
+		return false, nil
+	}
+	r, err := s.Store.GetKey(ctx, key.Prefix())
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("leak report: %w", err)
+	}
+	if !key.Matches(r.Hash) || !r.Live(s.now()) {
+		return false, nil
+	}
+	if s.Leaks == FlagLeaked {
+		if !r.LeakedAt.IsZero() {
+			return true, nil
+		}
+		_, err := s.Store.UpdateKey(ctx, r.Prefix, KeyChange{RequireActive: true, Flag: true, LeakURL: url, UpdatedAt: s.now()})
+		if err != nil && !errors.Is(err, ErrConflict) {
+			return false, fmt.Errorf("flag leaked key %s: %w", r.Prefix, err)
+		}
+		s.log().WarnContext(ctx, "leaked key flagged", "keyPrefix", r.Prefix)
+		return true, nil
+	}
+	if err := s.revoke(ctx, r, Leaked, url); err != nil && !errors.Is(err, ErrConflict) {
+		return false, err
+	}
+	s.log().WarnContext(ctx, "leaked key revoked", "keyPrefix", r.Prefix)
+	return true, nil
+}
+
+// Lookup reads any key by prefix, for operators.
+func (s *Service) Lookup(ctx context.Context, prefix string) (Key, error) {
+	if !apikey.ValidPrefix(prefix) {
+		return Key{}, Ref{Prefix: prefix}.notFound()
+	}
+	r, err := s.Store.GetKey(ctx, prefix)
+	if errors.Is(err, ErrNotFound) {
+		return Key{}, apierr.New(apierr.NotFound, "No API key with prefix %q.", prefix)
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("read key %s: %w", prefix, err)
+	}
+	b, err := s.budget(ctx, r.Budget)
+	if err != nil {
+		return Key{}, err
+	}
+	return View(r, b, s.now()), nil
+}
+
+// AdminRevoke revokes any key (reason admin).
+func (s *Service) AdminRevoke(ctx context.Context, prefix string) (Key, error) {
+	k, err := s.Lookup(ctx, prefix)
+	if err != nil {
+		return Key{}, err
+	}
+	if k.Record.Status == Revoked {
+		return k, apierr.New(apierr.NotFound, "Key %s is already revoked.", prefix)
+	}
+	if err := s.revoke(ctx, k.Record, ByAdmin, ""); err != nil && !errors.Is(err, ErrConflict) {
+		return Key{}, err
+	}
+	return s.Lookup(ctx, prefix)
+}
+
+// TierChange is what SetTier did.
+type TierChange struct {
+	Keys      int // keys of the owner
+	Suspended int // budgets suspended
+	Restored  int // budgets no longer suspended
+	Lowered   int // budgets whose limit was lowered to the new cap
+}
+
+// SetTier records the tier billing set for o and brings o's keys in line:
+// on free every key is suspended (401 on use, shown as suspended), on a paid
+// tier suspension is lifted and limits above the tier's cap are lowered to
+// it. Each budget is one conditional write, so the very next request sees it.
+func (s *Service) SetTier(ctx context.Context, o Owner, t principal.Tier) (TierChange, error) {
+	now := s.now()
+	if err := s.Store.SetOwnerTier(ctx, o, t, now); err != nil {
+		return TierChange{}, fmt.Errorf("set tier: %w", err)
+	}
+	recs, err := s.Store.ListKeys(ctx, o)
+	if err != nil {
+		return TierChange{}, fmt.Errorf("set tier: list keys: %w", err)
+	}
+	budgets, err := s.budgets(ctx, recs)
+	if err != nil {
+		return TierChange{}, err
+	}
+	out := TierChange{Keys: len(recs)}
+	suspend := !t.Paid()
+	done := map[string]bool{}
+	for _, r := range recs {
+		change := KeyChange{Tier: t}
+		if c := s.cap(t); c > 0 && r.DailyLimit > c {
+			change.DailyLimit = c
+		}
+		if r.Tier != t || change.DailyLimit > 0 {
+			if _, err := s.Store.UpdateKey(ctx, r.Prefix, change); err != nil {
+				return out, fmt.Errorf("set tier of key %s: %w", r.Prefix, err)
+			}
+		}
+		if done[r.Budget] {
+			continue
+		}
+		done[r.Budget] = true
+		b, ok := budgets[r.Budget]
+		if !ok {
+			continue
+		}
+		bc := BudgetChange{Suspend: &suspend}
+		if c := s.cap(t); !suspend && b.Limit > c {
+			bc.LowerTo = c
+			out.Lowered++
+		}
+		if _, err := s.Store.UpdateBudget(ctx, r.Budget, bc); err != nil {
+			return out, fmt.Errorf("set tier of budget %s: %w", r.Budget, err)
+		}
+		switch {
+		case suspend && !b.Suspended:
+			out.Suspended++
+		case !suspend && b.Suspended:
+			out.Restored++
+		}
+	}
+	return out, nil
+}
