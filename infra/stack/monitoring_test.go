@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -246,5 +247,41 @@ func TestDashboard(t *testing.T) {
 	}
 	if !regexp.MustCompile(`\{"label":"reserved \(ceiling\)","value":100[,}]|\{"value":100,"label":"reserved \(ceiling\)"`).MatchString(body) {
 		t.Error("authorizer concurrency graph does not show the reserved ceiling")
+	}
+}
+
+// TestMetricsMatchServiceCode: the alarms and the dashboard name what
+// shared/metrics writes; a renamed metric or a new denial reason would
+// otherwise only show as a silent alarm (or, for a reason, a false one).
+func TestMetricsMatchServiceCode(t *testing.T) {
+	src, err := os.ReadFile("../../shared/metrics/dimensions.go")
+	if err != nil {
+		t.Skipf("service code not readable: %v", err)
+	}
+	quoted := func(vals []string) string {
+		q := make([]string, len(vals))
+		for i, v := range vals {
+			q[i] = fmt.Sprintf("%q", v)
+		}
+		return strings.Join(q, ", ")
+	}
+	for _, want := range []string{
+		`reasonTable = []string{"", ` + quoted(DenialReasons) + `}`,
+		`componentTable = []string{"", ` + quoted(UnavailableComponents) + `}`,
+		fmt.Sprintf(`{%q, "Count", []int{dRoute, dOutcome}}`, MetricRequests),
+		fmt.Sprintf(`{%q, "Count", []int{dRoute}}`, MetricRateLimited),
+		fmt.Sprintf(`{%q, "Count", []int{dComponent}}`, MetricUnavailable),
+		fmt.Sprintf(`{%q, "Count", []int{dReason}}`, MetricDenials),
+		fmt.Sprintf(`{%q, "Milliseconds", []int{dOperation}}`, MetricStoreLat),
+		fmt.Sprintf(`{%q, "Count", []int{dResult}}`, MetricJWKSFetches),
+		`dimNames = [numDims]string{"Route", "Outcome", "Component", "Reason", "Operation", "Result"}`,
+	} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("shared/metrics/dimensions.go does not spell %s", want)
+		}
+	}
+	ns, err := os.ReadFile("../../shared/metrics/metrics.go")
+	if err == nil && !strings.Contains(string(ns), fmt.Sprintf("const Namespace = %q", MetricsNamespace)) {
+		t.Errorf("shared/metrics/metrics.go: namespace is not %q", MetricsNamespace)
 	}
 }

@@ -3,11 +3,16 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -277,9 +282,8 @@ func TestTable(t *testing.T) {
 					map[string]any{"AttributeName": "gsi1sk", "KeyType": "RANGE"},
 				},
 				"Projection": map[string]any{
-					"ProjectionType": "INCLUDE",
-					"NonKeyAttributes": []any{"prefix", "owner", "tier", "teamId", "name", "dailyLimit",
-						"status", "createdAt", "updatedAt", "lastUsedAt", "revokedAt"},
+					"ProjectionType":   "INCLUDE",
+					"NonKeyAttributes": toAny(ListedAttributes),
 				},
 			}},
 		})
@@ -301,16 +305,88 @@ func TestTable(t *testing.T) {
 	}
 }
 
-// The two attribute-name lists are the contract with shared/dynamo; a
-// difference would show up only against a real table.
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// The attribute names and the index projection are the contract with
+// shared/dynamo, which declares the same table for local mode and tests; a
+// difference would show up only against a real table (a listing missing
+// fields). Read from its source with go/parser: infra is its own module.
 func TestTableMatchesServiceCode(t *testing.T) {
-	src, err := os.ReadFile("../../shared/dynamo/dynamo.go")
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, "../../shared/dynamo", func(fi fs.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	if err != nil || pkgs["dynamo"] == nil {
+		t.Skipf("service code not readable: %v", err)
+	}
+	consts := map[string]string{}
+	var listed []string
+	for _, f := range pkgs["dynamo"].Files {
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs, ok := spec.(*ast.ValueSpec)
+				if !ok {
+					continue
+				}
+				for i, name := range vs.Names {
+					if i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && gd.Tok == token.CONST && lit.Kind == token.STRING {
+						consts[name.Name], _ = strconv.Unquote(lit.Value)
+					}
+					if cl, ok := vs.Values[i].(*ast.CompositeLit); ok && name.Name == "ListedAttributes" {
+						for _, e := range cl.Elts {
+							if id, ok := e.(*ast.Ident); ok {
+								listed = append(listed, id.Name)
+							} else {
+								t.Errorf("ListedAttributes element %T is not a constant's name", e)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for i := range listed {
+		v, ok := consts[listed[i]]
+		if !ok {
+			t.Fatalf("shared/dynamo: ListedAttributes names %s, not a string constant", listed[i])
+		}
+		listed[i] = v
+	}
+	if !slices.Equal(listed, ListedAttributes) {
+		t.Errorf("byOwner projection differs from shared/dynamo's:\n infra %v\n dynamo %v", ListedAttributes, listed)
+	}
+	for name, want := range map[string]string{"AttrPK": AttrPK, "AttrSK": AttrSK, "AttrGSI1PK": AttrGSI1PK,
+		"AttrGSI1SK": AttrGSI1SK, "AttrExpiresAt": AttrExpiresAt, "IndexByOwner": IndexByOwner} {
+		if consts[name] != want {
+			t.Errorf("shared/dynamo.%s = %q, infra has %q", name, consts[name], want)
+		}
+	}
+}
+
+// TestEnvironmentMatchesServiceCode: every variable the stack sets is one
+// shared/config reads.
+func TestEnvironmentMatchesServiceCode(t *testing.T) {
+	src, err := os.ReadFile("../../shared/config/config.go")
 	if err != nil {
 		t.Skipf("service code not readable: %v", err)
 	}
-	for _, name := range []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK, AttrExpiresAt, IndexByOwner} {
+	env := fixture(t, "dev").fnProps("createkey")["Environment"].(map[string]any)["Variables"].(map[string]any)
+	for name := range env {
 		if !strings.Contains(string(src), fmt.Sprintf("%q", name)) {
-			t.Errorf("shared/dynamo/dynamo.go does not spell %q", name)
+			t.Errorf("the stack sets %s, which shared/config/config.go does not read", name)
 		}
 	}
 }
