@@ -199,7 +199,6 @@ func newRestAPI(st awscdk.Stack, s Settings) awsapigateway.RestApi {
 // envelope-rendering gateway responses. origins are the CORS origins, the
 // console's first: it is the one gateway-made errors name.
 func addRoutes(st awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function, origins []*string) awsapigateway.RequestAuthorizer {
-
 	// Header-only identity source: a request without Authorization is
 	// answered 401 by API Gateway without invoking the authorizer. The cache
 	// key is the header value, so a cached answer is reused on every route.
