@@ -8,10 +8,11 @@ TOOLS  := tools/node_modules/.installed
 KEYGATE_TOOLS_RULE := Makefile
 PKGS   := ./...
 
-.PHONY: help dev test vet test-go bench tools clean
+.PHONY: help dev test vet test-go bench tools clean check-env
 
 help:
 	@echo "make dev     run keygate locally: the API (gateway, authorizer, functions, dynalite), cognito-local, the web console"
+	@echo "make tools   install the pinned Node tools (tools/package-lock.json); every target that needs them does it first"
 	@echo "make test    install what tests need, go vet, go test (root module and infra/)"
 	@echo "make bench   benchmarks and the throughput report (bench.txt)"
 	@echo "make console build the web console (console/dist);  make screenshots  PNGs of it into docs/"
@@ -22,20 +23,32 @@ help:
 
 tools: $(TOOLS)
 
+# Go, Node and npm, checked once before anything is built or installed.
+check-env:
+	@./scripts/check-env.sh
+
 # Node tools, installed exactly as locked.
-$(TOOLS): tools/package.json tools/package-lock.json
+$(TOOLS): tools/package.json tools/package-lock.json | check-env
+	@echo "== installing the pinned Node tools (dynalite, cognito-local, the CDK CLI) from tools/package-lock.json; the first time takes a minute or two"
 	cd tools && npm ci --no-audit --no-fund
 	touch $@
 
-dev: $(TOOLS) console
-	$(GO) run ./cmd/keygate-dev
+# Built, then run as make's own child: Ctrl-C stops it cleanly (exit 0), where
+# `go run` would turn the interrupt into "Error 1".
+dev: check-env $(TOOLS) console
+	@echo "== building keygate-dev (the first build compiles the AWS SDK and takes about a minute; later ones a few seconds)"
+	@$(GO) build -o .dev/bin/keygate-dev ./cmd/keygate-dev
+	@echo "== starting dynalite, cognito-local, the API and the console"
+	@exec .dev/bin/keygate-dev
 
 vet:
+	@echo "== go vet"
 	$(GO) vet $(PKGS)
 
 # The browser tests (e2e/browser) need the built console and Debian's
 # chromium; KEYGATE_REQUIRE_BROWSER makes them fail, not skip, without them.
-test-go: $(TOOLS) console chromium vet
+test-go: check-env $(TOOLS) console chromium vet
+	@echo "== go test ./... (a cold cache compiles the AWS SDK and more first: 3-5 minutes; warm about 2; a line per package as it finishes)"
 	KEYGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 $(PKGS)
 
 test: test-go test-infra

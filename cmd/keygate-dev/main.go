@@ -10,9 +10,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/keygate/keygate/local/devissuer"
@@ -45,6 +48,18 @@ func main() {
 	if level == slog.LevelDebug {
 		o.CognitoOutput = os.Stderr
 	}
+	if err := checkPorts(o); err != nil {
+		fmt.Fprintln(os.Stderr, "keygate-dev:", err)
+		os.Exit(1)
+	}
+	if o.DataDir != "" {
+		unlock, err := lockDataDir(o.DataDir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "keygate-dev:", err)
+			os.Exit(1)
+		}
+		defer unlock()
+	}
 	s, err := webapp.Start(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "keygate-dev:", err)
@@ -59,6 +74,51 @@ func main() {
 	printHelp(s)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nkeygate-dev: stopping")
+}
+
+// checkPorts tries each fixed address before anything starts, so a busy one
+// is named with the setting that moves it rather than deep in a start-up.
+func checkPorts(o webapp.Options) error {
+	for _, p := range []struct{ addr, def, env, what string }{
+		{o.Addr, "127.0.0.1:8080", envAddr, "the API gateway"},
+		{o.IssuerAddr, "127.0.0.1:8081", envIssuerAddr, "the dev token issuer"},
+		{o.ConsoleAddr, "127.0.0.1:8082", envConsoleAddr, "the web console"},
+		{o.CognitoAddr, "127.0.0.1:9229", envCognitoAddr, "cognito-local"},
+	} {
+		addr := p.addr
+		if addr == "" {
+			addr = p.def
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s cannot listen on %s (%v).\nIs another make dev running? Stop it, or move this one: %s=127.0.0.1:<free port> make dev", p.what, addr, err, p.env)
+		}
+		l.Close()
+	}
+	return nil
+}
+
+// lockDataDir holds an exclusive lock on the data directory while this
+// process runs: dynalite's LevelDB and cognito-local's files cannot be shared
+// by two make dev, and their own failure is a stack trace that never says so.
+func lockDataDir(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "keygate-dev.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		return nil, fmt.Errorf("the data directory %s is in use by another make dev (process %s; lock %s).\nStop that one, or give this one its own: %s=<another directory> make dev",
+			dir, strings.TrimSpace(string(holder)), path, envDataDir)
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
 // localFile tells keygate-admin --local which table and endpoint this stack
@@ -118,13 +178,21 @@ func printHelp(s *webapp.Stack) {
 		fmt.Printf("More tokens (any sub, tier free|pro|team|enterprise, teamId, use access|id):\n\n")
 		fmt.Printf("  export TOKEN=$(curl -s '%s/token?sub=alice&tier=team&teamId=t1')\n\n", api.Issuer.URL)
 	}
-	u := api.URL
-	fmt.Printf("Try it:\n\n")
-	fmt.Printf("  curl -s -X POST %s/v1/api-keys -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"name\":\"CI Pipeline\",\"dailyLimit\":1000}'\n", u)
-	fmt.Printf("  export KEY=csk_live_...   # the \"key\" from that answer; it is shown once\n")
-	fmt.Printf("  curl -s %s/v1/usage -H \"Authorization: Bearer $KEY\" -i\n", u)
-	fmt.Printf("  curl -s %s/v1/api-keys -H \"Authorization: Bearer $TOKEN\"\n", u)
-	fmt.Printf("  curl -s -X PATCH %s/v1/api-keys/<prefix> -H \"Authorization: Bearer $TOKEN\" -d '{\"dailyLimit\":5}'\n", u)
-	fmt.Printf("  curl -s -X DELETE %s/v1/api-keys/<prefix> -H \"Authorization: Bearer $TOKEN\"\n\n", u)
+	fmt.Print(tryIt(api.URL))
+	fmt.Printf("Operators: go run ./cmd/keygate-admin --local owner $PREFIX   (set-tier, usage, revoke: see the README)\n\n")
 	fmt.Printf("Ctrl-C stops everything.\n")
+}
+
+// tryIt is the copy-paste tour: every line works as pasted in bash, zsh or
+// sh (no <placeholders> a shell would read as redirections).
+func tryIt(u string) string {
+	return "Try it (each line as pasted):\n\n" +
+		"  curl -s -X POST " + u + "/v1/api-keys -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"name\":\"CI Pipeline\",\"dailyLimit\":1000}'\n" +
+		"  export KEY=csk_live_...          # the \"key\" of that answer: paste it here; it is shown only once\n" +
+		"  PREFIX=$(printf %.17s \"$KEY\")    # the key's public id: csk_live_ and its first 8 hex\n" +
+		"  curl -si " + u + "/v1/usage -H \"Authorization: Bearer $KEY\"\n" +
+		"  curl -s " + u + "/v1/api-keys -H \"Authorization: Bearer $TOKEN\"\n" +
+		"  curl -s -X PATCH " + u + "/v1/api-keys/$PREFIX -H \"Authorization: Bearer $TOKEN\" -d '{\"dailyLimit\":5}'\n" +
+		"  curl -s -X POST " + u + "/v1/api-keys/$PREFIX/rotate -H \"Authorization: Bearer $TOKEN\" -d '{\"gracePeriodSeconds\":60}'\n" +
+		"  curl -s -X DELETE " + u + "/v1/api-keys/$PREFIX -H \"Authorization: Bearer $TOKEN\"\n\n"
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keygate/keygate/shared/app"
 	"github.com/keygate/keygate/shared/lambdahttp"
+	"github.com/keygate/keygate/shared/secretscan"
 )
 
 // Route is one API route and the Lambda that serves it. infra/ deploys the
@@ -21,6 +22,8 @@ type Route struct {
 	Handler  func(a *app.App) lambdahttp.Handler
 	// Public routes have no bearer authorizer (and so no meter).
 	Public bool
+	// MaxBody is the route's body limit; 0 is lambdahttp.MaxBody (16 KiB).
+	MaxBody int
 }
 
 // Routes is every route of the API.
@@ -35,13 +38,21 @@ var Routes = []Route{
 	{Function: "wscreatekey", Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceCreateKey(a.Keys) }},
 	{Function: "wsrevokekey", Method: "DELETE", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceRevokeKey(a.Keys) }},
 	{Function: "wsrotatekey", Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceRotateKey(a.Keys) }},
+	{Function: "secretscan", Method: "POST", Path: "/v1/secret-scanning/github", Public: true, MaxBody: secretscan.MaxReportBytes, Handler: secretScanRoute},
+}
+
+// secretScanRoute builds the secret scanning handler once per process: its
+// key source caches GitHub's key list for the life of the Lambda container.
+func secretScanRoute(a *app.App) lambdahttp.Handler {
+	keys := secretscan.NewKeySource(secretscan.KeySourceOptions{URL: a.Config.GitHubKeysURL, Clock: a.Clock, Log: a.Log})
+	return SecretScan(&secretscan.Verifier{Keys: keys}, a.Keys, a.Log)
 }
 
 // Lambda wraps the route's handler for a: the metering adapter, or the
 // public one, with the CORS headers of the configured web origins on every
 // response.
 func (rt Route) Lambda(a *app.App) lambdahttp.Lambda {
-	l := lambdahttp.Adapter(rt.Handler(a), lambdahttp.Options{Meter: a.Meter, Log: a.Log, Clock: a.Clock, Public: rt.Public})
+	l := lambdahttp.Adapter(rt.Handler(a), lambdahttp.Options{Meter: a.Meter, Log: a.Log, Clock: a.Clock, Public: rt.Public, MaxBody: rt.MaxBody})
 	return lambdahttp.WithCORS(l, lambdahttp.NewCORS(a.Config.AllowedOrigins))
 }
 

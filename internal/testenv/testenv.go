@@ -132,7 +132,7 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 	env := map[string]string{
 		config.EnvDynamoDBEndpoint: Endpoint(t),
 		config.EnvTable:            TableName(t),
-		config.EnvStoreTimeout: strconv.Itoa(int(storeTimeout / time.Millisecond)),
+		config.EnvStoreTimeout:     strconv.Itoa(int(storeTimeout / time.Millisecond)),
 	}
 	for k, v := range o.Env {
 		env[k] = v

@@ -48,6 +48,24 @@ func (c *Claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.Clai
 
 var errClaims = errors.New("malformed claims")
 
+// checkTimes applies the time rules at now, with Leeway on each: exp is
+// required and must be after now; nbf and iat, when present, not after it.
+func (c *Claims) checkTimes(now time.Time) error {
+	t := float64(now.UnixNano()) / 1e9
+	leeway := Leeway.Seconds()
+	switch {
+	case c.ExpiresAt == 0:
+		return errors.New("token has no exp")
+	case !(t < c.ExpiresAt+leeway):
+		return errors.New("token is expired")
+	case c.NotBefore != 0 && t+leeway < c.NotBefore:
+		return errors.New("token is not valid yet")
+	case c.IssuedAt != 0 && t+leeway < c.IssuedAt:
+		return errors.New("token used before issued")
+	}
+	return nil
+}
+
 // UnmarshalJSON reads the claims object. Its input has already been checked
 // to be one well-formed JSON value by the decoder that calls it.
 func (c *Claims) UnmarshalJSON(b []byte) error {

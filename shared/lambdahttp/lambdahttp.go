@@ -89,6 +89,8 @@ type Options struct {
 	// Public routes have no authorizer: no principal, nothing metered
 	// (GitHub's secret scanning reports authenticate by signature).
 	Public bool
+	// MaxBody is the route's body limit; 0 is MaxBody (16 KiB).
+	MaxBody int
 }
 
 // Adapter wraps a route with metering, envelopes and recovery.
@@ -176,8 +178,12 @@ func serve(ctx context.Context, h Handler, o Options, ev events.APIGatewayProxyR
 			return events.APIGatewayProxyResponse{}, apierr.New(apierr.BadRequest, "The request body is not valid base64.")
 		}
 	}
-	if len(body) > MaxBody {
-		return events.APIGatewayProxyResponse{}, apierr.New(apierr.BadRequest, "The request body is %d bytes; the limit is %d bytes (16 KiB).", len(body), MaxBody)
+	limit := o.MaxBody
+	if limit <= 0 {
+		limit = MaxBody
+	}
+	if len(body) > limit {
+		return events.APIGatewayProxyResponse{}, apierr.New(apierr.BadRequest, "The request body is %d bytes; the limit is %d bytes (%d KiB).", len(body), limit, limit>>10)
 	}
 	req.Body = body
 	out, err := h(ctx, req)

@@ -68,9 +68,14 @@ func (c *Cache[K, V]) Put(k K, v V, expires time.Time) {
 		return
 	}
 	if c.ll.Len() >= c.size {
+		// Reuse the least recently used entry: a full cache allocates nothing.
 		oldest := c.ll.Back()
-		c.ll.Remove(oldest)
-		delete(c.m, oldest.Value.(*entry[K, V]).key)
+		e := oldest.Value.(*entry[K, V])
+		delete(c.m, e.key)
+		e.key, e.val, e.expires = k, v, expires
+		c.ll.MoveToFront(oldest)
+		c.m[k] = oldest
+		return
 	}
 	c.m[k] = c.ll.PushFront(&entry[K, V]{key: k, val: v, expires: expires})
 }
