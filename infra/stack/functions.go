@@ -99,11 +99,15 @@ var lambdaSpecs = map[string]lambdaSpec{
 		memoryMB: 128, timeoutSec: 5, bareEnv: true},
 }
 
-var applicationLogLevels = map[string]awslambda.ApplicationLogLevel{
-	"debug": awslambda.ApplicationLogLevel_DEBUG,
-	"info":  awslambda.ApplicationLogLevel_INFO,
-	"warn":  awslambda.ApplicationLogLevel_WARN,
-	"error": awslambda.ApplicationLogLevel_ERROR,
+// applicationLogLevel is the Lambda's application log level for a logLevel
+// setting: never above INFO, because Lambda drops JSON lines without a level
+// below it, and the CloudWatch EMF lines the metrics ride on carry none. The
+// functions filter their own lines at KEYGATE_LOG_LEVEL (app.LambdaLogger).
+func applicationLogLevel(logLevel string) awslambda.ApplicationLogLevel {
+	if logLevel == "debug" {
+		return awslambda.ApplicationLogLevel_DEBUG
+	}
+	return awslambda.ApplicationLogLevel_INFO
 }
 
 func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*string, table awsdynamodb.Table) map[string]awslambda.Function {
@@ -155,7 +159,7 @@ func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*
 			// JSON platform logs (START/REPORT), and AWS_LAMBDA_LOG_FORMAT=JSON
 			// for lambdacontext's slog handler; the level filters JSON lines.
 			LoggingFormat:         awslambda.LoggingFormat_JSON,
-			ApplicationLogLevelV2: applicationLogLevels[s.LogLevel],
+			ApplicationLogLevelV2: applicationLogLevel(s.LogLevel),
 			SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
 			Tracing:               awslambda.Tracing_ACTIVE,
 		})
