@@ -1,8 +1,10 @@
-// Command infra is the CDK app that deploys keygate. The CDK CLI runs it from
-// cdk.json at the repository root (`make synth`, `make deploy`); settings come
-// from CDK context (cdk.json defaults, `-c key=value` overrides) and the Lambda
-// binaries from build/ (`make build`), or from KEYGATE_BUILD_DIR (relative to
-// the repository root).
+// Command infra is the CDK app that deploys keygate. The CDK CLI builds and
+// runs it from cdk.json at the repository root (`make synth`, `make deploy`),
+// as build/cdk-app/keygate-infra with the root as working directory; settings come
+// from CDK context (cdk.json defaults, `-c key=value` overrides), the Lambda
+// binaries from build/ (`make build`) or KEYGATE_BUILD_DIR, and the built web
+// console from console/dist (`make console`) or KEYGATE_CONSOLE_DIR; both
+// directories are relative to the repository root unless absolute.
 package main
 
 import (
@@ -32,16 +34,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	buildDir := filepath.Join(root, "build")
-	if dir := os.Getenv("KEYGATE_BUILD_DIR"); dir != "" {
-		buildDir = dir
-		if !filepath.IsAbs(dir) {
-			buildDir = filepath.Join(root, dir) // relative to the repository, like build/
-		}
-	}
-	// The CLI runs `cd infra && go run .` but passes CDK_OUTDIR relative to
-	// its own directory, where cdk.json is: resolve it there, or the cloud
-	// assembly lands in infra/ and the CLI cannot find it.
+	buildDir := dirSetting(root, "KEYGATE_BUILD_DIR", "build")
+	consoleDir := dirSetting(root, "KEYGATE_CONSOLE_DIR", filepath.Join("console", "dist"))
+	// cdk.json runs the app from the repository root, where the CLI is: the
+	// CLI passes CDK_OUTDIR, CDK_ERROR_FILE and CDK_PERF_COUNTERS_FILE
+	// relative to it, and the jsii runtime (started when the CDK packages
+	// initialise, before main) inherits this working directory to resolve
+	// them. Run from elsewhere, only CDK_OUTDIR can still be fixed here.
 	var outdir *string
 	if dir := os.Getenv("CDK_OUTDIR"); dir != "" && !filepath.IsAbs(dir) {
 		outdir = jsii.String(filepath.Join(root, dir))
@@ -53,7 +52,7 @@ func run() error {
 	}
 	// Environment-agnostic on purpose: nothing here looks up the account, and
 	// the CLI sets no account offline (an empty Account panics).
-	if _, err := stack.New(app, "Keygate-"+settings.Stage, stack.Props{Settings: settings, BuildDir: buildDir}); err != nil {
+	if _, err := stack.New(app, "Keygate-"+settings.Stage, stack.Props{Settings: settings, BuildDir: buildDir, ConsoleDir: consoleDir}); err != nil {
 		return err
 	}
 	// Findings are errors or warnings on the synthesized stack; `cdk synth`
@@ -73,6 +72,19 @@ func synth(app awscdk.App) (err error) {
 	}()
 	app.Synth(nil)
 	return nil
+}
+
+// dirSetting is the directory named by the environment variable, or def;
+// relative to the repository root unless absolute.
+func dirSetting(root, variable, def string) string {
+	dir := os.Getenv(variable)
+	if dir == "" {
+		dir = def
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, dir)
+	}
+	return dir
 }
 
 // findRoot is the nearest directory at or above the working directory that

@@ -10,11 +10,32 @@ CDK_ARGS      ?=
 # The jsii runtime prints an end-of-life banner on Node 20 for every synth.
 INFRA_ENV     := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-# One bootstrap per Lambda, for provided.al2023 on arm64. The authorizer's
-# main package is ./authorizer/lambda, every other one ./functions/<name>.
-INFRA_LAMBDAS        := authorizer createkey listkeys updatekey revokekey usage
+# One bootstrap per Lambda, for provided.al2023 on arm64 (the same names as
+# LambdaNames in infra/stack/functions.go). The authorizer's main package is
+# ./authorizer/lambda, every other one ./functions/<name> (pretokengen, the
+# Cognito trigger, included).
+INFRA_LAMBDAS        := authorizer createkey listkeys updatekey revokekey rotatekey usage \
+                        wslistkeys wscreatekey wsrevokekey wsrotatekey secretscan pretokengen
 INFRA_PKG_authorizer := ./authorizer/lambda
 INFRA_BOOTSTRAPS     := $(INFRA_LAMBDAS:%=build/%/bootstrap)
+
+# The web console the stack uploads: `make console` (mk/console.mk) builds it
+# into console/dist. CONSOLE_DIST names that build; mk/console.mk spells it
+# as its index.html, so either the directory or its index.html works here.
+# While console/ is not in the tree, a one-page placeholder stands in, so the
+# stack still synthesizes and deploys. Recursive (=) on purpose: the value is
+# read when a recipe runs, after every mk/*.mk, whatever their order.
+CONSOLE_DIST        ?= console/dist
+INFRA_CONSOLE_STAND := build/console-placeholder
+ifneq ($(wildcard console/package.json),)
+INFRA_CONSOLE_DIR    = $(patsubst %/,%,$(patsubst %index.html,%,$(CONSOLE_DIST)))
+INFRA_CONSOLE_DEP   := console
+else
+INFRA_CONSOLE_DIR   := $(INFRA_CONSOLE_STAND)
+INFRA_CONSOLE_DEP   := $(INFRA_CONSOLE_STAND)/index.html
+endif
+# What the CDK app reads (infra/main.go): the binaries and the console.
+INFRA_APP_ENV = $(INFRA_ENV) KEYGATE_CONSOLE_DIR=$(INFRA_CONSOLE_DIR)
 
 .PHONY: build synth deploy destroy cdk-bootstrap test-infra infra-always
 
@@ -28,18 +49,24 @@ build/%/bootstrap: infra-always
 
 infra-always:
 
+$(INFRA_CONSOLE_STAND)/index.html:
+	@mkdir -p $(@D)
+	printf '%s\n' '<!doctype html><meta charset="utf-8"><title>keygate</title>' \
+		'<p>The keygate console was not built into this deployment. The API works without it.</p>' > $@
+
 # Offline and without AWS credentials: the app is environment-agnostic and
 # does no context lookups. cdk-nag errors fail the synth.
-synth: build $(TOOLS_STAMP)
-	$(INFRA_ENV) $(INFRA_CDK) synth --quiet $(CDK_ARGS)
+synth: build $(INFRA_CONSOLE_DEP) $(TOOLS_STAMP)
+	$(INFRA_APP_ENV) $(INFRA_CDK) synth --quiet $(CDK_ARGS)
 
 # First deploy to an account/region needs `make cdk-bootstrap` once.
-deploy: build $(TOOLS_STAMP)
-	$(INFRA_ENV) $(INFRA_CDK) deploy $(CDK_ARGS)
+deploy: build $(INFRA_CONSOLE_DEP) $(TOOLS_STAMP)
+	$(INFRA_APP_ENV) $(INFRA_CDK) deploy $(CDK_ARGS)
 
-# The app is synthesized to find the stack, so it needs the binaries too.
-destroy: build $(TOOLS_STAMP)
-	$(INFRA_ENV) $(INFRA_CDK) destroy $(CDK_ARGS)
+# The app is synthesized to find the stack, so it needs the binaries and a
+# console too.
+destroy: build $(INFRA_CONSOLE_DEP) $(TOOLS_STAMP)
+	$(INFRA_APP_ENV) $(INFRA_CDK) destroy $(CDK_ARGS)
 
 cdk-bootstrap: $(TOOLS_STAMP)
 	$(INFRA_ENV) $(INFRA_CDK) bootstrap $(CDK_ARGS)

@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/keygate/keygate/authorizer"
 	"github.com/keygate/keygate/shared/app"
@@ -15,7 +14,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a, err := app.FromEnv(ctx, lambdacontext.NewLogger())
+	a, err := app.FromEnv(ctx, app.LambdaLogger())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "authorizer:", err)
 		os.Exit(1)

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/keygate/keygate/shared/app"
 	"github.com/keygate/keygate/shared/lambdahttp"
@@ -64,7 +63,7 @@ func Main(function string) {
 		if rt.Function != function {
 			continue
 		}
-		a, err := app.FromEnv(context.Background(), lambdacontext.NewLogger())
+		a, err := app.FromEnv(context.Background(), app.LambdaLogger())
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)
 			os.Exit(1)

@@ -3,6 +3,7 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -15,15 +16,66 @@ import (
 // Route is one method of the REST API and the Lambda that answers it.
 type Route struct {
 	Method, Path, Lambda string
+	// Public routes have no authorizer: their function checks its own
+	// credential (secretscan: GitHub's ECDSA signature over the body).
+	Public bool
 }
 
-// Routes are the contract's routes (API.md), each behind the authorizer.
+// Routes are the contract's routes (API.md, design.md), in the order the 404
+// message lists them. Every one but the public ones is behind the authorizer.
 var Routes = []Route{
-	{"POST", "/v1/api-keys", "createkey"},
-	{"GET", "/v1/api-keys", "listkeys"},
-	{"PATCH", "/v1/api-keys/{prefix}", "updatekey"},
-	{"DELETE", "/v1/api-keys/{prefix}", "revokekey"},
-	{"GET", "/v1/usage", "usage"},
+	{Method: "POST", Path: "/v1/api-keys", Lambda: "createkey"},
+	{Method: "GET", Path: "/v1/api-keys", Lambda: "listkeys"},
+	{Method: "PATCH", Path: "/v1/api-keys/{prefix}", Lambda: "updatekey"},
+	{Method: "DELETE", Path: "/v1/api-keys/{prefix}", Lambda: "revokekey"},
+	{Method: "POST", Path: "/v1/api-keys/{prefix}/rotate", Lambda: "rotatekey"},
+	{Method: "GET", Path: "/v1/usage", Lambda: "usage"},
+	{Method: "GET", Path: "/api/v1/workspaces/{id}/api-keys", Lambda: "wslistkeys"},
+	{Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys", Lambda: "wscreatekey"},
+	{Method: "DELETE", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}", Lambda: "wsrevokekey"},
+	{Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", Lambda: "wsrotatekey"},
+	{Method: "POST", Path: "/v1/secret-scanning/github", Lambda: "secretscan", Public: true},
+}
+
+// CORS, as the contract's Browsers section says. Header names are sent in
+// exactly this case.
+var (
+	CORSAllowHeaders  = []string{"Authorization", "Content-Type", "X-Workspace-ID"}
+	CORSExposeHeaders = []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}
+)
+
+// corsMaxAge is how long a browser may reuse a preflight answer: short enough
+// that a changed allowedOrigins applies within minutes (Chromium caps it at
+// 2 h anyway).
+const corsMaxAge = 600
+
+// routeList is the 404 message's list: methods joined per path, in Routes
+// order, e.g. "POST|GET /v1/api-keys".
+func routeList() string {
+	var paths []string
+	methods := map[string][]string{}
+	for _, r := range Routes {
+		if _, ok := methods[r.Path]; !ok {
+			paths = append(paths, r.Path)
+		}
+		methods[r.Path] = append(methods[r.Path], r.Method)
+	}
+	parts := make([]string, len(paths))
+	for i, p := range paths {
+		parts[i] = strings.Join(methods[p], "|") + " " + p
+	}
+	return strings.Join(parts, ", ")
+}
+
+// pathParams are the {name} segments of a route path.
+func pathParams(path string) []string {
+	var names []string
+	for _, seg := range strings.Split(path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			names = append(names, seg[1:len(seg)-1])
+		}
+	}
+	return names
 }
 
 // GatewayResponse is how API Gateway answers when it, not a Lambda, ends a
@@ -50,7 +102,7 @@ var GatewayResponses = []GatewayResponse{
 		Message: quote("The credential is valid but may not make this request.")},
 	// API Gateway's name for a request that matches no route.
 	{Type: "MISSING_AUTHENTICATION_TOKEN", Status: 404, Code: "NotFound",
-		Message: quote("No such route. Routes: POST|GET /v1/api-keys, PATCH|DELETE /v1/api-keys/{prefix}, GET /v1/usage.")},
+		Message: quote("No such route. Routes: " + routeList() + ".")},
 	{Type: "RESOURCE_NOT_FOUND", Status: 404, Code: "NotFound",
 		Message: quote("No such route.")},
 	// Stage throttling (the throttle settings), before any Lambda runs.
@@ -94,7 +146,10 @@ func (g GatewayResponse) Body() string {
 	return fmt.Sprintf(`{"success":false,"error":{"code":%s,"message":%s}}`, quote(g.Code), g.Message)
 }
 
-func newAPI(st awscdk.Stack, s Settings, fns map[string]awslambda.Function) (awsapigateway.RestApi, awsapigateway.RequestAuthorizer) {
+// newRestAPI defines the REST API and its stage, without routes: the console's
+// CSP names the API's origin, and the functions' CORS settings name the
+// console's, so the API exists before either and gets its routes after both.
+func newRestAPI(st awscdk.Stack, s Settings) awsapigateway.RestApi {
 	accessLogs := awslogs.NewLogGroup(st, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retentionDays[s.LogRetentionDays],
 		RemovalPolicy: removalPolicy(s),
@@ -136,8 +191,14 @@ func newAPI(st awscdk.Stack, s Settings, fns map[string]awslambda.Function) (aws
 			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
 	}
 	suppress(api.DeploymentStage(), "APIG3",
-		"No WAF web ACL by default: it costs per ACL and per request and needs rules chosen per deployment. Abuse is bounded by stage throttling and by each key's exact daily limit; associate a web ACL with the stage where a deployment needs IP or bot rules.")
+		"No WAF web ACL by default: it costs per ACL and per request and needs rules chosen per deployment. Abuse is bounded by stage throttling, the authorizer's reserved concurrency and each key's exact daily limit; associate a web ACL with the stage where a deployment needs IP or bot rules.")
+	return api
+}
 
+// addRoutes adds the authorizer, every route, the CORS preflights and the
+// envelope-rendering gateway responses. origins are the CORS origins, the
+// console's first: it is the one gateway-made errors name.
+func addRoutes(st awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function, origins []*string) awsapigateway.RequestAuthorizer {
 	// Header-only identity source: a request without Authorization is
 	// answered 401 by API Gateway without invoking the authorizer. The cache
 	// key is the header value, so a cached answer is reused on every route.
@@ -147,8 +208,11 @@ func newAPI(st awscdk.Stack, s Settings, fns map[string]awslambda.Function) (aws
 		IdentitySources: &[]*string{
 			awsapigateway.IdentitySource_Header(jsii.String("Authorization")),
 		},
-		// Off by default: a cached Allow outlives a revocation, and a cached
-		// dailyLimit outlives a PATCH, for up to the TTL. See DEPLOY.md.
+		// On by default (300 s): a cached Allow cannot outlive a revocation,
+		// expiry, grace end, suspension or lowered limit, because the meter's
+		// single conditional write on the key's budget enforces all of them
+		// on every request, cached or not; and a cached JWT principal carries
+		// the token's exp, which the functions check.
 		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(float64(s.AuthorizerCacheTTLSeconds))),
 	})
 
@@ -172,29 +236,74 @@ func newAPI(st awscdk.Stack, s Settings, fns map[string]awslambda.Function) (aws
 		resources[path] = r
 		return r
 	}
+	var routePaths []string // resources with methods, in Routes order
+	methodsOf := map[string][]string{}
 	for _, rt := range Routes {
 		params := map[string]*bool{}
-		if rt.Path == "/v1/api-keys/{prefix}" {
-			params["method.request.path.prefix"] = jsii.Bool(true)
+		for _, name := range pathParams(rt.Path) {
+			params["method.request.path."+name] = jsii.Bool(true)
 		}
 		integration := awsapigateway.NewLambdaIntegration(fns[rt.Lambda], &awsapigateway.LambdaIntegrationOptions{
 			Proxy: jsii.Bool(true),
 			// No console test-invoke permission: one invoke grant per method.
 			AllowTestInvoke: jsii.Bool(false),
 		})
-		method := resource(rt.Path).AddMethod(jsii.String(rt.Method), integration, &awsapigateway.MethodOptions{
+		opts := &awsapigateway.MethodOptions{
 			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
 			Authorizer:        authorizer,
 			RequestValidator:  validator,
 			RequestParameters: &params,
 			OperationName:     jsii.String(lambdaSpecs[rt.Lambda].id),
-		})
-		suppress(method, "COG4",
-			"Every method uses keygate's Lambda REQUEST authorizer, which must also accept API keys (a Cognito authorizer cannot). It verifies Cognito JWTs itself: RS256 signature against the pool's JWKS, iss, exp, token_use, and client_id (access token) or aud (ID token).")
+		}
+		if rt.Public {
+			opts.AuthorizationType, opts.Authorizer = awsapigateway.AuthorizationType_NONE, nil
+		}
+		method := resource(rt.Path).AddMethod(jsii.String(rt.Method), integration, opts)
+		if rt.Public {
+			suppress(method, "APIG4",
+				"GitHub's secret scanning service calls this route with no bearer credential, by design of its partner program; the function authenticates every report itself by verifying GitHub's ECDSA P-256 signature over the raw body against GitHub's published keys, answers 401 otherwise, and can only revoke or flag keys that the report proves are public.")
+			suppress(method, "COG4",
+				"GitHub cannot hold a Cognito token: the caller is GitHub's secret scanning service, authenticated by its ECDSA signature over the body (verified by the function), not by a user pool.")
+		} else {
+			suppress(method, "COG4",
+				"Every method uses keygate's Lambda REQUEST authorizer, which must also accept API keys (a Cognito authorizer cannot). It verifies Cognito JWTs itself: RS256 signature against the pool's JWKS, iss, exp, token_use, and client_id (access token) or aud (ID token).")
+		}
+		if _, ok := methodsOf[rt.Path]; !ok {
+			routePaths = append(routePaths, rt.Path)
+		}
+		methodsOf[rt.Path] = append(methodsOf[rt.Path], rt.Method)
 	}
 
+	// CORS preflight on every resource that has a route: a mock integration
+	// (no Lambda, no credential; browsers never send one on a preflight). The
+	// first origin is answered statically; for the others CDK renders a VTL
+	// template that echoes the request's Origin when it is one of them (and
+	// sets Vary: Origin). Another origin gets the console's, which its
+	// browser refuses. cdk-nag's APIG4 and COG4 recognise such a method (an
+	// OPTIONS answering 204 with Access-Control-Allow-* headers) as a CORS
+	// preflight and do not apply, so it needs no suppression.
+	for _, path := range routePaths {
+		resource(path).AddCorsPreflight(&awsapigateway.CorsOptions{
+			AllowOrigins: &origins,
+			AllowHeaders: jsii.Strings(CORSAllowHeaders...),
+			AllowMethods: jsii.Strings(append(slices.Clone(methodsOf[path]), "OPTIONS")...),
+			// Bearer tokens in a header, never cookies.
+			AllowCredentials: jsii.Bool(false),
+			MaxAge:           awscdk.Duration_Seconds(jsii.Number(corsMaxAge)),
+		})
+	}
+
+	// Gateway responses cannot choose among several origins (their header
+	// values are static or copied from the request), so they name the
+	// console's origin: extra allowedOrigins get CORS on every function
+	// response and preflight, but not on gateway-made errors.
+	consoleOrigin := origins[0]
 	for _, g := range GatewayResponses {
-		headers := map[string]*string{"Content-Type": jsii.String("'application/json'")}
+		headers := map[string]*string{
+			"Content-Type":                  jsii.String("'application/json'"),
+			"Access-Control-Allow-Origin":   jsii.String("'" + *consoleOrigin + "'"),
+			"Access-Control-Expose-Headers": jsii.String("'" + strings.Join(CORSExposeHeaders, ",") + "'"),
+		}
 		for k, v := range g.Headers {
 			headers[k] = jsii.String("'" + v + "'")
 		}
@@ -205,7 +314,7 @@ func newAPI(st awscdk.Stack, s Settings, fns map[string]awslambda.Function) (aws
 			Templates:       &map[string]*string{"application/json": jsii.String(g.Body())},
 		})
 	}
-	return api, authorizer
+	return authorizer
 }
 
 // accessLogFormat is one JSON line per request. It names the caller by the

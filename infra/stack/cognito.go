@@ -1,8 +1,12 @@
 package stack
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -66,9 +70,12 @@ func newUserPool(st awscdk.Stack, s Settings) (awscognito.UserPool, awscognito.U
 	suppress(pool, "COG8",
 		"The Plus feature plan (threat protection) is billed per monthly active user; keygate's own controls (hashed keys, immediate revocation, exact daily limits) do not depend on it. Upgrade the pool's plan where adaptive authentication is wanted.")
 
-	// The web app's client: public (no secret), SRP sign-in from the browser.
+	// The web app's client (the console): public (no secret), SRP sign-in
+	// from the browser with amazon-cognito-identity-js against the Cognito
+	// API itself. There is no managed login (hosted UI) and no OAuth flow, so
+	// no callback or logout URLs: nothing redirects back to the console.
 	// ADMIN_USER_PASSWORD_AUTH needs IAM credentials, never available to a
-	// browser; DEPLOY.md uses it to get a test user's tokens from the CLI.
+	// browser; the README uses it to get a test user's tokens from the CLI.
 	client := pool.AddClient(jsii.String("WebClient"), &awscognito.UserPoolClientOptions{
 		UserPoolClientName:         jsii.String("keygate-web-" + s.Stage),
 		GenerateSecret:             jsii.Bool(false),
@@ -88,4 +95,24 @@ func newUserPool(st awscdk.Stack, s Settings) (awscognito.UserPool, awscognito.U
 			WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)}),
 	})
 	return pool, client
+}
+
+// attachPreTokenGeneration makes fn the pool's pre-token-generation trigger on
+// the V2 event, the version that can add claims to access tokens (Essentials
+// or Plus feature plan; the pool this stack creates is on Essentials). Without
+// it an access token carries no custom:tier, and keygate treats its holder as
+// free. An existing pool is not ours to change: its owner attaches fn (README,
+// "An existing user pool"), and this only lets that pool invoke it.
+func attachPreTokenGeneration(st awscdk.Stack, s Settings, pool awscognito.UserPool, fn awslambda.Function) {
+	if pool != nil {
+		pool.AddTrigger(awscognito.UserPoolOperation_PRE_TOKEN_GENERATION_CONFIG(), fn, awscognito.LambdaVersion_V2_0)
+		return
+	}
+	fn.AddPermission(jsii.String("ExistingPoolInvoke"), &awslambda.Permission{
+		Principal: awsiam.NewServicePrincipal(jsii.String("cognito-idp.amazonaws.com"), nil),
+		Action:    jsii.String("lambda:InvokeFunction"),
+		SourceArn: jsii.String(fmt.Sprintf("arn:%s:cognito-idp:%s:%s:userpool/%s",
+			*awscdk.Aws_PARTITION(), s.UserPoolRegion(), *awscdk.Aws_ACCOUNT_ID(), s.UserPoolID)),
+		SourceAccount: awscdk.Aws_ACCOUNT_ID(),
+	})
 }

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -12,13 +13,16 @@ import (
 )
 
 // LambdaNames are the Lambdas of the stack, each built by `make build` into
-// build/<name>/bootstrap.
-var LambdaNames = []string{"authorizer", "createkey", "listkeys", "updatekey", "revokekey", "usage"}
+// build/<name>/bootstrap (mk/infra.mk's INFRA_LAMBDAS lists the same names).
+var LambdaNames = []string{
+	"authorizer",
+	"createkey", "listkeys", "updatekey", "revokekey", "rotatekey", "usage",
+	"wslistkeys", "wscreatekey", "wsrevokekey", "wsrotatekey",
+	"secretscan", "pretokengen",
+}
 
 // lambdaSpec is one Lambda: its sizing and exactly the DynamoDB calls its code
-// makes. Every function also meters requests made with an API key (one
-// conditional UpdateItem on the key's day counter, one on lastUsedAt), hence
-// UpdateItem everywhere but in the authorizer, which only reads the key.
+// makes (design.md's table).
 type lambdaSpec struct {
 	id          string // construct id
 	description string
@@ -26,49 +30,99 @@ type lambdaSpec struct {
 	timeoutSec  int
 	tableOps    []string // dynamodb actions on the table
 	indexOps    []string // dynamodb actions on the byOwner index
+	// bareEnv: the function gets only KEYGATE_LOG_LEVEL. The Cognito trigger
+	// needs no table or issuer, and naming the pool in its environment would
+	// be a dependency cycle (the pool names the function as its trigger).
+	bareEnv bool
 }
+
+// meterOps are the calls of the meter, which every function behind the
+// authorizer runs for a key-authenticated request: the conditional UpdateItem
+// on the budget (the one hot-path write), GetItem on its failure path only,
+// PutItem archiving yesterday's counter at the first request of a day.
+var meterOps = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+// metered adds the meter's calls to a route function's own, sorted and
+// without repeats, so the policy reads like design.md's table.
+func metered(own ...string) []string {
+	ops := append(slices.Clone(meterOps), own...)
+	slices.Sort(ops)
+	return slices.Compact(ops)
+}
+
+// The route functions make a few DynamoDB calls each. 256 MB keeps JSON and
+// TLS work off the critical path at a cost close to 128 MB's; 10 s covers
+// several store calls at their deadline (storeTimeoutMs) and stays well under
+// the REST API's 29 s integration timeout, so the client gets the function's
+// own 503 envelope rather than a gateway timeout.
+const routeMemoryMB, routeTimeoutSec = 256, 10
 
 var lambdaSpecs = map[string]lambdaSpec{
 	// The authorizer is on every request's path. RS256 verification and the
 	// cold-start TLS handshake to fetch the JWKS are CPU-bound, and Lambda
 	// hands out CPU in proportion to memory, so it gets more than the 128 MB
-	// minimum. 5 s: a GetItem takes milliseconds; anything slower is a stuck
-	// dependency, and failing fast turns into a 503 envelope instead of a
-	// client waiting for API Gateway's own limit.
+	// minimum. 5 s: a GetItem takes milliseconds and has its own deadline
+	// (storeTimeoutMs, at most 4 s); failing fast turns into a 503 envelope
+	// instead of a client waiting for API Gateway's own limit.
 	"authorizer": {id: "Authorizer", description: "keygate REQUEST authorizer: API key or Cognito JWT to principal",
 		memoryMB: 256, timeoutSec: 5, tableOps: []string{"dynamodb:GetItem"}},
-	// The route functions make a few DynamoDB calls each. 256 MB keeps JSON
-	// and TLS work off the critical path at a cost close to 128 MB's; 10 s
-	// covers the SDK's retries with backoff on a throttled table and stays well
-	// under the REST API's 29 s integration timeout, so the client gets the
-	// function's own 503 envelope rather than a gateway timeout.
+
 	"createkey": {id: "CreateKey", description: "keygate POST /v1/api-keys",
-		memoryMB: 256, timeoutSec: 10,
-		tableOps: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, indexOps: []string{"dynamodb:Query"}},
+		tableOps: metered(), indexOps: []string{"dynamodb:Query"}}, // Query: slot-counter repair
 	"listkeys": {id: "ListKeys", description: "keygate GET /v1/api-keys",
-		memoryMB: 256, timeoutSec: 10,
-		tableOps: []string{"dynamodb:UpdateItem"}, indexOps: []string{"dynamodb:Query"}},
+		tableOps: metered("dynamodb:BatchGetItem"), indexOps: []string{"dynamodb:Query"}},
 	"updatekey": {id: "UpdateKey", description: "keygate PATCH /v1/api-keys/{prefix}",
-		memoryMB: 256, timeoutSec: 10, tableOps: []string{"dynamodb:UpdateItem"}},
+		tableOps: metered()},
 	"revokekey": {id: "RevokeKey", description: "keygate DELETE /v1/api-keys/{prefix}",
-		memoryMB: 256, timeoutSec: 10, tableOps: []string{"dynamodb:UpdateItem"}},
+		tableOps: metered()},
+	"rotatekey": {id: "RotateKey", description: "keygate POST /v1/api-keys/{prefix}/rotate",
+		tableOps: metered(), indexOps: []string{"dynamodb:Query"}}, // Query: cleanup
 	"usage": {id: "Usage", description: "keygate GET /v1/usage",
-		memoryMB: 256, timeoutSec: 10,
-		tableOps: []string{"dynamodb:Query", "dynamodb:UpdateItem"}, indexOps: []string{"dynamodb:Query"}},
+		tableOps: metered("dynamodb:BatchGetItem", "dynamodb:Query"), indexOps: []string{"dynamodb:Query"}},
+
+	"wslistkeys": {id: "WorkspaceListKeys", description: "keygate GET /api/v1/workspaces/{id}/api-keys",
+		tableOps: metered("dynamodb:BatchGetItem"), indexOps: []string{"dynamodb:Query"}},
+	"wscreatekey": {id: "WorkspaceCreateKey", description: "keygate POST /api/v1/workspaces/{id}/api-keys",
+		tableOps: metered(), indexOps: []string{"dynamodb:Query"}},
+	"wsrevokekey": {id: "WorkspaceRevokeKey", description: "keygate DELETE /api/v1/workspaces/{id}/api-keys/{keyId}",
+		tableOps: metered()},
+	"wsrotatekey": {id: "WorkspaceRotateKey", description: "keygate POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate",
+		tableOps: metered(), indexOps: []string{"dynamodb:Query"}},
+
+	// No authorizer and no meter: it reads the reported key and revokes or
+	// flags it. It also fetches GitHub's public key list over HTTPS (no IAM).
+	"secretscan": {id: "SecretScan", description: "keygate POST /v1/secret-scanning/github (GitHub secret scanning partner reports)",
+		tableOps: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+	// Cognito waits at most 5 s for a trigger, and the handler only copies
+	// two attributes into the token's claims: the smallest size is plenty.
+	"pretokengen": {id: "PreTokenGeneration", description: "keygate Cognito pre-token-generation trigger (V2 event): custom:tier and custom:teamId into access tokens",
+		memoryMB: 128, timeoutSec: 5, bareEnv: true},
 }
 
-var applicationLogLevels = map[string]awslambda.ApplicationLogLevel{
-	"debug": awslambda.ApplicationLogLevel_DEBUG,
-	"info":  awslambda.ApplicationLogLevel_INFO,
-	"warn":  awslambda.ApplicationLogLevel_WARN,
-	"error": awslambda.ApplicationLogLevel_ERROR,
+// applicationLogLevel is the Lambda's application log level for a logLevel
+// setting: never above INFO, because Lambda drops JSON lines without a level
+// below it, and the CloudWatch EMF lines the metrics ride on carry none. The
+// functions filter their own lines at KEYGATE_LOG_LEVEL (app.LambdaLogger).
+func applicationLogLevel(logLevel string) awslambda.ApplicationLogLevel {
+	if logLevel == "debug" {
+		return awslambda.ApplicationLogLevel_DEBUG
+	}
+	return awslambda.ApplicationLogLevel_INFO
 }
 
 func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*string, table awsdynamodb.Table) map[string]awslambda.Function {
 	indexArn := jsii.String(*table.TableArn() + "/index/" + IndexByOwner)
+	bareEnv := map[string]*string{"KEYGATE_LOG_LEVEL": env["KEYGATE_LOG_LEVEL"]}
 	fns := make(map[string]awslambda.Function, len(LambdaNames))
 	for _, name := range LambdaNames {
 		spec := lambdaSpecs[name]
+		if spec.memoryMB == 0 {
+			spec.memoryMB, spec.timeoutSec = routeMemoryMB, routeTimeoutSec
+		}
+		fnEnv := env
+		if spec.bareEnv {
+			fnEnv = bareEnv
+		}
 
 		// An explicit log group, so retention and removal are ours and the
 		// function needs no logs:CreateLogGroup.
@@ -84,9 +138,14 @@ func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*
 			Description: jsii.String(spec.description + " (execution role)"),
 		})
 
+		var reserved *float64
+		if name == "authorizer" {
+			reserved = abuseCeiling(s)
+		}
 		fn := awslambda.NewFunction(st, jsii.String(spec.id+"Function"), &awslambda.FunctionProps{
-			Description: jsii.String(spec.description),
-			Runtime:     awslambda.Runtime_PROVIDED_AL2023(),
+			ReservedConcurrentExecutions: reserved,
+			Description:                  jsii.String(spec.description),
+			Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
 			// Graviton: about 20% cheaper per GB-second than x86, and Go
 			// cross-compiles to it for free.
 			Architecture: awslambda.Architecture_ARM_64(),
@@ -94,13 +153,13 @@ func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*
 			Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(buildDir, name)), nil),
 			MemorySize:   jsii.Number(float64(spec.memoryMB)),
 			Timeout:      awscdk.Duration_Seconds(jsii.Number(float64(spec.timeoutSec))),
-			Environment:  &env,
+			Environment:  &fnEnv,
 			Role:         role,
 			LogGroup:     logs,
 			// JSON platform logs (START/REPORT), and AWS_LAMBDA_LOG_FORMAT=JSON
 			// for lambdacontext's slog handler; the level filters JSON lines.
 			LoggingFormat:         awslambda.LoggingFormat_JSON,
-			ApplicationLogLevelV2: applicationLogLevels[s.LogLevel],
+			ApplicationLogLevelV2: applicationLogLevel(s.LogLevel),
 			SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
 			Tracing:               awslambda.Tracing_ACTIVE,
 		})
@@ -110,11 +169,13 @@ func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*
 			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 			Resources: jsii.Strings(*logs.LogGroupArn()),
 		}))
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("Table"),
-			Actions:   jsii.Strings(spec.tableOps...),
-			Resources: &[]*string{table.TableArn()},
-		}))
+		if len(spec.tableOps) > 0 {
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("Table"),
+				Actions:   jsii.Strings(spec.tableOps...),
+				Resources: &[]*string{table.TableArn()},
+			}))
+		}
 		if len(spec.indexOps) > 0 {
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("ByOwnerIndex"),
@@ -128,4 +189,39 @@ func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*
 		fns[name] = fn
 	}
 	return fns
+}
+
+// abuseCeiling is the authorizer's reserved concurrency, or nil for none.
+//
+// Why a ceiling: every request with an Authorization header the API Gateway
+// cache has not seen invokes the authorizer, and a flood of garbage
+// credentials (each one new, so never cached) would otherwise draw on the
+// same regional Lambda concurrency pool as the route functions (and every
+// other function in the account), starving them. A reservation caps the
+// authorizer at N concurrent executions and also guarantees it those N, so
+// route functions cannot starve it either.
+//
+// The numbers, with the defaults: the stage admits at most throttleRateLimit
+// = 100 requests/s (burst 200) before API Gateway itself answers 429. Needed
+// concurrency is rate × authorizer latency: a warm authorizer answers in about
+// 1 ms (JWT seen before, key in its cache, garbage refused by the parser) to
+// 10 ms (one GetItem), a cold one in 50–300 ms (init, JWKS fetch), and a
+// stalled store holds it for storeTimeoutMs (2 s). So 100 rps needs 1–30
+// concurrent executions in normal operation; 100 covers the whole stage rate
+// at up to 1 s per call, a full 200-request burst at 500 ms each, and leaves
+// 900 of an account's default 1000 for everything else (AWS keeps at least
+// 100 unreserved, so a reservation fails to deploy in an account whose limit
+// is under N + 100: use 0 there, or a smaller N). Raise it with
+// throttleRateLimit: keep N ≥ rate × 1 s.
+//
+// At the ceiling Lambda throttles the invocation; API Gateway answers that
+// request with its authorizer-failure response, which this stack renders as
+// 503 ServiceUnavailable (retry shortly): garbage floods cost 503s on the
+// authorizer's share, never the route functions' capacity. The
+// AuthorizerThrottles alarm says when that happens.
+func abuseCeiling(s Settings) *float64 {
+	if s.AuthorizerReservedConcurrency == 0 {
+		return nil // 0 would mean "never run" to Lambda
+	}
+	return jsii.Number(float64(s.AuthorizerReservedConcurrency))
 }

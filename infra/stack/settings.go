@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -30,6 +31,16 @@ const (
 	CtxLogLevel                 = "logLevel"
 	CtxMFA                      = "mfa"
 	CtxAPIGatewayCloudWatchRole = "apiGatewayCloudWatchRole"
+
+	CtxMaxWorkspaceKeys              = "maxWorkspaceKeys"
+	CtxMaxKeyLifetimeDays            = "maxKeyLifetimeDays"
+	CtxStoreTimeoutMs                = "storeTimeoutMs"
+	CtxKeyCacheSeconds               = "keyCacheSeconds"
+	CtxAllowedOrigins                = "allowedOrigins"
+	CtxGitHubKeysURL                 = "githubKeysUrl"
+	CtxLeakedKeyAction               = "leakedKeyAction"
+	CtxAlarmTopicArn                 = "alarmTopicArn"
+	CtxAuthorizerReservedConcurrency = "authorizerReservedConcurrency"
 )
 
 // ProductionStage is the stage whose data outlives the stack: the table and the
@@ -67,6 +78,28 @@ type Settings struct {
 	// account CloudWatch role, without which access and execution logging
 	// cannot be enabled. Turn it off if the account already has one.
 	APIGatewayCloudWatchRole bool
+
+	// MaxWorkspaceKeys caps a workspace's active keys.
+	MaxWorkspaceKeys int
+	// MaxKeyLifetimeDays is how far ahead a key's expiresAt may be.
+	MaxKeyLifetimeDays int
+	// StoreTimeoutMs is the deadline of each DynamoDB call; it must stay
+	// below the authorizer's 5 s timeout so a stalled store is a 503.
+	StoreTimeoutMs int
+	// KeyCacheSeconds is the authorizer's in-process positive key cache.
+	KeyCacheSeconds int
+	// AllowedOrigins are web origins allowed by CORS besides the console's
+	// own, which the stack always adds.
+	AllowedOrigins []string
+	// GitHubKeysURL is where secretscan fetches GitHub's signing keys.
+	GitHubKeysURL string
+	// LeakedKeyAction is what a verified leak report does: revoke or flag.
+	LeakedKeyAction string
+	// AlarmTopicArn, when set, is the SNS topic every alarm notifies.
+	AlarmTopicArn string
+	// AuthorizerReservedConcurrency caps (and reserves) the authorizer's
+	// concurrent executions; 0 leaves it unreserved. See abuseCeiling.
+	AuthorizerReservedConcurrency int
 }
 
 // Production reports whether the stage keeps its data on stack deletion.
@@ -103,13 +136,21 @@ func DefaultSettings() Settings {
 		DefaultDailyLimit:         250,
 		TierCaps:                  map[string]int{"pro": 10_000, "team": 50_000, "enterprise": 1_000_000},
 		MaxActiveKeys:             50,
-		AuthorizerCacheTTLSeconds: 0,
+		AuthorizerCacheTTLSeconds: 300,
 		ThrottleRateLimit:         100,
 		ThrottleBurstLimit:        200,
 		LogRetentionDays:          30,
 		LogLevel:                  "info",
 		MFA:                       "optional",
 		APIGatewayCloudWatchRole:  true,
+
+		MaxWorkspaceKeys:              100,
+		MaxKeyLifetimeDays:            366,
+		StoreTimeoutMs:                2000,
+		KeyCacheSeconds:               60,
+		GitHubKeysURL:                 "https://api.github.com/meta/public_keys/secret_scanning",
+		LeakedKeyAction:               "revoke",
+		AuthorizerReservedConcurrency: 100,
 	}
 }
 
@@ -123,6 +164,8 @@ var (
 	stagePattern    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,23}$`)
 	poolIDPattern   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$`)
 	clientIDPattern = regexp.MustCompile(`^[\w+]{1,128}$`)
+	// An SNS topic in any partition: arn:aws:sns:eu-west-1:123456789012:name.
+	topicArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 )
 
 // ParseSettings reads settings through lookup, which returns a context value:
@@ -219,8 +262,95 @@ func ParseSettings(lookup func(key string) any) (Settings, error) {
 	if s.APIGatewayCloudWatchRole, err = ctxBool(lookup, CtxAPIGatewayCloudWatchRole, s.APIGatewayCloudWatchRole); err != nil {
 		return Settings{}, err
 	}
+	if err := parseRound2(lookup, &s); err != nil {
+		return Settings{}, err
+	}
 	return s, nil
 }
+
+// parseRound2 reads the settings of workspaces, lifecycle, deadlines, CORS,
+// leaked keys and operability.
+func parseRound2(lookup func(string) any, s *Settings) error {
+	var err error
+	if s.MaxWorkspaceKeys, err = ctxInt(lookup, CtxMaxWorkspaceKeys, s.MaxWorkspaceKeys, 1, 10_000); err != nil {
+		return err
+	}
+	if s.MaxKeyLifetimeDays, err = ctxInt(lookup, CtxMaxKeyLifetimeDays, s.MaxKeyLifetimeDays, 1, 3653); err != nil {
+		return err
+	}
+	// Below the authorizer's 5 s Lambda timeout with room for the SDK's
+	// retry and the response, so a stalled store answers 503 rather than
+	// timing out the Lambda.
+	if s.StoreTimeoutMs, err = ctxInt(lookup, CtxStoreTimeoutMs, s.StoreTimeoutMs, 50, 4000); err != nil {
+		return err
+	}
+	if s.KeyCacheSeconds, err = ctxInt(lookup, CtxKeyCacheSeconds, s.KeyCacheSeconds, 0, 3600); err != nil {
+		return err
+	}
+
+	origins, err := ctxString(lookup, CtxAllowedOrigins, "")
+	if err != nil {
+		return err
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if err := checkOrigin(o); err != nil {
+			return fmt.Errorf("context %s: %q %v", CtxAllowedOrigins, o, err)
+		}
+		if !slices.Contains(s.AllowedOrigins, o) {
+			s.AllowedOrigins = append(s.AllowedOrigins, o)
+		}
+	}
+
+	if s.GitHubKeysURL, err = ctxString(lookup, CtxGitHubKeysURL, s.GitHubKeysURL); err != nil {
+		return err
+	}
+	if u, perr := url.Parse(s.GitHubKeysURL); perr != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return fmt.Errorf("context %s=%q: want an https:// URL", CtxGitHubKeysURL, s.GitHubKeysURL)
+	}
+	if s.LeakedKeyAction, err = ctxString(lookup, CtxLeakedKeyAction, s.LeakedKeyAction); err != nil {
+		return err
+	}
+	s.LeakedKeyAction = strings.ToLower(s.LeakedKeyAction)
+	if !slices.Contains([]string{"revoke", "flag"}, s.LeakedKeyAction) {
+		return fmt.Errorf("context %s=%q: want revoke or flag", CtxLeakedKeyAction, s.LeakedKeyAction)
+	}
+
+	if s.AlarmTopicArn, err = ctxString(lookup, CtxAlarmTopicArn, ""); err != nil {
+		return err
+	}
+	if s.AlarmTopicArn != "" && !topicArnPattern.MatchString(s.AlarmTopicArn) {
+		return fmt.Errorf("context %s=%q is not an SNS topic ARN like arn:aws:sns:eu-west-1:123456789012:alarms", CtxAlarmTopicArn, s.AlarmTopicArn)
+	}
+	// 0 means "not reserved": Lambda reads a reservation of 0 as "never run".
+	if s.AuthorizerReservedConcurrency, err = ctxInt(lookup, CtxAuthorizerReservedConcurrency, s.AuthorizerReservedConcurrency, 0, 100_000); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkOrigin accepts a web origin exactly as a browser sends it in the
+// Origin header: scheme://host[:port], lowercase, nothing after. Plain http
+// only for a loopback host (a console under development on this machine).
+// The strict character set also keeps the value safe inside the preflight's
+// VTL template and the CSP.
+func checkOrigin(o string) error {
+	if originPattern.MatchString(o) {
+		return nil
+	}
+	if strings.HasPrefix(o, "http://") {
+		return fmt.Errorf("is plain http: want https, or http only on localhost, 127.0.0.1 or [::1]")
+	}
+	return fmt.Errorf("is not an origin: want https://host[:port] in lowercase, like https://app.example.com, with no path, trailing slash or wildcard")
+}
+
+var originPattern = regexp.MustCompile(`^(https://[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?$`)
+
+// AllowedOriginsString renders the extra origins the way
+// KEYGATE_ALLOWED_ORIGINS spells them.
+func (s Settings) AllowedOriginsString() string { return strings.Join(s.AllowedOrigins, ",") }
 
 func parseTierCaps(text string, caps map[string]int) error {
 	for _, part := range strings.Split(text, ",") {

@@ -97,6 +97,40 @@ func TestParseSettings(t *testing.T) {
 		{name: "retention CloudWatch does not offer", ctx: map[string]any{"logRetentionDays": 31.0}, wantErr: "retention"},
 		{name: "unknown MFA mode", ctx: map[string]any{"mfa": "sometimes"}, wantErr: "mfa"},
 		{name: "non-boolean flag", ctx: map[string]any{"apiGatewayCloudWatchRole": "maybe"}, wantErr: "apiGatewayCloudWatchRole"},
+
+		{name: "round-2 settings from -c",
+			ctx: map[string]any{"maxWorkspaceKeys": "20", "maxKeyLifetimeDays": "30", "storeTimeoutMs": "500",
+				"keyCacheSeconds": "0", "githubKeysUrl": "https://github.example.com/keys", "leakedKeyAction": "Flag",
+				"alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops", "authorizerReservedConcurrency": "0"},
+			check: func(t *testing.T, s Settings) {
+				if s.MaxWorkspaceKeys != 20 || s.MaxKeyLifetimeDays != 30 || s.StoreTimeoutMs != 500 || s.KeyCacheSeconds != 0 ||
+					s.GitHubKeysURL != "https://github.example.com/keys" || s.LeakedKeyAction != "flag" ||
+					s.AlarmTopicArn != "arn:aws:sns:eu-west-1:123456789012:ops" || s.AuthorizerReservedConcurrency != 0 {
+					t.Errorf("got %+v", s)
+				}
+			}},
+		{name: "allowed origins: trimmed, deduplicated, loopback http allowed",
+			ctx: map[string]any{"allowedOrigins": " https://app.example.com, http://localhost:5173,https://app.example.com,http://127.0.0.1:8080 ,https://a.example.com:8443"},
+			check: func(t *testing.T, s Settings) {
+				if got := s.AllowedOriginsString(); got != "https://app.example.com,http://localhost:5173,http://127.0.0.1:8080,https://a.example.com:8443" {
+					t.Errorf("got %q", got)
+				}
+			}},
+		{name: "origin with a path", ctx: map[string]any{"allowedOrigins": "https://app.example.com/console"}, wantErr: "allowedOrigins"},
+		{name: "origin with a trailing slash", ctx: map[string]any{"allowedOrigins": "https://app.example.com/"}, wantErr: "allowedOrigins"},
+		{name: "wildcard origin", ctx: map[string]any{"allowedOrigins": "*"}, wantErr: "allowedOrigins"},
+		{name: "wildcard subdomain", ctx: map[string]any{"allowedOrigins": "https://*.example.com"}, wantErr: "allowedOrigins"},
+		{name: "plain http on a public host", ctx: map[string]any{"allowedOrigins": "http://app.example.com"}, wantErr: "plain http"},
+		{name: "uppercase origin", ctx: map[string]any{"allowedOrigins": "https://App.example.com"}, wantErr: "allowedOrigins"},
+		{name: "quote in origin", ctx: map[string]any{"allowedOrigins": `https://a.com"`}, wantErr: "allowedOrigins"},
+		{name: "GitHub keys over http", ctx: map[string]any{"githubKeysUrl": "http://api.github.com/meta"}, wantErr: "githubKeysUrl"},
+		{name: "unknown leaked-key action", ctx: map[string]any{"leakedKeyAction": "delete"}, wantErr: "leakedKeyAction"},
+		{name: "alarm topic not an SNS ARN", ctx: map[string]any{"alarmTopicArn": "arn:aws:sqs:eu-west-1:123456789012:q"}, wantErr: "alarmTopicArn"},
+		{name: "store timeout at the authorizer's timeout", ctx: map[string]any{"storeTimeoutMs": 5000.0}, wantErr: "storeTimeoutMs"},
+		{name: "zero workspace keys", ctx: map[string]any{"maxWorkspaceKeys": 0.0}, wantErr: "maxWorkspaceKeys"},
+		{name: "lifetime of zero days", ctx: map[string]any{"maxKeyLifetimeDays": "0"}, wantErr: "maxKeyLifetimeDays"},
+		{name: "negative key cache", ctx: map[string]any{"keyCacheSeconds": -1.0}, wantErr: "keyCacheSeconds"},
+		{name: "negative reserved concurrency", ctx: map[string]any{"authorizerReservedConcurrency": "-5"}, wantErr: "authorizerReservedConcurrency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,8 +150,28 @@ func TestParseSettings(t *testing.T) {
 }
 
 func TestNewNamesMissingBinaries(t *testing.T) {
-	_, err := New(nil, "Keygate-test", Props{Settings: DefaultSettings(), BuildDir: t.TempDir()})
+	_, err := New(nil, "Keygate-test", Props{Settings: DefaultSettings(), BuildDir: t.TempDir(), ConsoleDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "make build") || !strings.Contains(err.Error(), "authorizer/bootstrap") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// TestMakefileBuildsEveryLambda: `make build` (mk/infra.mk's INFRA_LAMBDAS)
+// writes a bootstrap for exactly the stack's Lambdas.
+func TestMakefileBuildsEveryLambda(t *testing.T) {
+	raw, err := os.ReadFile("../../mk/infra.mk")
+	if err != nil {
+		t.Fatalf("read mk/infra.mk: %v", err)
+	}
+	text := strings.ReplaceAll(string(raw), "\\\n", " ")
+	for _, line := range strings.Split(text, "\n") {
+		name, value, ok := strings.Cut(line, ":=")
+		if ok && strings.TrimSpace(name) == "INFRA_LAMBDAS" {
+			if got := strings.Fields(value); !reflect.DeepEqual(got, LambdaNames) {
+				t.Errorf("INFRA_LAMBDAS = %v, want LambdaNames %v", got, LambdaNames)
+			}
+			return
+		}
+	}
+	t.Fatal("no INFRA_LAMBDAS in mk/infra.mk")
 }

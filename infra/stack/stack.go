@@ -1,7 +1,9 @@
 // Package stack is the CloudFormation stack that runs keygate on AWS: the
-// DynamoDB table, one arm64 Go Lambda per route plus the REQUEST authorizer,
-// the REST API with its envelope-shaped gateway responses, and the Cognito user
-// pool (or a reference to an existing one). Settings come from CDK context
+// DynamoDB table, one arm64 Go Lambda per route plus the REQUEST authorizer
+// and the Cognito pre-token-generation trigger, the REST API with CORS and its
+// envelope-shaped gateway responses, the Cognito user pool (or a reference to
+// an existing one), the web console on S3 and CloudFront, and the alarms and
+// dashboard. Settings come from CDK context
 // (see Settings); cdk-nag's AwsSolutions pack is applied by the caller, and
 // every finding this stack accepts is suppressed next to its resource, with a
 // reason.
@@ -32,6 +34,9 @@ type Props struct {
 	// BuildDir holds <name>/bootstrap for every name in LambdaNames: the
 	// linux/arm64 binaries `make build` writes to build/.
 	BuildDir string
+	// ConsoleDir is the built web console (index.html and its assets), which
+	// `make console` writes to console/dist.
+	ConsoleDir string
 }
 
 // Keygate is the deployed service, exposed for tests and for the app's outputs.
@@ -45,12 +50,17 @@ type Keygate struct {
 	// UserPool and UserPoolClient are nil when Settings name an existing pool.
 	UserPool       awscognito.UserPool
 	UserPoolClient awscognito.UserPoolClient
+	Console        *Console
+	Monitoring     *Monitoring
 }
 
 // New defines the keygate stack in scope. It fails before defining anything
-// if a Lambda binary is missing from props.BuildDir.
+// if a Lambda binary or the built console is missing.
 func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 	if err := checkBuildDir(props.BuildDir); err != nil {
+		return nil, err
+	}
+	if err := checkConsoleDir(props.ConsoleDir); err != nil {
 		return nil, err
 	}
 	s := props.Settings
@@ -64,39 +74,90 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 
 	k := &Keygate{Stack: st, Settings: s}
 	k.Table = newTable(st, s)
-
 	issuer, clientIDs := k.identity(st, s)
+
+	// The API first (its origin goes into the console's CSP), then the
+	// console (its origin goes into the functions' CORS setting), then the
+	// functions, then the routes that invoke them.
+	k.API = newRestAPI(st, s)
+	poolRegion := awscdk.Aws_REGION()
+	if s.ExistingUserPool() {
+		poolRegion = jsii.String(s.UserPoolRegion())
+	}
+	apiOrigin := fmt.Sprintf("https://%s.execute-api.%s.%s", *k.API.RestApiId(), *awscdk.Aws_REGION(), *awscdk.Aws_URL_SUFFIX())
+	cognitoOrigin := fmt.Sprintf("https://cognito-idp.%s.%s", *poolRegion, *awscdk.Aws_URL_SUFFIX())
+	k.Console = newConsoleHosting(st, s, apiOrigin, cognitoOrigin)
+	origins := append([]*string{k.Console.Origin}, *jsii.Strings(s.AllowedOrigins...)...)
+
 	env := map[string]*string{
-		"KEYGATE_TABLE":               k.Table.TableName(),
-		"KEYGATE_ISSUER":              issuer,
-		"KEYGATE_CLIENT_IDS":          clientIDs,
-		"KEYGATE_DEFAULT_DAILY_LIMIT": jsii.String(fmt.Sprint(s.DefaultDailyLimit)),
-		"KEYGATE_TIER_CAPS":           jsii.String(s.TierCapsString()),
-		"KEYGATE_MAX_ACTIVE_KEYS":     jsii.String(fmt.Sprint(s.MaxActiveKeys)),
-		"KEYGATE_LOG_LEVEL":           jsii.String(s.LogLevel),
+		"KEYGATE_TABLE":                 k.Table.TableName(),
+		"KEYGATE_ISSUER":                issuer,
+		"KEYGATE_CLIENT_IDS":            clientIDs,
+		"KEYGATE_DEFAULT_DAILY_LIMIT":   jsii.String(fmt.Sprint(s.DefaultDailyLimit)),
+		"KEYGATE_TIER_CAPS":             jsii.String(s.TierCapsString()),
+		"KEYGATE_MAX_ACTIVE_KEYS":       jsii.String(fmt.Sprint(s.MaxActiveKeys)),
+		"KEYGATE_LOG_LEVEL":             jsii.String(s.LogLevel),
+		"KEYGATE_MAX_WORKSPACE_KEYS":    jsii.String(fmt.Sprint(s.MaxWorkspaceKeys)),
+		"KEYGATE_MAX_KEY_LIFETIME_DAYS": jsii.String(fmt.Sprint(s.MaxKeyLifetimeDays)),
+		"KEYGATE_STORE_TIMEOUT_MS":      jsii.String(fmt.Sprint(s.StoreTimeoutMs)),
+		"KEYGATE_KEY_CACHE_SECONDS":     jsii.String(fmt.Sprint(s.KeyCacheSeconds)),
+		// The console's origin first, then the extra ones.
+		"KEYGATE_ALLOWED_ORIGINS":   jsii.String(strings.Join(derefAll(origins), ",")),
+		"KEYGATE_GITHUB_KEYS_URL":   jsii.String(s.GitHubKeysURL),
+		"KEYGATE_LEAKED_KEY_ACTION": jsii.String(s.LeakedKeyAction),
 	}
 	k.Functions = newFunctions(st, s, props.BuildDir, env, k.Table)
-	k.API, k.Authorizer = newAPI(st, s, k.Functions)
+	attachPreTokenGeneration(st, s, k.UserPool, k.Functions["pretokengen"])
+	k.Authorizer = addRoutes(st, s, k.API, k.Functions, origins)
 
-	userPoolClientIDs := clientIDs
 	userPoolID := jsii.String(s.UserPoolID)
+	var consoleClientID *string
 	if k.UserPool != nil {
 		userPoolID = k.UserPool.UserPoolId()
+		consoleClientID = k.UserPoolClient.UserPoolClientId()
+	} else {
+		// The first listed client is the console's: a public client (no
+		// secret) that allows SRP sign-in.
+		consoleClientID = jsii.String(s.UserPoolClientIDs[0])
 	}
+	k.Console.deploy(st, s, props.ConsoleDir, ConsoleConfig{
+		APIURL: k.API.Url(), Region: poolRegion, UserPoolID: userPoolID, ClientID: consoleClientID,
+	})
+	k.Monitoring = newMonitoring(st, s, k, k.Console)
+
 	outputs := []struct {
 		id, desc string
 		value    *string
 	}{
-		{"ApiUrl", "Base URL of the API stage; routes are under v1/ (e.g. <ApiUrl>v1/api-keys)", k.API.Url()},
+		{"ApiUrl", "Base URL of the API stage; routes are under v1/ and api/v1/ (e.g. <ApiUrl>v1/api-keys)", k.API.Url()},
+		{"ConsoleUrl", "The web console (CloudFront)", jsii.String(*k.Console.Origin + "/")},
 		{"UserPoolId", "Cognito user pool whose tokens keygate accepts", userPoolID},
-		{"UserPoolClientId", "Cognito app client id(s) whose tokens keygate accepts (comma-separated)", userPoolClientIDs},
+		{"UserPoolClientId", "Cognito app client id(s) whose tokens keygate accepts (comma-separated)", clientIDs},
 		{"Issuer", "Expected iss claim of Cognito tokens (KEYGATE_ISSUER)", issuer},
 		{"TableName", "DynamoDB table of keys and usage counters", k.Table.TableName()},
+		{"DashboardUrl", "CloudWatch dashboard of the API, keygate's metrics, the Lambdas and DynamoDB",
+			jsii.String(fmt.Sprintf("https://console.aws.amazon.com/cloudwatch/home?region=%s#dashboards:name=%s",
+				*awscdk.Aws_REGION(), *k.Monitoring.Dashboard.DashboardName()))},
+	}
+	if s.ExistingUserPool() {
+		outputs = append(outputs, struct {
+			id, desc string
+			value    *string
+		}{"PreTokenGenerationFunctionArn", "Attach as the existing pool's pre-token-generation trigger, event version V2_0 (README)",
+			k.Functions["pretokengen"].FunctionArn()})
 	}
 	for _, o := range outputs {
 		awscdk.NewCfnOutput(st, jsii.String(o.id), &awscdk.CfnOutputProps{Value: o.value, Description: jsii.String(o.desc)})
 	}
 	return k, nil
+}
+
+func derefAll(ss []*string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = *s
+	}
+	return out
 }
 
 // identity creates the user pool and web client, or refers to the existing

@@ -14,15 +14,20 @@ const (
 	AttrSK        = "sk"
 	AttrGSI1PK    = "gsi1pk"
 	AttrGSI1SK    = "gsi1sk"
-	AttrExpiresAt = "expiresAt" // TTL of the per-day usage counters
+	AttrExpiresAt = "expiresAt" // TTL of the archived day counters
 	IndexByOwner  = "byOwner"
 )
 
 // ListedAttributes are what the byOwner index projects besides its keys:
-// everything a key listing shows, never the key's hash.
+// everything a key listing shows, never the key's hash (the same list, in the
+// same order, as shared/dynamo.ListedAttributes; TestTableMatchesServiceCode
+// compares them). keyExpiresAt is a key's expiry; expiresAt is the TTL of
+// counter items. A changed projection cannot be applied to a deployed index
+// in place: a stack deployed before it must be replaced.
 var ListedAttributes = []string{
-	"prefix", "owner", "tier", "teamId", "name", "dailyLimit",
-	"status", "createdAt", "updatedAt", "lastUsedAt", "revokedAt",
+	"prefix", "id", "ownerKind", "owner", "createdBy", "budget", "tier", "teamId", "name", "dailyLimit",
+	"status", "createdAt", "updatedAt", "keyExpiresAt", "revokedAt", "revokedReason", "leakUrl",
+	"leakedAt", "rotatedFrom", "rotatedFromId", "rotatedTo", "rotatedToId", "lastUsedAt",
 }
 
 func newTable(st awscdk.Stack, s Settings) awsdynamodb.Table {
