@@ -57,14 +57,14 @@ type Authorizer struct {
 	GoodTTL time.Duration
 	Now     func() time.Time
 	Log     *slog.Logger
-
-	contexts *lru.Cache[principal.Principal, map[string]any]
 }
 
-// goodKey is a cached authentication: who the key acts as, and until when
-// the key itself is valid (its expiry), which is checked on every hit.
+// goodKey is a cached authentication: who the key acts as, its authorizer
+// context rendered once, and until when the key itself is valid (its
+// expiry), which is checked on every hit.
 type goodKey struct {
 	p       principal.Principal
+	ctx     map[string]any
 	expires time.Time
 }
 
@@ -72,41 +72,32 @@ type goodKey struct {
 func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
 	defer rec.Flush()
-	p, err := a.Authenticate(ctx, header(ev.Headers, "Authorization"))
+	p, rendered, err := a.authenticate(ctx, header(ev.Headers, "Authorization"))
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
-	return allow(p, ev.MethodArn, a.context(p)), nil
-}
-
-// contextCacheSize bounds the rendered contexts kept: the hot principals of
-// a container, about a kilobyte each; a miss only renders the map again.
-const contextCacheSize = 1_000
-
-var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// context renders p's authorizer context once per distinct principal: the
-// same token or key asks for the same map, which is only ever read.
-func (a *Authorizer) context(p principal.Principal) map[string]any {
-	if a.contexts == nil {
-		return p.Context()
+	if rendered == nil {
+		rendered = p.Context()
 	}
-	if m, ok := a.contexts.Get(p, time.Time{}); ok {
-		return m
-	}
-	m := p.Context()
-	a.contexts.Put(p, m, forever)
-	return m
+	return allow(p, ev.MethodArn, rendered), nil
 }
 
 // Authenticate resolves an Authorization header value. Its errors are
 // ErrUnauthorized, or a store failure (which API Gateway reports as an
 // authorizer failure, rendered 503).
 func (a *Authorizer) Authenticate(ctx context.Context, authorization string) (principal.Principal, error) {
+	p, _, err := a.authenticate(ctx, authorization)
+	return p, err
+}
+
+// authenticate also returns the principal's rendered context when a cache
+// holds it (a warm key), nil otherwise.
+func (a *Authorizer) authenticate(ctx context.Context, authorization string) (principal.Principal, map[string]any, error) {
 	cred, ok := bearer(authorization)
 	if !ok {
 		metrics.Denial(ctx, metrics.ReasonNoCredential) // metrics hook
-		return a.deny(ctx, "no bearer credential")
+		p, err := a.deny(ctx, "no bearer credential")
+		return p, nil, err
 	}
 	if strings.HasPrefix(cred, apikey.Scheme) {
 		return a.authenticateKey(ctx, cred)
@@ -115,13 +106,14 @@ func (a *Authorizer) Authenticate(ctx context.Context, authorization string) (pr
 	if errors.Is(err, cognito.ErrUnavailable) {
 		a.log().ErrorContext(ctx, "token could not be checked", "error", err)
 		metrics.Unavailable(ctx, metrics.Authorizer) // metrics hook: API Gateway answers 503
-		return principal.Principal{}, err
+		return principal.Principal{}, nil, err
 	}
 	if err != nil {
 		metrics.Denial(ctx, metrics.ReasonInvalidToken) // metrics hook
-		return a.deny(ctx, "token refused", "error", err.Error())
+		p, err := a.deny(ctx, "token refused", "error", err.Error())
+		return p, nil, err
 	}
-	return p, nil
+	return p, nil, nil
 }
 
 func (a *Authorizer) now() time.Time {
@@ -131,57 +123,64 @@ func (a *Authorizer) now() time.Time {
 	return a.Now()
 }
 
-func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principal.Principal, error) {
+func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principal.Principal, map[string]any, error) {
 	key, err := apikey.Parse(cred)
 	if err != nil {
 		metrics.Denial(ctx, metrics.ReasonMalformed) // metrics hook
-		return a.deny(ctx, "malformed key")
+		return a.refuse(ctx, "malformed key")
 	}
 	prefix := key.Prefix()
 	hash := key.Hash()
 	now := a.now()
 	if g, ok := a.Good.Get(hash, now); ok {
 		if g.expires.IsZero() || now.Before(g.expires) {
-			return g.p, nil
+			return g.p, g.ctx, nil
 		}
 		a.Good.Remove(hash)
 		metrics.Denial(ctx, metrics.ReasonExpired) // metrics hook
-		return a.deny(ctx, "key expired", "keyPrefix", prefix)
+		return a.refuse(ctx, "key expired", "keyPrefix", prefix)
 	}
 	if a.Misses.Contains(prefix) {
 		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook (the miss cache holds unknown, revoked and expired prefixes)
-		return a.deny(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
+		return a.refuse(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
 	}
 	r, err := a.Keys.Authenticate(ctx, key)
 	switch {
 	case err == nil:
 		p := r.Principal()
-		a.Good.Put(hash, goodKey{p: p, expires: r.ExpiresAt}, now.Add(a.GoodTTL))
-		return p, nil
+		rendered := p.Context()
+		a.Good.Put(hash, goodKey{p: p, ctx: rendered, expires: r.ExpiresAt}, now.Add(a.GoodTTL))
+		return p, rendered, nil
 	case errors.Is(err, keys.ErrExpired):
 		// An expired key can never be used again (PATCH refuses it), so it is
 		// as dead as a revoked one.
 		a.Misses.Add(prefix)
 		metrics.Denial(ctx, metrics.ReasonExpired) // metrics hook
-		return a.deny(ctx, "key expired", "keyPrefix", prefix)
+		return a.refuse(ctx, "key expired", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrNotFound):
 		a.Misses.Add(prefix)
 		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook
-		return a.deny(ctx, "key unknown", "keyPrefix", prefix)
+		return a.refuse(ctx, "key unknown", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrRevoked):
 		a.Misses.Add(prefix)
 		metrics.Denial(ctx, metrics.ReasonRevoked) // metrics hook
-		return a.deny(ctx, "key revoked", "keyPrefix", prefix)
+		return a.refuse(ctx, "key revoked", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrWrongSecret):
 		// Not cached: the prefix is public, and caching it would let anyone
 		// lock its owner out.
 		metrics.Denial(ctx, metrics.ReasonWrongSecret) // metrics hook
-		return a.deny(ctx, "key secret mismatch", "keyPrefix", prefix)
+		return a.refuse(ctx, "key secret mismatch", "keyPrefix", prefix)
 	default:
 		a.log().ErrorContext(ctx, "key lookup failed", "keyPrefix", prefix, "error", err)
 		metrics.Unavailable(ctx, metrics.Authorizer) // metrics hook: API Gateway answers 503
-		return principal.Principal{}, err
+		return principal.Principal{}, nil, err
 	}
+}
+
+// refuse is deny on a path that also returns a rendered context.
+func (a *Authorizer) refuse(ctx context.Context, reason string, attrs ...any) (principal.Principal, map[string]any, error) {
+	p, err := a.deny(ctx, reason, attrs...)
+	return p, nil, err
 }
 
 func (a *Authorizer) deny(ctx context.Context, reason string, attrs ...any) (principal.Principal, error) {
@@ -300,8 +299,7 @@ const goodCacheSize = 10_000
 // New returns an authorizer with the default miss cache and a positive key
 // cache of goodTTL (0 turns it off).
 func New(k KeyAuthenticator, t TokenVerifier, goodTTL time.Duration, log *slog.Logger) *Authorizer {
-	a := &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), GoodTTL: goodTTL, Log: log,
-		contexts: lru.New[principal.Principal, map[string]any](contextCacheSize)}
+	a := &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), GoodTTL: goodTTL, Log: log}
 	if goodTTL > 0 {
 		a.Good = lru.New[apikey.Hash, goodKey](goodCacheSize)
 	}

@@ -10,6 +10,7 @@ package cognito
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
@@ -76,7 +78,6 @@ type Options struct {
 
 // Verifier checks Cognito tokens.
 type Verifier struct {
-	parser    *jwt.Parser
 	issuers   map[string]*issuer
 	clientIDs []string
 	now       func() time.Time
@@ -86,10 +87,12 @@ type Verifier struct {
 	generation atomic.Uint64
 }
 
-// issuer is one trusted pool: its keyfunc and whether its last JWKS fetch
+// issuer is one trusted pool: its JWKS (keyfunc's storage, which refetches
+// on an unknown kid within the rate limit) and whether its last fetch
 // failed.
 type issuer struct {
-	keyfunc jwt.Keyfunc
+	keys    jwkset.Storage
+	ctx     context.Context
 	failing atomic.Bool
 }
 
@@ -161,21 +164,9 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cognito: JWKS client for %s: %w", iss, err)
 		}
-		is.keyfunc = kf.KeyfuncCtx(ctx)
+		is.keys, is.ctx = kf.Storage(), ctx
 		v.issuers[iss] = is
 	}
-	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		// exp, nbf and iat are checked in verify on the plain numbers the
-		// claims decoder read: the same rules as golang-jwt's validator
-		// (exp required; 60 s leeway on all three), without its conversions
-		// on this hot path.
-		jwt.WithoutClaimsValidation(),
-		// One spelling per token: base64url with no stray bits, so a token
-		// whose signature is re-spelled is not a second, different token.
-		jwt.WithStrictDecoding(),
-	}
-	v.parser = jwt.NewParser(opts...)
 	return v, nil
 }
 
@@ -222,18 +213,30 @@ func (w *watch) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// keyfunc picks the key of the pool the token claims to come from; a token
-// from any other issuer is refused before any key is looked up.
-func (v *Verifier) keyfunc(t *jwt.Token) (any, error) {
-	c, ok := t.Claims.(*Claims)
-	if !ok {
-		return nil, ErrInvalidToken
-	}
+// key finds the RS256 key kid in the pool the token claims to come from (a
+// token of any other issuer is refused before any key is looked up); an
+// unknown kid refetches the pool's JWKS within its rate limit. A kid that
+// is not found while the pool's JWKS cannot be fetched is ErrUnavailable.
+func (v *Verifier) key(c *Claims, kid string) (*rsa.PublicKey, error) {
 	is, ok := v.issuers[c.Issuer]
 	if !ok {
 		return nil, fmt.Errorf("%w: issuer %q is not trusted", ErrInvalidToken, c.Issuer)
 	}
-	return is.keyfunc(t)
+	jwk, err := is.keys.KeyRead(is.ctx, kid)
+	if err != nil {
+		if is.failing.Load() {
+			return nil, fmt.Errorf("%w: key %q: %w", ErrUnavailable, kid, err)
+		}
+		return nil, fmt.Errorf("%w: key %q: %w", ErrInvalidToken, kid, err)
+	}
+	if a := jwk.Marshal().ALG.String(); a != "" && a != "RS256" {
+		return nil, fmt.Errorf("%w: key %q is for %s, not RS256", ErrInvalidToken, kid, a)
+	}
+	pub, ok := jwk.Key().(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: key %q is not an RSA public key", ErrInvalidToken, kid)
+	}
+	return pub, nil
 }
 
 // Verify checks a token and returns who it is for. Errors wrap
@@ -263,12 +266,15 @@ func (v *Verifier) Verify(token string) (principal.Principal, error) {
 
 func (v *Verifier) verify(token string) (principal.Principal, error) {
 	var c Claims
-	if _, err := v.parser.ParseWithClaims(token, &c, v.keyfunc); err != nil {
-		if errors.Is(err, jwt.ErrTokenUnverifiable) {
-			if is, ok := v.issuers[c.Issuer]; ok && is.failing.Load() {
-				return principal.Principal{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
-			}
-		}
+	jws, err := parseCompact(token, &c)
+	if err != nil {
+		return principal.Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	pub, err := v.key(&c, jws.kid)
+	if err != nil {
+		return principal.Principal{}, err
+	}
+	if err := jwt.SigningMethodRS256.Verify(jws.signingInput, jws.sig, pub); err != nil {
 		return principal.Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if err := c.checkTimes(v.now()); err != nil {
@@ -294,6 +300,6 @@ func (v *Verifier) verify(token string) (principal.Principal, error) {
 		Tier:   principal.ParseTier(c.Tier),
 		TeamID: c.TeamID,
 		Method: principal.ViaJWT,
-		Exp:    date(c.ExpiresAt).Time.UTC().Truncate(time.Second),
+		Exp:    time.Unix(int64(c.ExpiresAt), 0).UTC(),
 	}, nil
 }

@@ -142,3 +142,52 @@ func TestSeveralIssuers(t *testing.T) {
 		}
 	})
 }
+
+// signHeader signs a claims map under a header written as JSON text.
+func signHeader(t *testing.T, iss *devissuer.Issuer, header string, claims map[string]any) string {
+	t.Helper()
+	payload, _ := json.Marshal(claims)
+	in := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString(payload)
+	sig, err := jwt.SigningMethodRS256.Sign(in, iss.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func TestHeaderIsReadStrictly(t *testing.T) {
+	f := newFixture(t, cognito.Options{UnknownKIDRefresh: time.Hour})
+	claims := map[string]any(f.iss.Claims(devissuer.Token{Sub: "u", Tier: "pro"}))
+	kid := `"kid":"` + f.iss.KID + `"`
+	good := signHeader(t, f.iss, `{"alg":"RS256",`+kid+`}`, claims)
+	tests := []struct {
+		name  string
+		token string
+		ok    bool
+	}{
+		{"alg and kid", good, true},
+		{"typ and other members are fine", signHeader(t, f.iss, `{ "typ" : "JWT", "alg":"RS256", `+kid+`, "x5t":"abc"}`, claims), true},
+		{"alg in another case is refused", signHeader(t, f.iss, `{"alg":"rs256",`+kid+`}`, claims), false},
+		{"alg twice is refused", signHeader(t, f.iss, `{"alg":"none","alg":"RS256",`+kid+`}`, claims), false},
+		{"kid twice is refused", signHeader(t, f.iss, `{"alg":"RS256",`+kid+`,"kid":"other"}`, claims), false},
+		{"no kid is refused", signHeader(t, f.iss, `{"alg":"RS256"}`, claims), false},
+		{"a crit member is refused", signHeader(t, f.iss, `{"alg":"RS256",`+kid+`,"crit":["exp"]}`, claims), false},
+		{"a header that is not an object is refused", signHeader(t, f.iss, `["RS256"]`, claims), false},
+		{"a header that is not JSON is refused", signHeader(t, f.iss, `{"alg":"RS256",`+kid, claims), false},
+		{"padding is refused", strings.Replace(good, ".", "=.", 1), false},
+		{"four segments are refused", good + ".x", false},
+		{"a standard-base64 signature is refused", good[:strings.LastIndexByte(good, '.')+1] +
+			strings.NewReplacer("-", "+", "_", "/").Replace(good[strings.LastIndexByte(good, '.')+1:]) + "+", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.v.Verify(tt.token)
+			if tt.ok && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !tt.ok && !errors.Is(err, cognito.ErrInvalidToken) {
+				t.Fatalf("got %v, want ErrInvalidToken", err)
+			}
+		})
+	}
+}
