@@ -24,6 +24,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/clock"
@@ -58,6 +60,13 @@ var lambdas = []struct{ name, pkg string }{
 	{"updatekey", module + "/functions/updatekey"},
 	{"revokekey", module + "/functions/revokekey"},
 	{"usage", module + "/functions/usage"},
+	{"rotatekey", module + "/functions/rotatekey"},
+	{"wslistkeys", module + "/functions/wslistkeys"},
+	{"wscreatekey", module + "/functions/wscreatekey"},
+	{"wsrevokekey", module + "/functions/wsrevokekey"},
+	{"wsrotatekey", module + "/functions/wsrotatekey"},
+	{"secretscan", module + "/functions/secretscan"},
+	{"pretokengen", module + "/functions/pretokengen"},
 }
 
 // Production build flags (`make build`), less the target architecture:
@@ -205,6 +214,64 @@ func TestPackagedLambdasUnderEmulator(t *testing.T) {
 		r := mustProxy(t, a, 200)
 		if _, ok := r.data()["keys"].([]any); !ok {
 			t.Errorf("usage: data.keys is not a list; body %s", a.body)
+		}
+	})
+
+	// The round-2 Lambdas: each starts from its bootstrap and answers one
+	// event the way API Gateway (or Cognito) sends it.
+	member := principal.Principal{Sub: "u2", Tier: principal.Team, TeamID: "ws-smoke", Method: principal.ViaJWT}
+	owner := principal.Principal{Sub: "u1", Tier: principal.Pro, Method: principal.ViaJWT}
+	proxy := func(method, resource, path string, params map[string]string, p *principal.Principal, body string) []byte {
+		ev := events.APIGatewayProxyRequest{
+			Resource: resource, Path: path, HTTPMethod: method, PathParameters: params, Body: body,
+			Headers:        map[string]string{"Content-Type": "application/json"},
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rie-" + method, Stage: "prod", ResourcePath: resource},
+		}
+		if p != nil {
+			ev.RequestContext.Authorizer = map[string]any{}
+			for k, v := range p.Context() {
+				ev.RequestContext.Authorizer[k] = v
+			}
+			ev.RequestContext.Authorizer["principalId"] = p.ID()
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	round2 := []struct {
+		name   string
+		ev     []byte
+		status int
+	}{
+		{"rotatekey", proxy("POST", "/v1/api-keys/{prefix}/rotate", "/v1/api-keys/"+direct.Key.Prefix+"/rotate",
+			map[string]string{"prefix": direct.Key.Prefix}, &owner, `{"gracePeriodSeconds":0}`), 201},
+		{"wslistkeys", proxy("GET", "/api/v1/workspaces/{id}/api-keys", "/api/v1/workspaces/ws-smoke/api-keys",
+			map[string]string{"id": "ws-smoke"}, &member, ""), 200},
+		{"wscreatekey", proxy("POST", "/api/v1/workspaces/{id}/api-keys", "/api/v1/workspaces/ws-smoke/api-keys",
+			map[string]string{"id": "ws-smoke"}, &member, `{"name":"smoke"}`), 201},
+		{"wsrevokekey", proxy("DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}", "/api/v1/workspaces/ws-smoke/api-keys/00000000-0000-4000-8000-000000000000",
+			map[string]string{"id": "ws-smoke", "keyId": "00000000-0000-4000-8000-000000000000"}, &member, ""), 404},
+		{"wsrotatekey", proxy("POST", "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", "/api/v1/workspaces/other/api-keys/00000000-0000-4000-8000-000000000000/rotate",
+			map[string]string{"id": "other", "keyId": "00000000-0000-4000-8000-000000000000"}, &member, ""), 404},
+		// No signature headers: refused before anything is read (no key list fetched).
+		{"secretscan", proxy("POST", "/v1/secret-scanning/github", "/v1/secret-scanning/github", nil, nil, `[]`), 401},
+	}
+	for _, tc := range round2 {
+		t.Run(tc.name, func(t *testing.T) {
+			_, a := start(t, tc.name, tc.ev)
+			mustStatus(t, a, tc.status)
+		})
+	}
+	t.Run("pretokengen", func(t *testing.T) {
+		ev, err := os.ReadFile(filepath.Join("..", "..", "shared", "cognito", "pretoken", "testdata", "v2-authentication-pro.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, a := start(t, "pretokengen", ev)
+		if a.status != http.StatusOK || !bytes.Contains(a.body, []byte(`"custom:tier":"pro"`)) || !bytes.Contains(a.body, []byte("accessTokenGeneration")) {
+			t.Fatalf("pretokengen: HTTP %d %s, want the tier copied into the access token's claims", a.status, a.body)
 		}
 	})
 }
@@ -503,6 +570,18 @@ func (r proxyResult) data() map[string]any {
 
 func mustProxy(t *testing.T, a answer, status int) proxyResult {
 	t.Helper()
+	body := mustStatus(t, a, status)
+	var r proxyResult
+	if err := json.Unmarshal([]byte(body), &r); err != nil || !r.Success {
+		t.Fatalf("body %s, want the success envelope", body)
+	}
+	return r
+}
+
+// mustStatus checks a proxy answer's status and JSON content type and
+// returns its body (an envelope, a bare workspace-API body, or an error).
+func mustStatus(t *testing.T, a answer, status int) string {
+	t.Helper()
 	var resp struct {
 		StatusCode   int               `json:"statusCode"`
 		Headers      map[string]string `json:"headers"`
@@ -518,11 +597,10 @@ func mustProxy(t *testing.T, a answer, status int) proxyResult {
 	if ct := resp.Headers["Content-Type"]; ct != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
-	var r proxyResult
-	if err := json.Unmarshal([]byte(resp.Body), &r); err != nil || !r.Success {
-		t.Fatalf("body %s, want the success envelope", resp.Body)
+	if !json.Valid([]byte(resp.Body)) {
+		t.Fatalf("body %q is not JSON", resp.Body)
 	}
-	return r
+	return resp.Body
 }
 
 // event reads a recorded event from testdata/ and fills its {{NAME}}
