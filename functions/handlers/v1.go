@@ -97,16 +97,16 @@ func CreateKey(svc *keys.Service) lambdahttp.Handler {
 	})
 }
 
-// ListKeys is GET /v1/api-keys[?status=active|revoked|expired|suspended|all].
+// ListKeys is GET /v1/api-keys[?status=active|all].
 func ListKeys(svc *keys.Service) lambdahttp.Handler {
 	return withOwner(userOwner, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
 		f := keys.Filter(keys.Active)
 		if s, ok := r.Query["status"]; ok {
 			switch keys.Filter(s) {
-			case keys.All, keys.Filter(keys.Active), keys.Filter(keys.Revoked), keys.Filter(keys.Expired), keys.Filter(keys.Suspended):
+			case keys.All, keys.Filter(keys.Active):
 				f = keys.Filter(s)
 			default:
-				return lambdahttp.Response{}, apierr.New(apierr.BadRequest, "Query parameter 'status' must be active, revoked, expired, suspended or all.")
+				return lambdahttp.Response{}, apierr.New(apierr.BadRequest, "Query parameter 'status' must be active (the default) or all.")
 			}
 		}
 		list, err := svc.List(ctx, o, f)
