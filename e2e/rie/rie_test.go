@@ -640,7 +640,7 @@ func report(t *testing.T, buildTime time.Duration, rie string, rows []measuremen
 	}
 	_ = w.Flush()
 	if fi, err := os.Stat(rie); err == nil {
-		fmt.Fprintf(&b, "aws-lambda-rie: %d bytes; build of all seven: %.1f s\n", fi.Size(), buildTime.Seconds())
+		fmt.Fprintf(&b, "aws-lambda-rie: %d bytes; build of the %d bootstraps and the emulator: %.1f s\n", fi.Size(), len(lambdas), buildTime.Seconds())
 	}
 	t.Logf("\n%s", b.String())
 	if path := os.Getenv(EnvReport); path != "" {
