@@ -11,16 +11,27 @@ PKGS   := ./...
 .PHONY: help dev test vet test-go bench tools clean check-env
 
 help:
-	@echo "make dev     run keygate locally: the API (gateway, authorizer, functions, dynalite), cognito-local, the web console"
-	@echo "make tools   install the pinned Node tools (tools/package-lock.json); every target that needs them does it first"
-	@echo "make test    install what tests need, go vet, go test (root module and infra/)"
-	@echo "make bench   benchmarks and the throughput report (bench.txt)"
-	@echo "make console build the web console (console/dist);  make screenshots  PNGs of it into docs/"
-	@echo "make soak    the local stack for 5 min under mixed load with a store outage: docs/soak.txt, docs/soak.png"
-	@echo "             (SOAK_DURATION=30s for a quick look; make soak-quick writes to build/soak/)"
-	@echo "make build   cross-compile every Lambda to build/<name>/bootstrap (linux/arm64)"
-	@echo "make synth   synthesize the CDK app offline;  make deploy / make destroy"
-	@echo "make lint-openapi  lint docs/openapi.yaml with Redocly CLI (part of make test)"
+	@echo "The two commands:"
+	@echo "  make dev           run keygate locally: the web console, cognito-local with demo users, the API, dynalite"
+	@echo "  make test          install what tests need, lint the OpenAPI document, go vet, go test (root module and infra/)"
+	@echo "Tests and measurements:"
+	@echo "  make test-go       the root module's vet and tests only;  make test-infra  the CDK stack's tests only"
+	@echo "  make vet           go vet ./...;  make lint-openapi  lint docs/openapi.yaml with Redocly CLI"
+	@echo "  make bench         benchmarks and the throughput report (bench.txt)"
+	@echo "  make fuzz          every fuzz target for FUZZTIME each (default 60s; FUZZ=<regexp> picks targets)"
+	@echo "  make soak          5 min under mixed load with a store outage: docs/soak.txt, docs/soak.png (SOAK_DURATION)"
+	@echo "  make soak-quick    30 s of the same into build/soak/;  make soak-vet  vet the soak program"
+	@echo "Pieces:"
+	@echo "  make tools         the pinned Node tools (tools/package-lock.json); every target that needs them does it first"
+	@echo "  make console       build the web console (console/dist);  make screenshots  PNGs of it into docs/"
+	@echo "  make chromium      Debian's chromium for the browser tests (apt-get, as root, when missing)"
+	@echo "  make check-env     check Go >= 1.26, Node >= 20 and npm (make dev and make test do it first)"
+	@echo "  make clean         remove build outputs (build/, cdk.out/, bench.txt, console/dist)"
+	@echo "Deploying (see the README's Deploy section):"
+	@echo "  make build         cross-compile every Lambda to build/<name>/bootstrap (linux/arm64)"
+	@echo "  make synth         synthesize the CDK app offline (cdk-nag included)"
+	@echo "  make deploy / make destroy / make cdk-bootstrap   with AWS credentials; CDK_ARGS=\"-c key=value\""
+	@echo "Operators: go run ./cmd/keygate-admin help"
 
 tools: $(TOOLS)
 

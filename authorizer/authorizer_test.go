@@ -544,3 +544,23 @@ func TestJWKSUnreachableIsUnavailable(t *testing.T) {
 		t.Fatalf("Handle = %v, want an unavailable JWKS (503), not Unauthorized", err)
 	}
 }
+
+func TestWorkspaceKeyPrincipal(t *testing.T) {
+	f := newFixture(t)
+	member := principal.Principal{Sub: "alice", Tier: principal.Team, TeamID: "ws-1", Method: principal.ViaJWT}
+	name := "CI"
+	c, err := f.keys.Create(t.Context(), member, keys.Workspace("ws-1"), keys.CreateInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.handle(t, authz("Bearer "+c.Secret.String()))
+	mustAllow(t, res, err, "workspace:ws-1", map[string]any{
+		"sub": "", "tier": "team", "teamId": "ws-1", "authMethod": "key", "ownerKind": "workspace", "workspaceId": "ws-1",
+		"keyPrefix": c.Key.Prefix, "keyId": c.Key.ID, "keyName": "CI", "dailyLimit": "250", "budget": c.Key.Budget,
+		"createdBy": "alice",
+	})
+	p, err := principal.FromContext(res.Context)
+	if err != nil || !p.WorkspaceKey() || p.WorkspaceID != "ws-1" || p.KeyID != c.Key.ID || p.CreatedBy != "alice" {
+		t.Fatalf("the functions see %+v (%v)", p, err)
+	}
+}

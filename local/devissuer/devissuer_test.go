@@ -1,0 +1,45 @@
+package devissuer
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestTokenEndpoint(t *testing.T) {
+	iss, err := New("client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(iss.Handler())
+	defer srv.Close()
+	iss.URL = srv.URL
+	tests := []struct {
+		name, query string
+		status      int
+		says        string
+	}{
+		{"a team member", "sub=alice&tier=team&teamId=t1", 200, "eyJ"},
+		{"an ID token with a ttl", "sub=bob&use=id&ttl=60", 200, "eyJ"},
+		{"no sub is refused", "tier=pro", 400, "sub is required"},
+		{"an unknown tier is refused", "sub=a&tier=gold", 400, `tier "gold"`},
+		{"a tier typo is refused", "sub=a&tier=Pro%20", 400, "is not free, pro, team or enterprise"},
+		{"an unknown parameter is refused", "sub=a&teamid=t1", 400, `unknown parameter "teamid"`},
+		{"a bad use is refused", "sub=a&use=refresh", 400, "use must be"},
+		{"a bad ttl is refused", "sub=a&ttl=0", 400, "ttl must be"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := srv.Client().Get(srv.URL + "/token?" + tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.says) {
+				t.Fatalf("%d %q", resp.StatusCode, b)
+			}
+		})
+	}
+}
