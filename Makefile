@@ -20,7 +20,7 @@ help:
 	@echo "  make bench         benchmarks and the throughput report (bench.txt)"
 	@echo "  make fuzz          every fuzz target for FUZZTIME each (default 60s; FUZZ=<regexp> picks targets)"
 	@echo "  make soak          5 min under mixed load with a store outage: docs/soak.txt, docs/soak.png (SOAK_DURATION)"
-	@echo "  make soak-quick    30 s of the same into build/soak/;  make soak-vet  vet the soak program"
+	@echo "  make soak-quick    30 s of the same into build/soak/;  make soak-vet  vet the soak program (part of make test)"
 	@echo "Pieces:"
 	@echo "  make tools         the pinned Node tools (tools/package-lock.json); every target that needs them does it first"
 	@echo "  make console       build the web console (console/dist);  make screenshots  PNGs of it into docs/"
@@ -63,7 +63,7 @@ test-go: check-env $(TOOLS) console chromium vet
 	@echo "== go test ./... (a cold cache compiles the AWS SDK and more first: 3-5 minutes; warm about 2; a line per package as it finishes)"
 	KEYGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 $(PKGS)
 
-test: test-go test-infra lint-openapi
+test: test-go test-infra lint-openapi soak-vet
 
 bench: $(TOOLS)
 	./scripts/bench.sh | tee bench.txt
