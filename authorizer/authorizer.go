@@ -21,6 +21,7 @@ import (
 	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/cognito"
 	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/lambdahttp"
 	"github.com/keygate/keygate/shared/lru"
 	"github.com/keygate/keygate/shared/metrics"
 	"github.com/keygate/keygate/shared/principal"
@@ -72,6 +73,8 @@ type goodKey struct {
 func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
 	defer rec.Flush()
+	ctx, cancel := lambdahttp.WithinLambdaDeadline(ctx)
+	defer cancel()
 	p, rendered, err := a.authenticate(ctx, header(ev.Headers, "Authorization"))
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
@@ -136,9 +139,9 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 		if g.expires.IsZero() || now.Before(g.expires) {
 			return g.p, g.ctx, nil
 		}
+		// Past the expiry it had when cached: the owner may have extended
+		// it since, so ask the store again.
 		a.Good.Remove(hash)
-		metrics.Denial(ctx, metrics.ReasonExpired) // metrics hook
-		return a.refuse(ctx, "key expired", "keyPrefix", prefix)
 	}
 	if a.Misses.Contains(prefix) {
 		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook (the miss cache holds unknown, revoked and expired prefixes)

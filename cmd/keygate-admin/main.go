@@ -54,6 +54,10 @@ table and Query on its byOwner index. Tier caps come from KEYGATE_TIER_CAPS as o
 the deployed Lambdas.
 `
 
+// settle is how long set-tier waits before its second pass: longer than the
+// byOwner index's usual lag.
+var settle = 2 * time.Second
+
 // LocalFile is where `make dev` says which table and endpoint it serves.
 const LocalFile = ".dev/local.json"
 
@@ -196,6 +200,12 @@ func setTier(ctx context.Context, a *app.App, args []string, o out, stderr io.Wr
 	}
 	ch, err := a.Keys.SetTier(ctx, owner, t)
 	if err != nil {
+		return err
+	}
+	// Once more after the byOwner index has caught up with any key created
+	// a moment ago (idempotent; what the first pass did is what it reports).
+	time.Sleep(settle)
+	if _, err := a.Keys.SetTier(ctx, owner, t); err != nil {
 		return err
 	}
 	return o.print(map[string]any{"owner": string(owner.Kind) + ":" + owner.ID, "tier": t, "keys": ch.Keys,

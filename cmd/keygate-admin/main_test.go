@@ -14,7 +14,10 @@ import (
 	"github.com/keygate/keygate/shared/config"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	settle = 0 // dynalite's index does not lag
+	testenv.Main(m)
+}
 
 // admin runs the command against the stack's table, as an operator would
 // with --table and --endpoint.

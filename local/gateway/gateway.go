@@ -146,7 +146,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // evaluates its policy; false means it has answered the client already.
 func (g *Gateway) authorizeRequest(w http.ResponseWriter, r *http.Request, c *call) (map[string]any, bool) {
 	ctx := r.Context()
-	identity := r.Header.Get("Authorization")
+	// The cache key is the very value the authorizer is given.
+	identity := c.headers[http.CanonicalHeaderKey("Authorization")]
 	res, hit := g.cached(identity)
 	var err error
 	if !hit {

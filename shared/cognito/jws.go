@@ -37,6 +37,11 @@ func parseCompact(token string, c *Claims) (compact, error) {
 	if len(token) > maxToken {
 		return compact{}, fmt.Errorf("%w: longer than %d bytes", errCompact, maxToken)
 	}
+	// Go's base64 decoders skip CR and LF even when strict: refuse them
+	// here, or a token would have a second spelling.
+	if strings.ContainsAny(token, "\r\n") {
+		return compact{}, fmt.Errorf("%w: line break", errCompact)
+	}
 	i := strings.IndexByte(token, '.')
 	if i < 0 {
 		return compact{}, fmt.Errorf("%w: not three segments", errCompact)

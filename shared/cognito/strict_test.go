@@ -176,6 +176,8 @@ func TestHeaderIsReadStrictly(t *testing.T) {
 		{"a header that is not JSON is refused", signHeader(t, f.iss, `{"alg":"RS256",`+kid, claims), false},
 		{"padding is refused", strings.Replace(good, ".", "=.", 1), false},
 		{"four segments are refused", good + ".x", false},
+		{"a line break in the signature is refused (Go's decoder would skip it)", good[:len(good)-10] + "\n" + good[len(good)-10:], false},
+		{"a carriage return in the claims is refused", strings.Replace(good, ".", ".\r", 1), false},
 		{"a standard-base64 signature is refused", good[:strings.LastIndexByte(good, '.')+1] +
 			strings.NewReplacer("-", "+", "_", "/").Replace(good[strings.LastIndexByte(good, '.')+1:]) + "+", false},
 	}

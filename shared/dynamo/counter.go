@@ -25,8 +25,10 @@ const (
 	attrPrevDay   = "pday"
 	attrPrevUsed  = "pused"
 	attrSuspended = "suspended"
+	attrCap       = "cap" // the cap of the tier billing set, when it set one
 	validPrefix   = "v_"  // v_<prefix>: unix seconds from which the key may no longer be used
 	lastUsePrefix = "lu_" // lu_<prefix>: unix seconds of the key's last metered request
+	rotatedPrefix = "r_"  // r_<prefix>: present once the key was rotated
 
 	skState = "STATE"
 )
@@ -44,6 +46,9 @@ func (st *Store) PutBudget(ctx context.Context, b keys.Budget) error {
 	item[attrUsed] = n(b.Used)
 	if b.Suspended {
 		item[attrSuspended] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	if b.Cap > 0 {
+		item[attrCap] = n(b.Cap)
 	}
 	for prefix, until := range b.ValidUntil {
 		item[validPrefix+prefix] = n64(until.Unix())
@@ -63,7 +68,8 @@ func unmarshalBudget(item map[string]types.AttributeValue) keys.Budget {
 	limit, _ := num(item, attrLimit)
 	used, _ := num(item, attrUsed)
 	pused, _ := num(item, attrPrevUsed)
-	b.Limit, b.Used, b.PrevUsed = int(limit), int(used), int(pused)
+	capN, _ := num(item, attrCap)
+	b.Limit, b.Used, b.PrevUsed, b.Cap = int(limit), int(used), int(pused), int(capN)
 	if v, ok := item[attrSuspended].(*types.AttributeValueMemberBOOL); ok && v.Value {
 		b.Suspended = true
 	}
@@ -125,20 +131,32 @@ func (st *Store) UpdateBudget(ctx context.Context, id string, c keys.BudgetChang
 	e := newExpr()
 	e.cond = append(e.cond, "attribute_exists("+e.name(AttrPK)+")")
 	if c.Limit > 0 {
-		l := e.name(attrLimit)
+		l, cp := e.name(attrLimit), e.name(attrCap)
 		v := e.value(n(c.Limit))
 		e.set = append(e.set, l+" = "+v)
-		// Lowering always applies; a raise only up to the cap.
-		e.cond = append(e.cond, "("+v+" <= "+l+" OR "+v+" <= "+e.value(n(c.Cap))+")")
+		// Lowering always applies; a raise only up to the caller's cap and
+		// the cap billing stored, in this same write (a tier change racing
+		// the PATCH cannot be overtaken).
+		e.cond = append(e.cond, "("+v+" <= "+l+" OR ("+v+" <= "+e.value(n(c.Cap))+
+			" AND (attribute_not_exists("+cp+") OR "+v+" <= "+cp+")))")
 	}
 	if c.LowerTo > 0 {
 		e.setAttr(attrLimit, n(c.LowerTo))
+	}
+	if c.SetCap > 0 {
+		e.setAttr(attrCap, n(c.SetCap))
+	}
+	if c.MarkRotated != "" {
+		e.setAttr(rotatedPrefix+c.MarkRotated, &types.AttributeValueMemberBOOL{Value: true})
+	}
+	if c.RequireNotRotated != "" {
+		e.cond = append(e.cond, "attribute_not_exists("+e.name(rotatedPrefix+c.RequireNotRotated)+")")
 	}
 	for prefix, until := range c.Valid {
 		e.setAttr(validPrefix+prefix, n64(until.Unix()))
 	}
 	for _, prefix := range c.Invalidate {
-		e.remove = append(e.remove, e.name(validPrefix+prefix), e.name(lastUsePrefix+prefix))
+		e.remove = append(e.remove, e.name(validPrefix+prefix), e.name(lastUsePrefix+prefix), e.name(rotatedPrefix+prefix))
 	}
 	if c.RequireLive != "" {
 		e.cond = append(e.cond, "attribute_exists("+e.name(validPrefix+c.RequireLive)+")")

@@ -365,6 +365,16 @@ func (st *Store) UpdateKey(ctx context.Context, prefix string, c keys.KeyChange)
 	if c.ReplaceRotatedTo != "" {
 		e.cond = append(e.cond, e.name(attrRotatedTo)+" = "+e.value(s(c.ReplaceRotatedTo)))
 	}
+	if c.ExpiresAtWas != nil {
+		if c.ExpiresAtWas.IsZero() {
+			e.cond = append(e.cond, "attribute_not_exists("+e.name(attrExpiresAt)+")")
+		} else {
+			e.cond = append(e.cond, e.name(attrExpiresAt)+" = "+e.value(ts(*c.ExpiresAtWas)))
+		}
+	}
+	if c.InBudget != "" {
+		e.cond = append(e.cond, e.name(attrBudget)+" = "+e.value(s(c.InBudget)))
+	}
 
 	if !c.UpdatedAt.IsZero() {
 		e.setAttr(attrUpdatedAt, ts(c.UpdatedAt))

@@ -139,6 +139,9 @@ type Budget struct {
 	PrevDay   string // the day before Day that had requests, kept until archived
 	PrevUsed  int
 	Suspended bool
+	// Cap is the highest limit billing's tier allows (0: billing set none);
+	// a PATCH may not raise the limit past it.
+	Cap int
 	// ValidUntil holds, per live key prefix, the first instant it may no
 	// longer be used (its expiry or grace end, or NoExpiry); a revoked key
 	// has no entry.
@@ -220,6 +223,10 @@ type KeyChange struct {
 	NotExpiredAt     time.Time
 	NotRotated       bool
 	ReplaceRotatedTo string
+	// ExpiresAtWas needs the expiry to be exactly this (zero: none); InBudget
+	// needs the key to draw on this budget.
+	ExpiresAtWas *time.Time
+	InBudget     string
 
 	Name        *string
 	DailyLimit  int        // 0 leaves it
@@ -238,8 +245,14 @@ type KeyChange struct {
 // BudgetChange is a conditional update of a budget.
 type BudgetChange struct {
 	// Limit sets the daily limit when > 0, only if it is not a raise above
-	// Cap (a raise needs Limit <= Cap; lowering is always allowed).
+	// Cap nor above the cap billing stored on the budget (lowering is always
+	// allowed).
 	Limit, Cap int
+	// SetCap stores the cap of the tier billing set (tier changes).
+	SetCap int
+	// MarkRotated records that a key was rotated; RequireNotRotated needs a
+	// key not to be (a PATCH of its expiry must not undo a grace period).
+	MarkRotated, RequireNotRotated string
 	// Valid sets keys' validity; Invalidate removes keys (revocation) and
 	// returns their last use. RequireLive names a key whose entry must exist
 	// for the change to apply (it was not revoked meanwhile).

@@ -113,7 +113,11 @@ type TierChange struct {
 // SetTier records the tier billing set for o and brings o's keys in line:
 // on free every key is suspended (401 on use, shown as suspended), on a paid
 // tier suspension is lifted and limits above the tier's cap are lowered to
-// it. Each budget is one conditional write, so the very next request sees it.
+// it. Each budget is one write, so the very next request sees it. The keys
+// are listed through the byOwner index, which may lag a key created a moment
+// before: callers run it again once the index has caught up (keygate-admin
+// does, after two seconds); it is idempotent. A create racing it checks the
+// tier again after writing its key.
 func (s *Service) SetTier(ctx context.Context, o Owner, t principal.Tier) (TierChange, error) {
 	now := s.now()
 	if err := s.Store.SetOwnerTier(ctx, o, t, now); err != nil {
@@ -149,9 +153,14 @@ func (s *Service) SetTier(ctx context.Context, o Owner, t principal.Tier) (TierC
 			continue
 		}
 		bc := BudgetChange{Suspend: &suspend}
-		if c := s.cap(t); !suspend && b.Limit > c {
-			bc.LowerTo = c
-			out.Lowered++
+		if c := s.cap(t); !suspend {
+			// The cap is stored too: a PATCH racing this change cannot raise
+			// the limit past it.
+			bc.SetCap = c
+			if b.Limit > c {
+				bc.LowerTo = c
+				out.Lowered++
+			}
 		}
 		if _, err := s.Store.UpdateBudget(ctx, r.Budget, bc); err != nil {
 			return out, fmt.Errorf("set tier of budget %s: %w", r.Budget, err)

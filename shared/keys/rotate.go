@@ -17,21 +17,32 @@ type Rotated struct {
 	Predecessor Record
 }
 
+// claimAttempts bounds how often a rotation re-reads a key whose expiry a
+// concurrent PATCH changed under it.
+const claimAttempts = 3
+
 // Rotate issues a successor for o's key: same name, same budget (so the two
 // share one daily counter and one limit; rotating never grants a fresh
 // quota). The predecessor keeps working until the grace period ends (its
-// expiry becomes that moment, or stays earlier), then gets 401.
+// expiry becomes that moment, or stays earlier), then gets 401. A lineage has
+// at most two live keys: rotating a successor while its own predecessor is
+// still in grace ends that older grace at once.
 //
-// Order of writes: claim the predecessor (conditional: still active, not
-// expired, not rotated: a second rotation is 409), write the successor's id
-// pointer and record, then one budget write that admits the successor and
-// cuts the predecessor's validity to the grace end. A rotation never takes a
-// new slot: the successor takes over its predecessor's.
+// Order of writes, each conditional:
+//  1. claim the predecessor: still active, not expired, its expiry as read
+//     (a concurrent PATCH restarts the rotation), not rotated (a second
+//     rotation is 409); the claim names the successor and sets the grace end;
+//  2. one budget write: admit the successor, cut the predecessor to the
+//     grace end, mark it rotated (a PATCH of its expiry then fails), drop
+//     every older key of the lineage;
+//  3. the successor's id pointer and record, the commit point.
+//
+// A request that fails after 1 leaves a claim naming a successor that has no
+// record; the client was told 503 and retries, and the retry finishes the
+// rotation with a fresh successor (its secret was never shown). A rotation
+// never takes a new slot: the successor takes over its predecessor's.
 func (s *Service) Rotate(ctx context.Context, p principal.Principal, o Owner, ref Ref, in RotateInput) (Rotated, error) {
 	if err := RequireUser(p); err != nil {
-		return Rotated{}, err
-	}
-	if err := requirePaid(p.Tier); err != nil {
 		return Rotated{}, err
 	}
 	f := in.Fields.or()
@@ -48,137 +59,181 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, o Owner, re
 		}
 		succUntil = succExpires
 	}
+	var pred Record
+	var resume bool
+	for attempt := 0; ; attempt++ {
+		if pred, resume, err = s.rotatable(ctx, o, ref, now); err != nil {
+			return Rotated{}, err
+		}
+		if attempt == 0 {
+			stored, err := s.Store.GetOwner(ctx, o)
+			if err != nil {
+				return Rotated{}, fmt.Errorf("read owner: %w", err)
+			}
+			if err := requirePaid(effectiveTier(stored, p.Tier)); err != nil {
+				return Rotated{}, err
+			}
+		}
+		r, err := s.rotateOnce(ctx, p, pred, resume, now, grace, succExpires, succUntil, ref)
+		if errors.Is(err, errExpiryMoved) && attempt+1 < claimAttempts {
+			continue
+		}
+		return r, err
+	}
+}
+
+// errExpiryMoved: a PATCH changed the predecessor's expiry between the read
+// and the claim.
+var errExpiryMoved = errors.New("expiry changed during the rotation")
+
+// rotatable reads o's key and says whether it may be rotated: a live key
+// never rotated, or one whose rotation never wrote its successor (resume).
+func (s *Service) rotatable(ctx context.Context, o Owner, ref Ref, now time.Time) (Record, bool, error) {
 	pred, err := s.resolve(ctx, o, ref)
 	if err != nil {
-		return Rotated{}, err
+		return Record{}, false, err
 	}
-	if !pred.Live(now) {
-		return Rotated{}, ref.notFound()
+	if pred.Status != Active {
+		return Record{}, false, ref.notFound()
 	}
 	if pred.RotatedTo != "" {
-		return Rotated{}, rotatedAlready()
+		succ, err := s.Store.GetKey(ctx, pred.RotatedTo)
+		switch {
+		case err == nil && succ.ID == pred.RotatedToID && succ.RotatedFrom == pred.Prefix:
+			return Record{}, false, rotatedAlready()
+		case err == nil, errors.Is(err, ErrNotFound):
+			return pred, true, nil // unfinished: the successor was never written
+		default:
+			return Record{}, false, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
+		}
 	}
-	stored, err := s.Store.GetOwner(ctx, o)
-	if err != nil {
-		return Rotated{}, fmt.Errorf("read owner: %w", err)
+	if pred.Expired(now) {
+		return Record{}, false, ref.notFound()
 	}
-	tier := effectiveTier(stored, p.Tier)
-	if err := requirePaid(tier); err != nil {
-		return Rotated{}, err
-	}
+	return pred, false, nil
+}
+
+func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Record, resume bool, now time.Time,
+	grace time.Duration, succExpires, succUntil time.Time, ref Ref) (Rotated, error) {
 	b, err := s.budget(ctx, pred.Budget)
 	if err != nil {
 		return Rotated{}, err
 	}
-	graceEnd := now.Add(grace)
-	if pred.ExpiresAt.IsZero() || graceEnd.Before(pred.ExpiresAt) {
-		pred.ExpiresAt = graceEnd
+	// The grace end, never later than an expiry the key already had; a
+	// resumed rotation keeps the end its first attempt set.
+	predUntil := now.Add(grace)
+	if !pred.ExpiresAt.IsZero() && (resume || pred.ExpiresAt.Before(predUntil)) {
+		predUntil = pred.ExpiresAt
 	}
-
 	id, err := NewID(s.Rand)
 	if err != nil {
 		return Rotated{}, apierr.Internal(err)
 	}
+	secret, err := apikey.Generate(orRand(s.Rand))
+	if err != nil {
+		return Rotated{}, apierr.Internal(err)
+	}
 	succ := Record{
-		ID: id, Owner: o, CreatedBy: p.Sub, Budget: pred.Budget, Name: pred.Name, DailyLimit: b.Limit, Tier: tier, TeamID: pred.TeamID,
+		Prefix: secret.Prefix(), Hash: secret.Hash(), ID: id, Owner: pred.Owner, CreatedBy: p.Sub, Budget: pred.Budget,
+		Name: pred.Name, DailyLimit: b.Limit, Tier: pred.Tier, TeamID: pred.TeamID,
 		Status: Active, CreatedAt: now, UpdatedAt: now, ExpiresAt: succExpires,
 		RotatedFrom: pred.Prefix, RotatedFromID: pred.ID,
 	}
-	if o.Kind == UserOwned {
+	if pred.Owner.Kind == UserOwned {
 		succ.TeamID = p.TeamID
 	}
-	secret, err := s.rotateRecords(ctx, &pred, &succ, now, ref)
-	if err != nil {
-		return Rotated{}, err
-	}
 
-	// Keys of the lineage whose validity has run out are dropped from the
-	// budget here (their last use moves to their records), so rotating
-	// forever does not grow the item the meter writes.
-	var dead []string
-	for prefix, until := range b.ValidUntil {
-		if prefix != pred.Prefix && !now.Before(until) {
-			dead = append(dead, prefix)
+	// 1. The claim.
+	claim := KeyChange{
+		Owner: pred.Owner, RequireActive: true, ExpiresAt: &predUntil,
+		RotatedTo: succ.Prefix, RotatedToID: succ.ID, UpdatedAt: now,
+	}
+	if resume {
+		claim.ReplaceRotatedTo = pred.RotatedTo
+	} else {
+		claim.NotRotated, claim.NotExpiredAt, claim.ExpiresAtWas = true, now, &pred.ExpiresAt
+	}
+	if _, err := s.Store.UpdateKey(ctx, pred.Prefix, claim); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			return Rotated{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
+		}
+		return Rotated{}, s.whyNotRotatable(ctx, pred, now, ref)
+	}
+	pred.ExpiresAt, pred.RotatedTo, pred.RotatedToID = predUntil, succ.Prefix, succ.ID
+
+	// 2. The budget. Every other key of the lineage (an older predecessor
+	// in grace, or one whose validity ran out, or a successor an unfinished
+	// attempt drew) leaves it, its last use moving to its record.
+	var older []string
+	for prefix := range b.ValidUntil {
+		if prefix != pred.Prefix {
+			older = append(older, prefix)
 		}
 	}
 	change := BudgetChange{
-		Valid:       map[string]time.Time{succ.Prefix: succUntil, pred.Prefix: pred.ExpiresAt},
+		Valid:       map[string]time.Time{succ.Prefix: succUntil, pred.Prefix: predUntil},
+		MarkRotated: pred.Prefix,
 		RequireLive: pred.Prefix,
-		Invalidate:  dead,
+		Invalidate:  older,
 	}
 	last, err := s.Store.UpdateBudget(ctx, pred.Budget, change)
 	if errors.Is(err, ErrConflict) {
 		// The predecessor was revoked meanwhile: admit the successor only.
-		last, err = s.Store.UpdateBudget(ctx, pred.Budget, BudgetChange{Valid: map[string]time.Time{succ.Prefix: succUntil}})
+		last, err = s.Store.UpdateBudget(ctx, pred.Budget, BudgetChange{Valid: map[string]time.Time{succ.Prefix: succUntil}, Invalidate: older})
 	}
 	if err != nil {
 		return Rotated{}, fmt.Errorf("rotate key %s: admit successor: %w", pred.Prefix, err)
 	}
-	for _, prefix := range dead {
-		if t := last[prefix]; !t.IsZero() {
-			if _, err := s.Store.UpdateKey(ctx, prefix, KeyChange{LastUsedAt: t}); err != nil {
-				s.log().WarnContext(ctx, "keep last use of an ended key", "keyPrefix", prefix, "error", err)
-			}
+	for _, prefix := range older {
+		end := KeyChange{LastUsedAt: last[prefix]}
+		if until, ok := b.ValidUntil[prefix]; ok && now.Before(until) {
+			// A grace cut short: the record says so too.
+			end.ExpiresAt, end.UpdatedAt = &now, now
+		}
+		if end.LastUsedAt.IsZero() && end.ExpiresAt == nil {
+			continue
+		}
+		if _, err := s.Store.UpdateKey(ctx, prefix, end); err != nil && !errors.Is(err, ErrConflict) {
+			s.log().WarnContext(ctx, "close an older key of a rotated lineage", "keyPrefix", prefix, "error", err)
 		}
 	}
-	b.ValidUntil = change.Valid
+
+	// 3. The successor.
+	if err := s.Store.PutKeyID(ctx, succ.ID, succ.Prefix); err != nil {
+		return Rotated{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
+	}
+	if err := s.Store.PutKey(ctx, succ); err != nil {
+		if errors.Is(err, ErrPrefixTaken) {
+			// One chance in four billion per existing key; the retry the
+			// client is told to make finishes the rotation.
+			return Rotated{}, apierr.Unavailable(fmt.Errorf("rotate key %s: successor prefix taken", pred.Prefix))
+		}
+		return Rotated{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
+	}
+	b.ValidUntil = map[string]time.Time{succ.Prefix: succUntil, pred.Prefix: predUntil}
 	return Rotated{Created: Created{Secret: secret, Key: View(succ, b, now)}, Predecessor: pred}, nil
 }
 
-// rotateRecords claims the predecessor for a freshly drawn successor and
-// writes the successor's id pointer and record, drawing again (and moving the
-// claim) on a prefix collision.
-func (s *Service) rotateRecords(ctx context.Context, pred, succ *Record, now time.Time, ref Ref) (_ apikey.Key, err error) {
-	claimed := ""
-	for range prefixAttempts {
-		key, err := apikey.Generate(orRand(s.Rand))
-		if err != nil {
-			return apikey.Key{}, err
-		}
-		succ.Prefix, succ.Hash = key.Prefix(), key.Hash()
-		change := KeyChange{
-			Owner: pred.Owner, RequireActive: true, NotExpiredAt: now,
-			ExpiresAt: &pred.ExpiresAt, RotatedTo: succ.Prefix, RotatedToID: succ.ID, UpdatedAt: now,
-		}
-		if claimed == "" {
-			change.NotRotated = true
-		} else {
-			change.ReplaceRotatedTo = claimed
-		}
-		if _, err := s.Store.UpdateKey(ctx, pred.Prefix, change); err != nil {
-			if !errors.Is(err, ErrConflict) {
-				return apikey.Key{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
-			}
-			return apikey.Key{}, s.whyNotRotatable(ctx, pred.Prefix, now, ref)
-		}
-		claimed = succ.Prefix
-		pred.RotatedTo, pred.RotatedToID = succ.Prefix, succ.ID
-		if err := s.Store.PutKeyID(ctx, succ.ID, succ.Prefix); err != nil {
-			return apikey.Key{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
-		}
-		err = s.Store.PutKey(ctx, *succ)
-		if errors.Is(err, ErrPrefixTaken) {
-			continue
-		}
-		if err != nil {
-			return apikey.Key{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
-		}
-		return key, nil
-	}
-	return apikey.Key{}, apierr.Unavailable(fmt.Errorf("rotate key %s: %d prefix collisions in a row", pred.Prefix, prefixAttempts))
-}
-
-// whyNotRotatable tells a lost race apart: rotated by someone else (409) or
-// revoked or expired meanwhile (404).
-func (s *Service) whyNotRotatable(ctx context.Context, prefix string, now time.Time, ref Ref) error {
-	r, err := s.Store.GetKey(ctx, prefix)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("rotate key %s: %w", prefix, err)
-	}
-	if err == nil && r.Live(now) && r.RotatedTo != "" {
+// whyNotRotatable tells a lost race apart: rotated by someone else (409),
+// revoked or expired meanwhile (404), or its expiry changed by a PATCH
+// (start again).
+func (s *Service) whyNotRotatable(ctx context.Context, seen Record, now time.Time, ref Ref) error {
+	r, err := s.Store.GetKey(ctx, seen.Prefix)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ref.notFound()
+	case err != nil:
+		return fmt.Errorf("rotate key %s: %w", seen.Prefix, err)
+	case r.Status != Active:
+		return ref.notFound()
+	case r.RotatedTo != seen.RotatedTo:
 		return rotatedAlready()
+	case !r.ExpiresAt.Equal(seen.ExpiresAt):
+		return errExpiryMoved
+	case r.Expired(now):
+		return ref.notFound()
 	}
-	return ref.notFound()
+	return rotatedAlready()
 }
 
 func rotatedAlready() error {

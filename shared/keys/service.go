@@ -112,6 +112,10 @@ func RequireUser(p principal.Principal) error {
 	return nil
 }
 
+func rotatedNoExpiry() error {
+	return apierr.New(apierr.Conflict, "This key was rotated; its expiry is the end of its grace period and cannot be changed.")
+}
+
 func requirePaid(t principal.Tier) error {
 	if !t.Paid() {
 		return apierr.New(apierr.Forbidden, "API keys need the Pro tier or above; upgrade your plan to create keys. You can still list, rename, lower and revoke the keys you have.")
@@ -140,9 +144,6 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, o Owner, in
 	if err := RequireUser(p); err != nil {
 		return Created{}, err
 	}
-	if err := requirePaid(p.Tier); err != nil {
-		return Created{}, err
-	}
 	f := in.Fields.or()
 	if in.Name == nil {
 		return Created{}, apierr.New(apierr.BadRequest, "Field '%s' is required.", f.Name)
@@ -156,8 +157,8 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, o Owner, in
 	if in.DailyLimit != nil {
 		limit = *in.DailyLimit
 	}
-	if err := s.checkLimit(p.Tier, limit, f); err != nil {
-		return Created{}, err
+	if limit < 1 {
+		return Created{}, s.checkLimit(p.Tier, limit, f)
 	}
 	until := NoExpiry
 	var expires time.Time
@@ -194,10 +195,24 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, o Owner, in
 		r.TeamID = o.ID
 	}
 	b := Budget{ID: id, Limit: limit, Day: clock.Day(now)}
+	if info.Tier != "" {
+		b.Cap = s.cap(info.Tier)
+	}
 	secret, err := s.issue(ctx, &r, &b, until)
 	if err != nil {
-		s.releaseSlot(ctx, o)
+		if !errors.Is(err, errUncertain) {
+			s.releaseSlot(ctx, o)
+		}
 		return Created{}, fmt.Errorf("create key: %w", err)
+	}
+	// Billing may have moved the owner to free while the key was written,
+	// after the reservation read the tier and before its listing of the
+	// owner's keys could see this one: look again, and take the key back.
+	if after, err := s.Store.GetOwner(ctx, o); err == nil && after.Tier != "" && !after.Tier.Paid() {
+		if err := s.revoke(ctx, r, ByAdmin, ""); err != nil && !errors.Is(err, ErrConflict) {
+			return Created{}, fmt.Errorf("create key: take back after a tier change: %w", err)
+		}
+		return Created{}, requirePaid(after.Tier)
 	}
 	return Created{Secret: secret, Key: View(r, b, now)}, nil
 }
@@ -228,12 +243,26 @@ func (s *Service) issue(ctx context.Context, r *Record, b *Budget, until time.Ti
 			continue
 		}
 		if err != nil {
-			return apikey.Key{}, err
+			// A write that timed out may still have landed: look before
+			// the caller gives the slot back.
+			got, gerr := s.Store.GetKey(ctx, r.Prefix)
+			switch {
+			case gerr == nil && got.ID == r.ID:
+				return secret, nil
+			case errors.Is(gerr, ErrNotFound):
+				return apikey.Key{}, err
+			default:
+				return apikey.Key{}, fmt.Errorf("%w: %w", errUncertain, err)
+			}
 		}
 		return secret, nil
 	}
 	return apikey.Key{}, apierr.Unavailable(fmt.Errorf("%d prefix collisions in a row", prefixAttempts))
 }
+
+// errUncertain is a key write whose outcome is unknown: its slot is kept (an
+// upward drift the repair mends), never given back twice.
+var errUncertain = errors.New("outcome of the key write unknown")
 
 // SlotRepairQuiet is how long the slot counter must have been still before a
 // recount may overwrite it: long enough for every in-flight create to have
@@ -424,8 +453,11 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, o Owner, re
 	if !r.Live(now) {
 		return Key{}, ref.notFound()
 	}
-	if change.ExpiresAt != nil && r.RotatedTo != "" {
-		return Key{}, apierr.New(apierr.Conflict, "This key was rotated; its expiry is the end of its grace period and cannot be changed.")
+	if change.ExpiresAt != nil {
+		if r.RotatedTo != "" {
+			return Key{}, rotatedNoExpiry()
+		}
+		change.NotRotated = true
 	}
 	if in.DailyLimit != nil {
 		stored, err := s.Store.GetOwner(ctx, o)
@@ -437,27 +469,36 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, o Owner, re
 		}
 		change.DailyLimit = *in.DailyLimit
 	}
-	if change.ExpiresAt != nil {
-		_, err := s.Store.UpdateBudget(ctx, r.Budget, BudgetChange{Valid: map[string]time.Time{r.Prefix: until}, RequireLive: r.Prefix})
-		if errors.Is(err, ErrConflict) {
-			return Key{}, ref.notFound() // revoked meanwhile
-		}
-		if err != nil {
-			return Key{}, fmt.Errorf("update key %s expiry: %w", r.Prefix, err)
-		}
-	}
 	if o.Kind == UserOwned {
 		// The owner is acting with a fresh token: a personal key picks up
 		// their current team, which it otherwise keeps from its creation.
 		team := p.TeamID
 		change.TeamID = &team
 	}
-	r, err = s.Store.UpdateKey(ctx, r.Prefix, change)
+	// The record first (not rotated, if the expiry changes), then the
+	// budget's validity, which must not undo a rotation's grace end that
+	// landed in between.
+	prefix := r.Prefix
+	r, err = s.Store.UpdateKey(ctx, prefix, change)
 	if errors.Is(err, ErrConflict) {
+		if cur, gerr := s.Store.GetKey(ctx, prefix); gerr == nil && cur.Live(now) && cur.RotatedTo != "" && change.ExpiresAt != nil {
+			return Key{}, rotatedNoExpiry()
+		}
 		return Key{}, ref.notFound()
 	}
 	if err != nil {
-		return Key{}, fmt.Errorf("update key %s: %w", ref.Prefix, err)
+		return Key{}, fmt.Errorf("update key %s: %w", prefix, err)
+	}
+	if change.ExpiresAt != nil {
+		_, err := s.Store.UpdateBudget(ctx, r.Budget, BudgetChange{
+			Valid: map[string]time.Time{r.Prefix: until}, RequireLive: r.Prefix, RequireNotRotated: r.Prefix,
+		})
+		if errors.Is(err, ErrConflict) {
+			return Key{}, apierr.New(apierr.Conflict, "This key was rotated or revoked while its expiry was being changed; its grace period or revocation stands.")
+		}
+		if err != nil {
+			return Key{}, fmt.Errorf("update key %s expiry: %w", r.Prefix, err)
+		}
 	}
 	b, err := s.budget(ctx, r.Budget)
 	if err != nil {
@@ -473,8 +514,13 @@ func (s *Service) setLimit(ctx context.Context, budget string, tier principal.Ti
 	capN := s.cap(tier)
 	_, err := s.Store.UpdateBudget(ctx, budget, BudgetChange{Limit: n, Cap: capN})
 	if errors.Is(err, ErrConflict) {
+		// The cap billing stored on the budget may be the lower one (a tier
+		// change landed meanwhile).
+		if b, berr := s.budget(ctx, budget); berr == nil && b.Cap > 0 && b.Cap < capN {
+			capN = b.Cap
+		}
 		if tier.Paid() {
-			return apierr.New(apierr.Forbidden, "Field '%s' may be at most %d on the %s tier (got %d); a higher tier raises the cap.", f.DailyLimit, capN, tier, n)
+			return apierr.New(apierr.Forbidden, "Field '%s' may be at most %d on your plan (got %d); a higher tier raises the cap.", f.DailyLimit, capN, n)
 		}
 		return apierr.New(apierr.Forbidden, "On the %s tier a key's '%s' can only be lowered (got %d).", tier, f.DailyLimit, n)
 	}
@@ -508,19 +554,22 @@ func (s *Service) Revoke(ctx context.Context, p principal.Principal, o Owner, re
 // gives back its slot if it held one. ErrConflict: revoked meanwhile.
 func (s *Service) revoke(ctx context.Context, r Record, why RevokedReason, url string) error {
 	now := s.now()
-	held := r.HoldsSlot(now)
 	last, err := s.Store.UpdateBudget(ctx, r.Budget, BudgetChange{Invalidate: []string{r.Prefix}})
 	if err != nil && !errors.Is(err, ErrConflict) {
 		return fmt.Errorf("revoke key %s: %w", r.Prefix, err)
 	}
 	change := KeyChange{Owner: r.Owner, RequireActive: true, Revoke: why, LeakURL: url, UpdatedAt: now, LastUsedAt: last[r.Prefix]}
-	if _, err := s.Store.UpdateKey(ctx, r.Prefix, change); err != nil {
+	done, err := s.Store.UpdateKey(ctx, r.Prefix, change)
+	if err != nil {
 		if errors.Is(err, ErrConflict) {
 			return ErrConflict
 		}
 		return fmt.Errorf("revoke key %s: %w", r.Prefix, err)
 	}
-	if held {
+	// Whether the key held a slot is read off the record as the revocation
+	// left it, not as it was read before: a rotation in between hands the
+	// slot to the successor, which keeps it.
+	if done.RotatedTo == "" && !done.Expired(now) {
 		s.releaseSlot(ctx, r.Owner)
 	}
 	return nil

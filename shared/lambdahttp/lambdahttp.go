@@ -37,6 +37,20 @@ const MaxBody = 16 << 10
 // same clock skew the verifier allows.
 const TokenLeeway = 60 * time.Second
 
+// DeadlineMargin is kept back from the Lambda's own deadline for writing the
+// answer: store calls stop before it, so a slow store is the 503 envelope and
+// never API Gateway's timeout.
+const DeadlineMargin = 500 * time.Millisecond
+
+// WithinLambdaDeadline bounds ctx by the invocation's deadline less
+// DeadlineMargin (a context without a deadline is left alone).
+func WithinLambdaDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-DeadlineMargin))
+	}
+	return ctx, func() {}
+}
+
 // Request is what a route handler sees.
 type Request struct {
 	Principal  principal.Principal

@@ -1,0 +1,327 @@
+package keys_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/keygate/keygate/internal/testenv"
+	"github.com/keygate/keygate/shared/clock"
+	"github.com/keygate/keygate/shared/config"
+	"github.com/keygate/keygate/shared/dynamo"
+	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/lambdahttp"
+	"github.com/keygate/keygate/shared/principal"
+)
+
+// hook pauses chosen store calls so two service calls interleave the way two
+// Lambdas can.
+type hook struct {
+	*dynamo.Store
+	mu       sync.Mutex
+	onBudget func(id string, c keys.BudgetChange)
+}
+
+func (h *hook) UpdateBudget(ctx context.Context, id string, c keys.BudgetChange) (map[string]time.Time, error) {
+	h.mu.Lock()
+	f := h.onBudget
+	h.mu.Unlock()
+	if f != nil {
+		f(id, c)
+	}
+	return h.Store.UpdateBudget(ctx, id, c)
+}
+
+func hooked(t *testing.T) (*keys.Service, *hook, *clock.Fixed) {
+	limits := config.DefaultLimits()
+	limits.MaxActiveKeys = 3
+	h := &hook{Store: testenv.Store(t)}
+	clk := clock.NewFixed(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	return &keys.Service{Store: h, Clock: clk, Limits: limits}, h, clk
+}
+
+// PATCH expiresAt:null racing a rotation must not let the rotated
+// predecessor outlive its grace period (found by review: it lived forever).
+func TestRacePatchExpiryVsRotate(t *testing.T) {
+	ctx := context.Background()
+	svc, h, clk := hooked(t)
+	o := keys.User(alice.Sub)
+	k, err := svc.Create(ctx, alice, o, keys.CreateInput{Name: ptr("k"), ExpiresAt: ptr("2027-01-01T00:00:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := k.Key.Prefix
+	gate, paused := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.onBudget = func(id string, c keys.BudgetChange) {
+		if c.RequireLive == prefix && len(c.Valid) == 1 { // PATCH's expiry write
+			once.Do(func() { close(paused); <-gate })
+		}
+	}
+	done := make(chan error)
+	go func() {
+		_, err := svc.Update(ctx, alice, o, keys.Ref{Prefix: prefix}, keys.UpdateInput{ClearExpiry: true})
+		done <- err
+	}()
+	<-paused
+	rot, err := svc.Rotate(ctx, alice, o, keys.Ref{Prefix: prefix}, keys.RotateInput{GraceSeconds: ptr(60)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	if err := <-done; err != nil && code(err) != "Conflict" {
+		t.Fatalf("PATCH: %v, want success or 409", err)
+	}
+	rec, _ := svc.Store.GetKey(ctx, prefix)
+	t.Logf("predecessor record: rotatedTo=%s expiresAt=%v", rec.RotatedTo, rec.ExpiresAt)
+	later := clk.Now().Add(30 * 24 * time.Hour)
+	if _, err := h.Store.Spend(ctx, rot.Predecessor.Budget, prefix, later); err == nil {
+		t.Errorf("rotated predecessor (grace 60 s) still metered OK 30 days later")
+	}
+}
+
+// DELETE racing a rotation of the same key must not give back the slot the
+// successor took over (found by review: the cap could be passed).
+func TestRaceRevokeVsRotateSlots(t *testing.T) {
+	ctx := context.Background()
+	svc, h, _ := hooked(t)
+	o := keys.User(alice.Sub)
+	k, err := svc.Create(ctx, alice, o, keys.CreateInput{Name: ptr("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := k.Key.Prefix
+	gate, paused := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.onBudget = func(id string, c keys.BudgetChange) {
+		if len(c.Invalidate) == 1 && c.Invalidate[0] == prefix && len(c.Valid) == 0 { // revoke's write
+			once.Do(func() { close(paused); <-gate })
+		}
+	}
+	done := make(chan error)
+	go func() { done <- svc.Revoke(ctx, alice, o, keys.Ref{Prefix: prefix}) }()
+	<-paused
+	if _, err := svc.Rotate(ctx, alice, o, keys.Ref{Prefix: prefix}, keys.RotateInput{}); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	h.onBudget = nil
+	for i := range 3 {
+		if _, err := svc.Create(ctx, alice, o, keys.CreateInput{Name: ptr("more")}); err != nil {
+			t.Logf("create %d: %v", i, err)
+		}
+	}
+	list, _ := svc.List(ctx, o, keys.Filter(keys.Active))
+	held := 0
+	for _, k := range list {
+		if k.HoldsSlot(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)) {
+			held++
+		}
+	}
+	if held > 3 {
+		t.Errorf("%d active slot-holding keys with a cap of 3", held)
+	}
+}
+
+var _ = principal.Pro
+
+type hook2 struct {
+	*dynamo.Store
+	onPutBudget func()
+}
+
+func (h *hook2) PutBudget(ctx context.Context, b keys.Budget) error {
+	if h.onPutBudget != nil {
+		h.onPutBudget()
+	}
+	return h.Store.PutBudget(ctx, b)
+}
+
+// keygate-admin setting the owner to free while a create is in flight: the
+// create takes its key back and answers 403 (found by review: the key worked
+// on the free tier).
+func TestRaceSetTierVsCreate(t *testing.T) {
+	ctx := context.Background()
+	limits := config.DefaultLimits()
+	h := &hook2{Store: testenv.Store(t)}
+	clk := clock.NewFixed(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	svc := &keys.Service{Store: h, Clock: clk, Limits: limits}
+	o := keys.User(alice.Sub)
+	gate, paused := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.onPutBudget = func() { once.Do(func() { close(paused); <-gate }) }
+	done := make(chan keys.Created)
+	go func() {
+		c, err := svc.Create(ctx, alice, o, keys.CreateInput{Name: ptr("k")})
+		if err != nil && code(err) != "Forbidden" {
+			t.Error(err)
+		}
+		done <- c
+	}()
+	<-paused
+	if _, err := svc.SetTier(ctx, o, principal.Free); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	c := <-done
+	list, err := svc.List(ctx, o, keys.Filter(keys.Active))
+	if err != nil || len(list) != 0 {
+		t.Fatalf("active keys after the downgrade: %d (%v)", len(list), err)
+	}
+	if c.Key.Prefix == "" {
+		return
+	}
+	if _, err := h.Store.Spend(ctx, c.Key.Budget, c.Key.Prefix, clk.Now()); err == nil {
+		t.Errorf("key created across a downgrade to free is not suspended")
+	}
+}
+
+// PATCH raising the limit while keygate-admin lowers the owner's tier: the
+// raise is checked against the old tier's cap and lands after the lowering.
+func TestRacePatchRaiseVsSetTier(t *testing.T) {
+	ctx := context.Background()
+	svc, h, _ := hooked(t)
+	o := keys.User(alice.Sub)
+	teamAlice := alice
+	teamAlice.Tier = principal.Team
+	if _, err := svc.SetTier(ctx, o, principal.Team); err != nil {
+		t.Fatal(err)
+	}
+	k, err := svc.Create(ctx, teamAlice, o, keys.CreateInput{Name: ptr("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate, paused := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.onBudget = func(id string, c keys.BudgetChange) {
+		if c.Limit > 0 {
+			once.Do(func() { close(paused); <-gate })
+		}
+	}
+	done := make(chan error)
+	go func() {
+		_, err := svc.Update(ctx, teamAlice, o, keys.Ref{Prefix: k.Key.Prefix}, keys.UpdateInput{DailyLimit: ptr(50_000)})
+		done <- err
+	}()
+	<-paused
+	if _, err := svc.SetTier(ctx, o, principal.Pro); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	if err := <-done; err != nil {
+		t.Logf("PATCH: %v", err)
+	}
+	got, _ := svc.Lookup(ctx, k.Key.Prefix)
+	if got.DailyLimit > 10_000 {
+		t.Errorf("limit %d on the pro tier (cap 10000)", got.DailyLimit)
+	}
+}
+
+// Chained rotation: every successor can be rotated at once, so live keys (and
+// the budget item the meter rewrites) grow without bound during the grace.
+func TestRaceChainedRotation(t *testing.T) {
+	ctx := context.Background()
+	svc, _, _ := hooked(t)
+	o := keys.User(alice.Sub)
+	k, err := svc.Create(ctx, alice, o, keys.CreateInput{Name: ptr("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := k.Key.Prefix
+	for range 60 {
+		r, err := svc.Rotate(ctx, alice, o, keys.Ref{Prefix: prefix}, keys.RotateInput{GraceSeconds: ptr(86400)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix = r.Key.Prefix
+	}
+	list, _ := svc.List(ctx, o, keys.Filter(keys.Active))
+	b, _ := svc.Store.GetBudgets(ctx, []string{k.Key.Budget})
+	t.Logf("active keys listed: %d (cap 3); live entries in one budget item: %d", len(list), len(b[k.Key.Budget].ValidUntil))
+}
+
+// Every store call answering just inside its own deadline: one request takes
+// longer than the route Lambda's 10 s timeout.
+// With every store call slow, a rotation (eight calls) and a PATCH stop at
+// the request's deadline with a 503, not at the Lambda's timeout (found by
+// review: 10.9 s for a 10 s Lambda).
+func TestRaceRequestDeadline(t *testing.T) {
+	var slow atomic.Bool
+	st := testenv.Store(t, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("slow",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if slow.Load() {
+						select {
+						case <-time.After(300 * time.Millisecond):
+						case <-ctx.Done():
+							return middleware.InitializeOutput{}, middleware.Metadata{}, ctx.Err()
+						}
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.Before)
+		})
+	})
+	st.Timeout = 2 * time.Second
+	svc := &keys.Service{Store: st, Clock: clock.NewFixed(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)), Limits: config.DefaultLimits()}
+	o := keys.User(alice.Sub)
+	k, err := svc.Create(context.Background(), alice, o, keys.CreateInput{Name: ptr("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.Store(true)
+	// A Lambda's context carries its deadline; the adapter keeps a margin.
+	lambdaCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ctx, stop := lambdahttp.WithinLambdaDeadline(lambdaCtx)
+	defer stop()
+	start := time.Now()
+	_, err = svc.Rotate(ctx, alice, o, keys.Ref{Prefix: k.Key.Prefix}, keys.RotateInput{})
+	if took := time.Since(start); code(err) != "ServiceUnavailable" || took > time.Second {
+		t.Fatalf("rotate: %v after %v, want 503 within the 1 s deadline", err, took)
+	}
+}
+
+// A store failure after the claim: the client's retry finishes the rotation
+// with a successor that works (found by review: the retry was 409 forever).
+func TestRaceRotateNotRetrySafe(t *testing.T) {
+	ctx := context.Background()
+	probe := &testenv.Probe{}
+	st := testenv.Store(t, probe.Option())
+	svc := &keys.Service{Store: st, Clock: clock.NewFixed(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)), Limits: config.DefaultLimits()}
+	o := keys.User(alice.Sub)
+	k, err := svc.Create(ctx, alice, o, keys.CreateInput{Name: ptr("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe.Fail("PutItem", true)
+	_, err = svc.Rotate(ctx, alice, o, keys.Ref{Prefix: k.Key.Prefix}, keys.RotateInput{})
+	t.Logf("first rotate: %s %v", code(err), err)
+	probe.Fail("PutItem", false)
+	if code(err) != "ServiceUnavailable" {
+		t.Fatalf("first rotate: %v, want 503", err)
+	}
+	rot, err := svc.Rotate(ctx, alice, o, keys.Ref{Prefix: k.Key.Prefix}, keys.RotateInput{})
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	r, _ := st.GetKey(ctx, k.Key.Prefix)
+	if r.RotatedTo != rot.Key.Prefix {
+		t.Fatalf("old key rotatedTo %s, successor %s", r.RotatedTo, rot.Key.Prefix)
+	}
+	if _, err := st.Spend(ctx, rot.Key.Budget, rot.Key.Prefix, time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatalf("the successor does not work: %v", err)
+	}
+	if _, err := svc.Rotate(ctx, alice, o, keys.Ref{Prefix: k.Key.Prefix}, keys.RotateInput{}); code(err) != "Conflict" {
+		t.Fatalf("a finished rotation rotated again: %v", err)
+	}
+}
