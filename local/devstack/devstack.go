@@ -8,11 +8,9 @@ package devstack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -70,7 +68,7 @@ type Stack struct {
 	Gateway   *gateway.Gateway
 	Authorize *authorizer.Authorizer
 
-	servers []*http.Server
+	servers Servers
 	cancel  context.CancelFunc
 }
 
@@ -124,7 +122,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		if o.Clock != nil {
 			s.Issuer.Now = o.Clock.Now
 		}
-		issuerURL, err := s.serve(o.IssuerAddr, s.Issuer.Handler())
+		issuerURL, err := s.servers.Listen(o.IssuerAddr, s.Issuer.Handler())
 		if err != nil {
 			return nil, fmt.Errorf("dev issuer: %w", err)
 		}
@@ -168,34 +166,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			Method: rt.Method, Path: rt.Path, Public: rt.Public, Lambda: rt.Lambda(s.App),
 		})
 	}
-	if s.URL, err = s.serve(o.Addr, withOpenAPI(gateway.WithCORS(s.Gateway, lambdahttp.NewCORS(cfg.AllowedOrigins)))); err != nil {
+	if s.URL, err = s.servers.Listen(o.Addr, withOpenAPI(gateway.WithCORS(s.Gateway, lambdahttp.NewCORS(cfg.AllowedOrigins)))); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return s, nil
 }
 
-func (s *Stack) serve(addr string, h http.Handler) (string, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	s.servers = append(s.servers, srv)
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("local server stopped", "addr", addr, "error", err)
-		}
-	}()
-	return "http://" + l.Addr().String(), nil
-}
-
 // Close stops the servers and dynalite.
 func (s *Stack) Close() {
-	for _, srv := range s.servers {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = srv.Shutdown(ctx)
-		cancel()
-	}
+	s.servers.Close()
 	if s.cancel != nil {
 		s.cancel()
 	}

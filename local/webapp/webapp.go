@@ -13,16 +13,13 @@ package webapp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -91,7 +88,7 @@ type Stack struct {
 	Users      []DemoUser
 	Trigger    *lambdainvoke.Functions // keygate's trigger as cognito-local calls it
 
-	servers []*http.Server
+	servers devstack.Servers
 }
 
 // Start brings everything up.
@@ -143,7 +140,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	var extraIssuers []string
 	if getenv(config.EnvIssuer) == "" {
 		s.Trigger = lambdainvoke.New(map[string]any{TriggerName: pretoken.Handle}, o.Log)
-		lambdaURL, err := s.serve("127.0.0.1:0", s.Trigger)
+		lambdaURL, err := s.servers.Listen("127.0.0.1:0", s.Trigger)
 		if err != nil {
 			return nil, fmt.Errorf("lambda invoke endpoint: %w", err)
 		}
@@ -205,36 +202,13 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	} else if s.Console.Region != "" {
 		connect = append(connect, "https://cognito-idp."+s.Console.Region+".amazonaws.com")
 	}
-	srv := &http.Server{Handler: ConsoleHandler(o.ConsoleDir, s.Console, connect...), ReadHeaderTimeout: 10 * time.Second}
-	s.servers = append(s.servers, srv)
-	go serveOn(srv, consoleL)
+	s.servers.Serve(consoleL, ConsoleHandler(o.ConsoleDir, s.Console, connect...))
 	return s, nil
-}
-
-func (s *Stack) serve(addr string, h http.Handler) (string, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	s.servers = append(s.servers, srv)
-	go serveOn(srv, l)
-	return "http://" + l.Addr().String(), nil
-}
-
-func serveOn(srv *http.Server, l net.Listener) {
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		slog.Error("local server stopped", "addr", l.Addr().String(), "error", err)
-	}
 }
 
 // Close stops everything.
 func (s *Stack) Close() {
-	for _, srv := range s.servers {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = srv.Shutdown(ctx)
-		cancel()
-	}
+	s.servers.Close()
 	if s.API != nil {
 		s.API.Close()
 	}
