@@ -30,15 +30,7 @@ func TestErrorTable(t *testing.T) {
 	}
 
 	long := strings.Repeat("n", 101)
-	cases := []struct {
-		name         string
-		method, path string
-		auth         string
-		body         any
-		status       int
-		code         string
-		msgHas       string
-	}{
+	cases := []errorCase{
 		{"missing header is 401", "GET", "/v1/api-keys", "", nil, 401, "Unauthorized", ""},
 		{"garbled header is 401", "GET", "/v1/api-keys", "Bearer", nil, 401, "Unauthorized", ""},
 		{"two credentials are 401", "GET", "/v1/api-keys", "Bearer a b", nil, 401, "Unauthorized", ""},
@@ -85,15 +77,7 @@ func TestErrorTable(t *testing.T) {
 		{"bad days is 400", "GET", "/v1/usage?days=91", "Bearer " + pro, nil, 400, "BadRequest", "'days'"},
 		{"non-numeric days is 400", "GET", "/v1/usage?days=week", "Bearer " + key, nil, 400, "BadRequest", "'days'"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := c.Do(tc.method, tc.path, tc.auth, tc.body)
-			testenv.Must(t, r, tc.status, tc.code)
-			if tc.msgHas != "" && !strings.Contains(r.Message(), tc.msgHas) {
-				t.Errorf("message %q does not mention %q", r.Message(), tc.msgHas)
-			}
-		})
-	}
+	runErrorCases(t, c, cases)
 
 	t.Run("51st active key is 403 and a revoked slot frees one", func(t *testing.T) {
 		tok := testenv.Token(t, s, devissuer.Token{Sub: "hoarder", Tier: "enterprise"})
@@ -110,4 +94,28 @@ func TestErrorTable(t *testing.T) {
 		testenv.Must(t, c.Do("DELETE", "/v1/api-keys/"+prefixes[0], testenv.Bearer(tok), nil), 200, "")
 		c.CreateKey(tok, map[string]any{"name": "replacement"})
 	})
+}
+
+// errorCase is one request and the error answer it must get: the status, the
+// envelope's code and, when msgHas is set, a part of its message.
+type errorCase struct {
+	name         string
+	method, path string
+	auth         string
+	body         any
+	status       int
+	code, msgHas string
+}
+
+func runErrorCases(t *testing.T, c *testenv.Client, cases []errorCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.Do(tc.method, tc.path, tc.auth, tc.body)
+			testenv.Must(t, r, tc.status, tc.code)
+			if tc.msgHas != "" && !strings.Contains(r.Message(), tc.msgHas) {
+				t.Fatalf("message %q does not mention %q", r.Message(), tc.msgHas)
+			}
+		})
+	}
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -37,14 +36,7 @@ func TestStrictParsing(t *testing.T) {
 			jsonInt(cl["exp"]) + `,"iat":` + jsonInt(cl["iat"]) + extra + `}`
 	}
 
-	cases := []struct {
-		name         string
-		method, path string
-		auth         string
-		body         any
-		status       int
-		code, msgHas string
-	}{
+	cases := []errorCase{
 		// Authorization: only ASCII space and tab are whitespace.
 		{"a trailing no-break space after the key is 401", "GET", "/v1/usage", "Bearer " + key + "\u00a0", nil, 401, "Unauthorized", ""},
 		{"a no-break space as the separator is 401", "GET", "/v1/usage", "Bearer\u00a0" + key, nil, 401, "Unauthorized", ""},
@@ -74,15 +66,7 @@ func TestStrictParsing(t *testing.T) {
 		{"days= (empty) is 400", "GET", "/v1/usage?days=", "Bearer " + pro, nil, 400, "BadRequest", "'days'"},
 		{"days=5 is fine", "GET", "/v1/usage?days=5", "Bearer " + pro, nil, 200, "", ""},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := c.Do(tc.method, tc.path, tc.auth, tc.body)
-			testenv.Must(t, r, tc.status, tc.code)
-			if tc.msgHas != "" && !strings.Contains(r.Message(), tc.msgHas) {
-				t.Fatalf("message %q does not mention %q", r.Message(), tc.msgHas)
-			}
-		})
-	}
+	runErrorCases(t, c, cases)
 }
 
 func jsonInt(v any) string {
