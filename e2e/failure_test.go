@@ -2,14 +2,12 @@ package e2e
 
 import (
 	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/devissuer"
-	"github.com/keygate/keygate/local/devstack"
 )
 
 // TestStoreFailureFailsClosed: when DynamoDB fails, a key request is 503
@@ -51,16 +49,7 @@ func TestStoreFailureFailsClosed(t *testing.T) {
 // TestDynaliteStoppedMidTest stops the stack's own DynamoDB server: every
 // request that needs it is 503, including metered ones.
 func TestDynaliteStoppedMidTest(t *testing.T) {
-	s, err := devstack.Start(t.Context(), devstack.Options{
-		// No settings at all: the stack starts a dynalite of its own.
-		Getenv: func(string) string { return "" },
-		Addr:   "127.0.0.1:0", IssuerAddr: "127.0.0.1:0",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testenv.Stack(t, testenv.Options{OwnStore: true, Log: io.Discard})
 	c := testenv.NewClient(t, s)
 	tok := testenv.Token(t, s, devissuer.Token{Sub: "d", Tier: "pro"})
 	key, _ := c.CreateKey(tok, map[string]any{"name": "d"})

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -344,20 +343,7 @@ func TestTokenPastExpiryThroughTheGatewayCache(t *testing.T) {
 // get the 503 envelope within the store deadline, and all is well once it
 // runs again.
 func TestStalledStore(t *testing.T) {
-	s, err := devstack.Start(t.Context(), devstack.Options{
-		Getenv: func(k string) string {
-			if k == config.EnvStoreTimeout {
-				return "400"
-			}
-			return ""
-		},
-		Addr: "127.0.0.1:0", IssuerAddr: "127.0.0.1:0",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testenv.Stack(t, testenv.Options{OwnStore: true, Log: io.Discard, Env: map[string]string{config.EnvStoreTimeout: "400"}})
 	c := testenv.NewClient(t, s)
 	tok := testenv.Token(t, s, devissuer.Token{Sub: "st", Tier: "pro"})
 	warmKey, _ := c.CreateKey(tok, map[string]any{"name": "warm"})

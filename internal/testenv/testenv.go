@@ -118,9 +118,13 @@ type Options struct {
 	UnknownKIDRefresh time.Duration
 	// DynamoDBOptions adjust the stack's DynamoDB client.
 	DynamoDBOptions []func(*dynamodb.Options)
+	// OwnStore gives the stack a dynalite of its own (s.Dynalite), which a
+	// test may pause or stop, instead of a table on the shared one.
+	OwnStore bool
 }
 
-// Stack starts the whole local API on free ports with its own table.
+// Stack starts the whole local API on free ports with its own table (or its
+// own dynalite, with OwnStore).
 func Stack(t testing.TB, o Options) *devstack.Stack {
 	t.Helper()
 	if o.Clock == nil {
@@ -130,10 +134,10 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 	if w == nil {
 		w = tWriter{t}
 	}
-	env := map[string]string{
-		config.EnvDynamoDBEndpoint: Endpoint(t),
-		config.EnvTable:            TableName(t),
-		config.EnvStoreTimeout:     strconv.Itoa(int(storeTimeout / time.Millisecond)),
+	env := map[string]string{config.EnvStoreTimeout: strconv.Itoa(int(storeTimeout / time.Millisecond))}
+	if !o.OwnStore {
+		env[config.EnvDynamoDBEndpoint] = Endpoint(t)
+		env[config.EnvTable] = TableName(t)
 	}
 	for k, v := range o.Env {
 		env[k] = v
