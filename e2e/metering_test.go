@@ -214,6 +214,12 @@ func TestStoreCallsPerRequest(t *testing.T) {
 			t.Fatalf("warm key request %d: %v, want exactly 1 UpdateItem and no read", i, got)
 		}
 	}
+	// A key's own history: the meter's write returned the budget's days, so
+	// only the archived ones are read.
+	testenv.Must(t, c.Do("GET", "/v1/usage?days=7", testenv.Bearer(key), nil), 200, "")
+	if got := probe.Calls(); got["UpdateItem"] != 1 || got["Query"] != 1 || len(got) != 2 {
+		t.Fatalf("warm key history: %v, want 1 UpdateItem + 1 Query", got)
+	}
 	clk.Advance(time.Minute)
 	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 200, "")
 	r := c.Do("GET", "/v1/api-keys", testenv.Bearer(tok), nil)

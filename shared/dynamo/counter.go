@@ -275,7 +275,8 @@ func (st *Store) increment(ctx context.Context, budget, prefix, day string, sec 
 	if !ok1 || !ok2 {
 		return metering.Spent{}, apierr.Internal(errNoCount)
 	}
-	return metering.Spent{Used: int(used), Limit: int(limit)}, nil
+	pused, _ := num(out.Attributes, attrPrevUsed)
+	return metering.Spent{Used: int(used), Limit: int(limit), PrevDay: str(out.Attributes, attrPrevDay), PrevUsed: int(pused)}, nil
 }
 
 // rollover starts a new day on the budget with this request as its first,
@@ -310,7 +311,7 @@ func (st *Store) rollover(ctx context.Context, b keys.Budget, prefix, day string
 		// pday until the next rollover, and this request is counted anyway.
 		_ = st.archive(ctx, b.ID, oldDay, int(oldUsed), time.Unix(sec, 0))
 	}
-	return metering.Spent{Used: 1, Limit: b.Limit}, nil
+	return metering.Spent{Used: 1, Limit: b.Limit, PrevDay: oldDay, PrevUsed: int(oldUsed)}, nil
 }
 
 func (st *Store) archive(ctx context.Context, budget, day string, used int, now time.Time) error {

@@ -396,7 +396,7 @@ func TestSpend(t *testing.T) {
 			}
 		}
 		sp, err := st.Spend(ctx, id, p1, t0)
-		if err != nil || sp.Used != 1 || sp.Limit != 10 {
+		if err != nil || sp.Used != 1 || sp.Limit != 10 || sp.PrevDay != "2026-11-24" || sp.PrevUsed != 4 {
 			t.Fatalf("first of the day: %+v %v", sp, err)
 		}
 		b, err := st.GetBudgets(ctx, []string{id})
@@ -416,6 +416,11 @@ func TestSpend(t *testing.T) {
 		v, _ := out.Item[dynamo.AttrExpiresAt].(*types.AttributeValueMemberN)
 		if want := strconv.FormatInt(t0.Add(90*24*time.Hour).Unix(), 10); v == nil || v.Value != want {
 			t.Fatalf("expiresAt %v, want %s", out.Item[dynamo.AttrExpiresAt], want)
+		}
+		// The day's next write returns the previous day too: a usage report
+		// needs no read of the budget.
+		if sp, err := st.Spend(ctx, id, p1, t0); err != nil || sp.Used != 2 || sp.PrevDay != "2026-11-24" || sp.PrevUsed != 4 {
+			t.Fatalf("second of the day: %+v %v", sp, err)
 		}
 	})
 	t.Run("the first requests of a day race to one rollover and count exactly", func(t *testing.T) {

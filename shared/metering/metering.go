@@ -28,6 +28,10 @@ const Retention = 90 * 24 * time.Hour
 type Spent struct {
 	Used  int
 	Limit int
+	// PrevDay and PrevUsed are the budget's previous counted day and its
+	// count as the same write left them ("" and 0 when there is none).
+	PrevDay  string
+	PrevUsed int
 }
 
 // Counter stores the budgets.
@@ -47,6 +51,9 @@ type Quota struct {
 	Remaining int
 	Reset     time.Time // the next UTC midnight
 	At        time.Time // when the request was counted
+	// The budget's previous counted day, from the same write (see Spent).
+	PrevDay  string
+	PrevUsed int
 }
 
 // Meter counts key-authenticated requests.
@@ -67,6 +74,7 @@ func (m *Meter) Count(ctx context.Context, p principal.Principal) (Quota, error)
 	switch {
 	case err == nil:
 		q.Limit, q.Used, q.Remaining = sp.Limit, sp.Used, max(0, sp.Limit-sp.Used)
+		q.PrevDay, q.PrevUsed = sp.PrevDay, sp.PrevUsed
 		return q, nil
 	case errors.Is(err, keys.ErrLimitReached):
 		q.Limit, q.Used = sp.Limit, sp.Limit

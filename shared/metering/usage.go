@@ -20,9 +20,8 @@ type KeyLister interface {
 	List(ctx context.Context, o keys.Owner, f keys.Filter) ([]keys.Key, error)
 }
 
-// BudgetReader reads budgets and their archived days (the store does).
+// BudgetReader reads budgets' archived days (the store does).
 type BudgetReader interface {
-	GetBudgets(ctx context.Context, ids []string) (map[string]keys.Budget, error)
 	History(ctx context.Context, budget, from, to string) (map[string]int, error)
 }
 
@@ -75,7 +74,8 @@ func (r *Reporter) frame(days int) (Usage, []string, error) {
 }
 
 // ReportKey is the report of the key p authenticated with; quota is the
-// meter's result for this very request, which counts.
+// meter's result for this very request, which counts. The meter's write
+// returned the budget's days, so the report reads only the archived ones.
 func (r *Reporter) ReportKey(ctx context.Context, p principal.Principal, days int, quota Quota) (Usage, error) {
 	u, dates, err := r.frame(days)
 	if err != nil {
@@ -84,11 +84,8 @@ func (r *Reporter) ReportKey(ctx context.Context, p principal.Principal, days in
 	k := KeyUsage{Prefix: p.KeyPrefix, Name: p.KeyName, DailyLimit: quota.Limit}
 	counts := map[string]int{}
 	if days > 1 {
-		b, err := r.Budgets.GetBudgets(ctx, []string{p.Budget})
-		if err != nil {
-			return Usage{}, fmt.Errorf("usage of %s: %w", p.KeyPrefix, err)
-		}
-		if counts, err = r.history(ctx, b[p.Budget], p.Budget, dates); err != nil {
+		b := keys.Budget{Day: clock.Day(quota.At), Used: quota.Used, PrevDay: quota.PrevDay, PrevUsed: quota.PrevUsed}
+		if counts, err = r.history(ctx, b, p.Budget, dates); err != nil {
 			return Usage{}, fmt.Errorf("usage of %s: %w", p.KeyPrefix, err)
 		}
 	}
