@@ -175,6 +175,3 @@ func isConditionFailed(err error) bool {
 }
 
 var errNoCount = errors.New("counter update returned no count")
-
-// isDeadline reports whether err is a call that ran out of time.
-func isDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/shared/apikey"
+	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -188,7 +189,7 @@ func View(r Record, b Budget, now time.Time) Key {
 	default:
 		k.Status = Active
 	}
-	k.UsedToday = b.UsedOn(now.UTC().Format(time.DateOnly))
+	k.UsedToday = b.UsedOn(clock.Day(now))
 	return k
 }
 

@@ -229,11 +229,9 @@ func (s *Service) issue(ctx context.Context, r *Record, b *Budget, until time.Ti
 			return apikey.Key{}, apierr.Internal(fmt.Errorf("generate key: %w", err))
 		}
 		r.Prefix, r.Hash = secret.Prefix(), secret.Hash()
-		if b != nil {
-			b.ValidUntil = map[string]time.Time{r.Prefix: until}
-			if err := s.Store.PutBudget(ctx, *b); err != nil {
-				return apikey.Key{}, err
-			}
+		b.ValidUntil = map[string]time.Time{r.Prefix: until}
+		if err := s.Store.PutBudget(ctx, *b); err != nil {
+			return apikey.Key{}, err
 		}
 		if err := s.Store.PutKeyID(ctx, r.ID, r.Prefix); err != nil {
 			return apikey.Key{}, err
