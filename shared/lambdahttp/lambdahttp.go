@@ -119,6 +119,8 @@ func Adapter(h Handler, o Options) Lambda {
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 		ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
 		defer rec.Flush()
+		ctx, cancel := WithinLambdaDeadline(ctx)
+		defer cancel()
 		start := time.Now()
 		req := &Request{Headers: ev.Headers, PathParams: ev.PathParameters, Query: ev.QueryStringParameters, RequestID: ev.RequestContext.RequestID}
 		defer func() {

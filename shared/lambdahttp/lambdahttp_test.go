@@ -122,6 +122,20 @@ func TestAdapter(t *testing.T) {
 			t.Fatalf("%d", resp.StatusCode)
 		}
 	})
+	t.Run("the handler's context ends the margin before the Lambda's deadline", func(t *testing.T) {
+		dl := time.Now().Add(time.Minute)
+		lctx, cancel := context.WithDeadline(ctx, dl)
+		defer cancel()
+		var got time.Time
+		h := func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
+			got, _ = ctx.Deadline()
+			return okHandler(ctx, r)
+		}
+		lambdahttp.Adapter(h, opts(nil))(lctx, event(jwtCtx, ""))
+		if !got.Equal(dl.Add(-lambdahttp.DeadlineMargin)) {
+			t.Fatalf("handler deadline %v, want %v", got, dl.Add(-lambdahttp.DeadlineMargin))
+		}
+	})
 	t.Run("a body over 16 KiB is 400", func(t *testing.T) {
 		resp, _ := lambdahttp.Adapter(okHandler, opts(nil))(ctx, event(jwtCtx, strings.Repeat("x", 16<<10+1)))
 		if resp.StatusCode != 400 || envelopeCode(t, resp.Body) != apierr.BadRequest {
