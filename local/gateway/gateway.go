@@ -32,6 +32,7 @@ import (
 
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/lambdahttp"
+	"github.com/keygate/keygate/shared/lru"
 )
 
 // AuthorizerFunc is a REQUEST authorizer's Lambda handler.
@@ -56,13 +57,8 @@ type Gateway struct {
 	CacheTTL time.Duration
 	Now      func() time.Time // default time.Now
 
-	mu    sync.Mutex
-	cache map[string]cachedPolicy
-}
-
-type cachedPolicy struct {
-	res     events.APIGatewayCustomAuthorizerResponse
-	expires time.Time
+	cacheOnce sync.Once
+	cache     *lru.Cache[string, events.APIGatewayCustomAuthorizerResponse]
 }
 
 // maxCached bounds the emulated authorizer cache.
@@ -194,23 +190,22 @@ func (g *Gateway) now() time.Time {
 	return g.Now()
 }
 
+// authCache is the authorizer result cache, made on first use so that a
+// Gateway literal works.
+func (g *Gateway) authCache() *lru.Cache[string, events.APIGatewayCustomAuthorizerResponse] {
+	g.cacheOnce.Do(func() {
+		g.cache = lru.New[string, events.APIGatewayCustomAuthorizerResponse](maxCached)
+	})
+	return g.cache
+}
+
 // cached returns the authorizer's answer for this identity if the cache
 // holds a live one.
 func (g *Gateway) cached(identity string) (events.APIGatewayCustomAuthorizerResponse, bool) {
 	if g.CacheTTL <= 0 {
 		return events.APIGatewayCustomAuthorizerResponse{}, false
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	c, ok := g.cache[identity]
-	if !ok {
-		return events.APIGatewayCustomAuthorizerResponse{}, false
-	}
-	if !g.now().Before(c.expires) {
-		delete(g.cache, identity)
-		return events.APIGatewayCustomAuthorizerResponse{}, false
-	}
-	return c.res, true
+	return g.authCache().Get(identity, g.now())
 }
 
 // store caches a policy answer (Allow or Deny); errors are not cached.
@@ -218,26 +213,13 @@ func (g *Gateway) store(identity string, res events.APIGatewayCustomAuthorizerRe
 	if g.CacheTTL <= 0 {
 		return
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.cache == nil {
-		g.cache = map[string]cachedPolicy{}
-	}
-	if len(g.cache) >= maxCached {
-		for k := range g.cache {
-			delete(g.cache, k)
-			break
-		}
-	}
-	g.cache[identity] = cachedPolicy{res: res, expires: g.now().Add(g.CacheTTL)}
+	g.authCache().Put(identity, res, g.now().Add(g.CacheTTL))
 }
 
 // FlushCache empties the authorizer cache (API Gateway's "flush authorizer
 // cache" for a stage).
 func (g *Gateway) FlushCache() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	clear(g.cache)
+	g.authCache().Purge()
 }
 
 func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, c *call) {
