@@ -22,7 +22,7 @@ func WithCORS(g *Gateway, c *lambdahttp.CORS) http.Handler {
 			methods := g.methods(r.URL.Path)
 			if len(methods) == 0 {
 				setHeaders(w, c.PreflightHeaders(origin, nil))
-				writeError(w, apierr.NotFound, msgNoRoute)
+				writeError(w, apierr.NotFound, g.noRouteMessage())
 				return
 			}
 			setHeaders(w, c.PreflightHeaders(origin, methods))

@@ -49,8 +49,8 @@ type Route struct {
 // Gateway is an http.Handler.
 type Gateway struct {
 	Authorizer AuthorizerFunc
-	Routes     []Route
-	Stage      string // default "local"
+	Routes     []Route // fixed once the gateway serves
+	Stage      string  // default "local"
 	Log        *slog.Logger
 	// CacheTTL turns on the authorizer result cache (0: off), keyed like
 	// API Gateway's by the identity source, the Authorization header.
@@ -59,6 +59,9 @@ type Gateway struct {
 
 	cacheOnce sync.Once
 	cache     *lru.Cache[string, events.APIGatewayCustomAuthorizerResponse]
+
+	noRouteOnce sync.Once
+	noRoute     string
 }
 
 // maxCached bounds the emulated authorizer cache.
@@ -68,7 +71,6 @@ const maxCached = 10_000
 const (
 	msgUnauthorized = "Send Authorization: Bearer <API key or token>; the credential was missing, malformed, unknown, revoked or expired."
 	msgDenied       = "The credential is valid but may not make this request."
-	msgNoRoute      = "No such route. Routes: POST|GET /v1/api-keys, PATCH|DELETE /v1/api-keys/{prefix}, POST /v1/api-keys/{prefix}/rotate, GET /v1/usage, GET|POST /api/v1/workspaces/{id}/api-keys, DELETE /api/v1/workspaces/{id}/api-keys/{keyId}, POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate, POST /v1/secret-scanning/github."
 	msgAuthFailure  = "The credential could not be checked right now; retry shortly."
 	msgTooLarge     = "The request body is too large."
 )
@@ -99,7 +101,7 @@ type call struct {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, params := g.match(r.Method, r.URL.Path)
 	if route == nil {
-		writeError(w, apierr.NotFound, msgNoRoute)
+		writeError(w, apierr.NotFound, g.noRouteMessage())
 		return
 	}
 	authz := r.Header.Values("Authorization")
@@ -286,6 +288,28 @@ func (g *Gateway) log() *slog.Logger {
 		return slog.Default()
 	}
 	return g.Log
+}
+
+// noRouteMessage is the 404 message: "No such route. Routes: " and the
+// methods joined per path, in Routes order (e.g. "POST|GET /v1/api-keys"),
+// by the same rule as infra/stack/api.go's routeList.
+func (g *Gateway) noRouteMessage() string {
+	g.noRouteOnce.Do(func() {
+		var paths []string
+		methods := map[string][]string{}
+		for _, r := range g.Routes {
+			if _, ok := methods[r.Path]; !ok {
+				paths = append(paths, r.Path)
+			}
+			methods[r.Path] = append(methods[r.Path], r.Method)
+		}
+		parts := make([]string, len(paths))
+		for i, p := range paths {
+			parts[i] = strings.Join(methods[p], "|") + " " + p
+		}
+		g.noRoute = "No such route. Routes: " + strings.Join(parts, ", ") + "."
+	})
+	return g.noRoute
 }
 
 // match finds the route for method and path; {name} segments bind path

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/keygate/keygate/functions/handlers"
 	"github.com/keygate/keygate/shared/apierr"
 )
 
@@ -562,5 +563,26 @@ func TestPublicRoute(t *testing.T) {
 	}
 	if a := h.route.calls[0].RequestContext.Authorizer; a != nil {
 		t.Fatalf("a public route got an authorizer context %v", a)
+	}
+}
+
+func TestNoRouteMessage(t *testing.T) {
+	gw := &Gateway{Log: slog.New(slog.DiscardHandler)}
+	for _, rt := range handlers.Routes {
+		gw.Routes = append(gw.Routes, Route{Method: rt.Method, Path: rt.Path, Public: rt.Public})
+	}
+	rec := httptest.NewRecorder()
+	gw.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/nothing", nil))
+	checkEnvelope(t, rec, 404, apierr.NotFound)
+	var body struct {
+		Error struct{ Message string }
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	// The text infra/stack/api.go renders for the deployed API's routes.
+	const want = "No such route. Routes: POST|GET /v1/api-keys, PATCH|DELETE /v1/api-keys/{prefix}, POST /v1/api-keys/{prefix}/rotate, GET /v1/usage, GET|POST /api/v1/workspaces/{id}/api-keys, DELETE /api/v1/workspaces/{id}/api-keys/{keyId}, POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate, POST /v1/secret-scanning/github."
+	if body.Error.Message != want {
+		t.Fatalf("404 message\n got %q\nwant %q", body.Error.Message, want)
 	}
 }
