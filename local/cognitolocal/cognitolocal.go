@@ -36,7 +36,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -47,6 +46,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/keygate/keygate/local/nodeproc"
 )
 
 // Options for Start.
@@ -70,8 +71,7 @@ type Options struct {
 type Server struct {
 	Endpoint string // e.g. http://127.0.0.1:9229
 
-	cmd    *exec.Cmd
-	done   chan struct{}
+	proc   *nodeproc.Process
 	tmpDir string
 	out    *tail
 }
@@ -79,24 +79,7 @@ type Server struct {
 // Script finds cognito-local's start script under the tools/ folder of the
 // repository that contains the working directory.
 func Script() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, "tools", "node_modules", "cognito-local", "lib", "bin", "start.js")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		if _, err := os.Stat(filepath.Join(dir, "tools", "package.json")); err == nil {
-			return "", fmt.Errorf("cognito-local is not installed in %s: run `make tools` (npm ci in tools/)", filepath.Join(dir, "tools"))
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("tools/node_modules/cognito-local not found above the working directory: run `make tools`")
-		}
-		dir = parent
-	}
+	return nodeproc.Script("cognito-local", filepath.Join("lib", "bin", "start.js"))
 }
 
 // config is cognito-local's .cognito/config.json (the parts set here).
@@ -118,7 +101,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Endpoint: "http://" + net.JoinHostPort(host, port), done: make(chan struct{}), out: &tail{}}
+	s := &Server{Endpoint: "http://" + net.JoinHostPort(host, port), out: &tail{}}
 	dir := o.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "cognito-local-"); err != nil {
@@ -157,33 +140,25 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		out = io.MultiWriter(s.out, o.Output)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start cognito-local (is node on PATH?): %w", err)
-	}
-	s.cmd = cmd
-	go func() { _ = cmd.Wait(); close(s.done) }()
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(s.Endpoint + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
+	if s.proc, err = nodeproc.Start(ctx, "cognito-local", cmd, nodeproc.Wait{
+		Ready: func() bool {
+			resp, err := http.Get(s.Endpoint + "/health")
+			if err != nil {
+				return false
 			}
-		}
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("cognito-local exited at start (port %s taken?): %s", port, s.out.String())
-		case <-ctx.Done():
-			s.Stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("cognito-local did not answer within 60s: %s", s.out.String())
-		}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		},
+		Every:  100 * time.Millisecond,
+		Within: 60 * time.Second,
+		Exited: func() error {
+			return fmt.Errorf("cognito-local exited at start (port %s taken?): %s", port, s.out.String())
+		},
+		TimedOut: func() error { return fmt.Errorf("cognito-local did not answer within 60s: %s", s.out.String()) },
+	}); err != nil {
+		return nil, err
 	}
+	return s, nil
 }
 
 // Issuer is the iss of the pool's tokens.
@@ -191,16 +166,10 @@ func (s *Server) Issuer(poolID string) string { return s.Endpoint + "/" + poolID
 
 // Stop ends the process, waits for it and removes a temporary data folder.
 func (s *Server) Stop() {
-	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+	if s == nil || s.proc == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(3 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	s.proc.Stop()
 	if s.tmpDir != "" {
 		_ = os.RemoveAll(s.tmpDir)
 	}
@@ -215,12 +184,11 @@ func listenAddr(addr string) (host, port string, err error) {
 		return "", "", fmt.Errorf("cognito-local address %q: %w", addr, err)
 	}
 	if port == "0" || port == "" {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		p, err := nodeproc.FreePort(host)
 		if err != nil {
 			return "", "", err
 		}
-		port = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-		l.Close()
+		port = strconv.Itoa(p)
 	}
 	return host, port, nil
 }
