@@ -6,6 +6,7 @@ package nodeproc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -13,31 +14,27 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/keygate/keygate/local/workdir"
 )
 
 // Script finds tools/node_modules/<pkg>/<rel> in the repository that contains
 // the working directory.
 func Script(pkg, rel string) (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
+	script := func(dir string) string { return filepath.Join(dir, "tools", "node_modules", pkg, rel) }
+	dir, err := workdir.FindUp(func(dir string) bool {
+		return workdir.Exists(script(dir)) ||
+			workdir.Exists(filepath.Join(dir, "go.mod")) && workdir.Exists(filepath.Join(dir, "tools", "package.json"))
+	})
+	switch {
+	case errors.Is(err, workdir.ErrNotFound):
+		return "", fmt.Errorf("tools/node_modules/%s not found above the working directory: run `make tools`", pkg)
+	case err != nil:
 		return "", err
+	case !workdir.Exists(script(dir)):
+		return "", fmt.Errorf("%s is not installed in %s: run `make tools` (npm ci in tools/)", pkg, filepath.Join(dir, "tools"))
 	}
-	for {
-		p := filepath.Join(dir, "tools", "node_modules", pkg, rel)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "tools", "package.json")); err == nil {
-				return "", fmt.Errorf("%s is not installed in %s: run `make tools` (npm ci in tools/)", pkg, filepath.Join(dir, "tools"))
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("tools/node_modules/%s not found above the working directory: run `make tools`", pkg)
-		}
-		dir = parent
-	}
+	return script(dir), nil
 }
 
 // Wait says when a started process is ready and what Start returns when it

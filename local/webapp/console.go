@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/keygate/keygate/local/workdir"
 )
 
 // ConsoleConfig is the console's /config.json. The deployed stack writes the
@@ -31,24 +32,18 @@ type ConsoleConfig struct {
 // ConsoleDir finds console/dist (built by `make console`) above the working
 // directory.
 func ConsoleDir() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
+	dir, err := workdir.FindUp(func(dir string) bool { return workdir.Exists(filepath.Join(dir, "console", "package.json")) })
+	switch {
+	case errors.Is(err, workdir.ErrNotFound):
+		return "", errors.New("console/ not found above the working directory")
+	case err != nil:
 		return "", err
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "console", "package.json")); err == nil {
-			d := filepath.Join(dir, "console", "dist")
-			if _, err := os.Stat(filepath.Join(d, "index.html")); err != nil {
-				return "", fmt.Errorf("the console is not built in %s: run `make console`", d)
-			}
-			return d, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("console/ not found above the working directory")
-		}
-		dir = parent
+	d := filepath.Join(dir, "console", "dist")
+	if !workdir.Exists(filepath.Join(d, "index.html")) {
+		return "", fmt.Errorf("the console is not built in %s: run `make console`", d)
 	}
+	return d, nil
 }
 
 // ConsoleHandler serves the built console from dir, and cfg as /config.json,
