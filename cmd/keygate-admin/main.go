@@ -19,10 +19,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/keygate/keygate/local/devfile"
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/app"
 	"github.com/keygate/keygate/shared/config"
@@ -58,15 +58,6 @@ the deployed Lambdas.
 // byOwner index's usual lag.
 var settle = 2 * time.Second
 
-// LocalFile is where `make dev` says which table and endpoint it serves.
-const LocalFile = ".dev/local.json"
-
-// Local is the content of LocalFile.
-type Local struct {
-	Endpoint string `json:"endpoint"`
-	Table    string `json:"table"`
-}
-
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygate-admin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -84,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	env := map[string]string{}
 	if *local {
-		l, err := readLocal()
+		l, err := devfile.Read()
 		if err != nil {
 			fmt.Fprintln(stderr, "keygate-admin:", err)
 			return 1
@@ -148,25 +139,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
-
-func readLocal() (Local, error) {
-	dir, _ := os.Getwd()
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, LocalFile))
-		if err == nil {
-			var l Local
-			if err := json.Unmarshal(b, &l); err != nil || l.Table == "" || l.Endpoint == "" {
-				return Local{}, fmt.Errorf("%s is unreadable; restart make dev", filepath.Join(dir, LocalFile))
-			}
-			return l, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return Local{}, fmt.Errorf("no %s here or above: is make dev running (in this repository)?", LocalFile)
-		}
-		dir = parent
-	}
-}
 
 func withPrefix(args []string, stderr io.Writer, f func(string) error) error {
 	if len(args) != 1 {

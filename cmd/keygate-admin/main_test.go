@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/internal/testenv"
+	"github.com/keygate/keygate/local/devfile"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/shared/config"
 )
@@ -123,8 +124,8 @@ func TestAdmin(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(dir, ".dev"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(Local{Endpoint: testenv.Endpoint(t), Table: table})
-		if err := os.WriteFile(filepath.Join(dir, LocalFile), b, 0o644); err != nil {
+		b, _ := json.Marshal(devfile.Local{Endpoint: testenv.Endpoint(t), Table: table})
+		if err := os.WriteFile(filepath.Join(dir, devfile.Path), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		t.Chdir(filepath.Join(dir, ".dev"))

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/keygate/keygate/local/devfile"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/devstack"
 	"github.com/keygate/keygate/local/webapp"
@@ -69,7 +69,7 @@ func main() {
 	if err := writeLocal(s.API); err != nil {
 		fmt.Fprintln(os.Stderr, "keygate-dev: keygate-admin --local will not find this stack:", err)
 	} else {
-		defer os.Remove(localFile)
+		defer os.Remove(devfile.Path)
 	}
 	printHelp(s)
 	<-ctx.Done()
@@ -121,19 +121,10 @@ func lockDataDir(dir string) (func(), error) {
 	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
-// localFile tells keygate-admin --local which table and endpoint this stack
-// serves (cmd/keygate-admin reads it).
-const localFile = ".dev/local.json"
-
+// writeLocal tells keygate-admin --local which table and endpoint this
+// stack serves.
 func writeLocal(s *devstack.Stack) error {
-	b, err := json.Marshal(map[string]string{"endpoint": s.App.Config.DynamoDBEndpoint, "table": s.App.Config.Table})
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(localFile), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(localFile, b, 0o644)
+	return devfile.Write(devfile.Local{Endpoint: s.App.Config.DynamoDBEndpoint, Table: s.App.Config.Table})
 }
 
 func printHelp(s *webapp.Stack) {

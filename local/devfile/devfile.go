@@ -1,0 +1,54 @@
+// Package devfile is .dev/local.json, the file in which `make dev`
+// (cmd/keygate-dev) says which table and DynamoDB endpoint it serves, so that
+// `keygate-admin --local` works on that stack. Both sides use this package, so
+// the format has one definition.
+package devfile
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/keygate/keygate/local/workdir"
+)
+
+// Path is where make dev writes the file, relative to its working directory.
+const Path = ".dev/local.json"
+
+// Local is the file's content.
+type Local struct {
+	Endpoint string `json:"endpoint"`
+	Table    string `json:"table"`
+}
+
+// Write writes l to Path in the working directory.
+func Write(l Local) error {
+	b, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(Path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(Path, b, 0o644)
+}
+
+// Read reads Path from the working directory or the nearest directory above
+// it that has one.
+func Read() (Local, error) {
+	var b []byte
+	dir, err := workdir.FindUp(func(dir string) bool {
+		var err error
+		b, err = os.ReadFile(filepath.Join(dir, Path))
+		return err == nil
+	})
+	if err != nil {
+		return Local{}, fmt.Errorf("no %s here or above: is make dev running (in this repository)?", Path)
+	}
+	var l Local
+	if err := json.Unmarshal(b, &l); err != nil || l.Table == "" || l.Endpoint == "" {
+		return Local{}, fmt.Errorf("%s is unreadable; restart make dev", filepath.Join(dir, Path))
+	}
+	return l, nil
+}
