@@ -125,7 +125,7 @@ func TestOpen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 2 || got[0] != secretscan.Match(m) {
+		if len(got) != 2 || got[0] != m {
 			t.Fatalf("got %+v", got)
 		}
 	})

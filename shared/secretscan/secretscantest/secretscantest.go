@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/keygate/keygate/shared/secretscan"
 )
 
 // GitHub serves a key list at URL and counts the requests for it.
@@ -165,12 +167,7 @@ func (s *Signer) Sign(body []byte) string {
 }
 
 // Match is one item of a report as GitHub sends it.
-type Match struct {
-	Token  string `json:"token"`
-	Type   string `json:"type"`
-	URL    string `json:"url"`
-	Source string `json:"source"`
-}
+type Match = secretscan.Match
 
 // Report renders matches as GitHub's report body.
 func Report(ms ...Match) []byte {
