@@ -97,7 +97,7 @@ func (l *load) check(res *result) []check {
 func (l *load) checkCounters() (findings, string) {
 	var f findings
 	keys, days, at429 := 0, 0, 0
-	for _, u := range append(append([]*user{}, l.listUsers...), l.meterUsers...) {
+	for _, u := range l.listers {
 		a := l.do(nil, 0, "GET", "/v1/usage?days=2", u.token, nil)
 		if a.status != 200 {
 			f.add("usage of %s: %d", u.sub, a.status)
@@ -175,7 +175,7 @@ func (l *load) checkCounters() (findings, string) {
 func (l *load) checkListed() (findings, int) {
 	var f findings
 	n := 0
-	for _, u := range append(append(append([]*user{}, l.listUsers...), l.meterUsers...), l.churnUsers...) {
+	for _, u := range slices.Concat(l.listers, l.churnUsers) {
 		a := l.do(nil, 0, "GET", "/v1/api-keys?status=all", u.token, nil)
 		if a.status != 200 {
 			f.add("list of %s: %d", u.sub, a.status)

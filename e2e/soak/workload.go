@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,6 +115,7 @@ type load struct {
 	t0           time.Time
 
 	listUsers, meterUsers, churnUsers []*user
+	listers                           []*user // listUsers then meterUsers: who lists keys
 	steady                            []*apiKey
 	rotate                            bool // the rotate route exists
 	rotateNote                        string
@@ -309,6 +311,7 @@ func (l *load) setup() error {
 	if l.churnUsers, err = mk("soak-churn", "pro", 4); err != nil {
 		return err
 	}
+	l.listers = slices.Concat(l.listUsers, l.meterUsers)
 	for _, u := range l.listUsers {
 		for i := range 5 {
 			k, a := l.create(nil, u, fmt.Sprintf("steady %d", i+1), 10000, true)
@@ -426,8 +429,7 @@ func (l *load) step(w *worker) bool {
 	case r < 65:
 		l.useKey(w, opKeySteady, l.steady[w.rng.IntN(len(l.steady))])
 	case r < 80:
-		us := append(l.listUsers[:len(l.listUsers):len(l.listUsers)], l.meterUsers...)
-		l.do(w, opList, "GET", "/v1/api-keys", us[w.rng.IntN(len(us))].token, nil)
+		l.do(w, opList, "GET", "/v1/api-keys", l.listers[w.rng.IntN(len(l.listers))].token, nil)
 	case r < 90:
 		l.do(w, opHistory, "GET", "/v1/usage?days=7", l.listUsers[w.rng.IntN(len(l.listUsers))].token, nil)
 	default:
@@ -436,21 +438,26 @@ func (l *load) step(w *worker) bool {
 	return w.saw503(mark)
 }
 
-func (l *load) keyLive(w *worker) {
+// pick is a random key of *pool (l.live or l.past), nil when it is empty.
+func (l *load) pick(w *worker, pool *[]*apiKey) *apiKey {
 	l.mu.Lock()
-	var k *apiKey
-	if len(l.live) > 0 {
-		k = l.live[w.rng.IntN(len(l.live))]
+	defer l.mu.Unlock()
+	if len(*pool) == 0 {
+		return nil
 	}
-	l.mu.Unlock()
+	return (*pool)[w.rng.IntN(len(*pool))]
+}
+
+func (l *load) keyLive(w *worker) {
+	k := l.pick(w, &l.live)
 	if k == nil {
 		l.replenish(w)
 		return
 	}
 	if a := l.useKey(w, opKeyLive, k); a.status == 429 {
 		l.mu.Lock()
-		if i := indexOf(l.live, k); i >= 0 {
-			l.live = append(l.live[:i], l.live[i+1:]...)
+		if i := slices.Index(l.live, k); i >= 0 {
+			l.live = slices.Delete(l.live, i, i+1)
 			l.past = append(l.past, k)
 			if len(l.past) > 32 {
 				l.past = l.past[len(l.past)-32:]
@@ -481,12 +488,7 @@ func (l *load) replenish(w *worker) {
 }
 
 func (l *load) keyPast(w *worker) {
-	l.mu.Lock()
-	var k *apiKey
-	if len(l.past) > 0 {
-		k = l.past[w.rng.IntN(len(l.past))]
-	}
-	l.mu.Unlock()
+	k := l.pick(w, &l.past)
 	if k == nil {
 		l.keyLive(w)
 		return
@@ -541,13 +543,4 @@ func (l *load) change(w *worker, op opKind, method, path string, u *user, body a
 		k.setState(stateUncertain)
 	}
 	return false
-}
-
-func indexOf(ks []*apiKey, k *apiKey) int {
-	for i, x := range ks {
-		if x == k {
-			return i
-		}
-	}
-	return -1
 }
