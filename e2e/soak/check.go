@@ -16,6 +16,16 @@ import (
 // the SDK's retries and the store deadline (2 s) of calls already under way.
 const outageGrace = 5 * time.Second
 
+// outage is the window in which a 503 is expected: from the store's stop
+// until outageGrace after it is back.
+func (r *result) outage() (from, to time.Duration) { return r.stopAt, r.readyAt + outageGrace }
+
+// inOutage reports whether s overlaps the outage window.
+func (r *result) inOutage(s sample) bool {
+	from, to := r.outage()
+	return time.Duration(s.end) >= from && time.Duration(s.start) <= to
+}
+
 // check is the verdict on one property.
 type check struct {
 	name   string
@@ -53,7 +63,7 @@ func (l *load) check(res *result) []check {
 		checks = append(checks, c)
 	}
 
-	win0, win1 := res.stopAt, res.readyAt+outageGrace
+	win0, win1 := res.outage()
 	var fiveHundreds, outside, noAnswer, unexpected findings
 	in503 := 0
 	for _, s := range res.samples {
@@ -62,7 +72,7 @@ func (l *load) check(res *result) []check {
 		case s.status == 0:
 			noAnswer.add("%s at %s", opNames[s.op], at)
 		case s.status == 503:
-			if time.Duration(s.end) >= win0 && time.Duration(s.start) <= win1 {
+			if res.inOutage(s) {
 				in503++
 			} else {
 				outside.add("%s at %s", opNames[s.op], at)

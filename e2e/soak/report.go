@@ -174,9 +174,9 @@ func buildReport(cfg config, res *result, checks []check) report {
 	p("requests  %d (%.0f/s), keys created %d", len(res.samples), float64(len(res.samples))/cfg.Duration.Seconds(), res.keys)
 	p("latency   p50 %.1f ms, p99 %.1f ms, max %.1f ms", pct(all, 50), pct(all, 99), pct(all, 100))
 	var calm []float64
-	w0, w1 := res.stopAt, res.readyAt+outageGrace
+	w0, w1 := res.outage()
 	for _, s := range res.samples {
-		if time.Duration(s.end) < w0 || time.Duration(s.start) > w1 {
+		if !res.inOutage(s) {
 			calm = append(calm, float64(s.end-s.start)/1e6)
 		}
 	}
