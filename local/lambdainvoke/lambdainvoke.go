@@ -74,8 +74,7 @@ func (f *Functions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serviceError(w, http.StatusBadRequest, "InvalidRequestContentException", "Could not read the payload")
 		return
 	}
-	f.n.Add(1)
-	id := fmt.Sprintf("local-%d", f.n.Load())
+	id := fmt.Sprintf("local-%d", f.n.Add(1))
 	ctx := lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{AwsRequestID: id})
 	out, err := invoke(ctx, h, payload)
 	w.Header().Set("Content-Type", "application/json")
