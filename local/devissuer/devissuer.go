@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/keygate/keygate/shared/principal"
 )
 
 // Issuer mints tokens. URL must be set to where Handler is served before
@@ -157,9 +159,7 @@ func (i *Issuer) Handler() http.Handler {
 			http.Error(w, "sub is required, e.g. /token?sub=alice&tier=pro", http.StatusBadRequest)
 			return
 		}
-		switch t.Tier {
-		case "", "free", "pro", "team", "enterprise":
-		default:
+		if tier := principal.Tier(t.Tier); tier != "" && tier != principal.Free && !tier.Paid() {
 			http.Error(w, fmt.Sprintf("tier %q is not free, pro, team or enterprise", t.Tier), http.StatusBadRequest)
 			return
 		}
