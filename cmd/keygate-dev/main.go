@@ -80,10 +80,10 @@ func main() {
 // is named with the setting that moves it rather than deep in a start-up.
 func checkPorts(o webapp.Options) error {
 	for _, p := range []struct{ addr, def, env, what string }{
-		{o.Addr, "127.0.0.1:8080", envAddr, "the API gateway"},
-		{o.IssuerAddr, "127.0.0.1:8081", envIssuerAddr, "the dev token issuer"},
-		{o.ConsoleAddr, "127.0.0.1:8082", envConsoleAddr, "the web console"},
-		{o.CognitoAddr, "127.0.0.1:9229", envCognitoAddr, "cognito-local"},
+		{o.Addr, devstack.DefaultAddr, envAddr, "the API gateway"},
+		{o.IssuerAddr, devstack.DefaultIssuerAddr, envIssuerAddr, "the dev token issuer"},
+		{o.ConsoleAddr, webapp.DefaultConsole, envConsoleAddr, "the web console"},
+		{o.CognitoAddr, webapp.DefaultCognito, envCognitoAddr, "cognito-local"},
 	} {
 		addr := p.addr
 		if addr == "" {

@@ -33,8 +33,10 @@ import (
 
 // Local defaults for settings the environment leaves unset.
 const (
-	DefaultTable    = "keygate-local"
-	DefaultClientID = "keygate-local-client"
+	DefaultTable      = "keygate-local"
+	DefaultClientID   = "keygate-local-client"
+	DefaultAddr       = "127.0.0.1:8080" // the gateway
+	DefaultIssuerAddr = "127.0.0.1:8081" // the dev token issuer
 )
 
 // Options for Start.
@@ -79,10 +81,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		getenv = os.Getenv
 	}
 	if o.Addr == "" {
-		o.Addr = "127.0.0.1:8080"
+		o.Addr = DefaultAddr
 	}
 	if o.IssuerAddr == "" {
-		o.IssuerAddr = "127.0.0.1:8081"
+		o.IssuerAddr = DefaultIssuerAddr
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
