@@ -116,7 +116,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if getenv(config.EnvIssuer) == "" {
 		clientID := env[config.EnvClientIDs]
 		if clientID == "" {
-			clientID = firstClientID(getenv(config.EnvClientIDs))
+			clientID = FirstOf(getenv(config.EnvClientIDs))
 		}
 		if s.Issuer, err = devissuer.New(clientID); err != nil {
 			return nil, err
@@ -195,11 +195,9 @@ func isLoopback(endpoint string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func firstClientID(s string) string {
-	for i := range len(s) {
-		if s[i] == ',' {
-			return s[:i]
-		}
-	}
-	return s
+// FirstOf is the first item of a comma-separated setting (KEYGATE_ISSUER,
+// KEYGATE_CLIENT_IDS) without surrounding blanks, as config reads the list.
+func FirstOf(list string) string {
+	first, _, _ := strings.Cut(list, ",")
+	return strings.TrimSpace(first)
 }

@@ -171,11 +171,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			CognitoEndpoint: s.Cognito.Endpoint, AuthFlow: "USER_PASSWORD_AUTH", APIToken: "id",
 		}
 	} else {
-		region, poolID, ok := parseIssuer(firstOf(getenv(config.EnvIssuer)))
+		region, poolID, ok := parseIssuer(devstack.FirstOf(getenv(config.EnvIssuer)))
 		if !ok {
 			o.Log.Warn("KEYGATE_ISSUER is not a Cognito issuer; the console cannot sign in", "issuer", getenv(config.EnvIssuer))
 		}
-		s.Console = ConsoleConfig{Region: region, UserPoolID: poolID, ClientID: firstOf(getenv(config.EnvClientIDs))}
+		s.Console = ConsoleConfig{Region: region, UserPoolID: poolID, ClientID: devstack.FirstOf(getenv(config.EnvClientIDs))}
 	}
 
 	dataDir := ""
@@ -239,9 +239,4 @@ func joinList(parts ...string) string {
 		}
 	}
 	return strings.Join(out, ",")
-}
-
-func firstOf(list string) string {
-	first, _, _ := strings.Cut(list, ",")
-	return strings.TrimSpace(first)
 }
