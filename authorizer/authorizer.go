@@ -75,7 +75,8 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 	defer rec.Flush()
 	ctx, cancel := lambdahttp.WithinLambdaDeadline(ctx)
 	defer cancel()
-	p, rendered, err := a.authenticate(ctx, header(ev.Headers, "Authorization"))
+	authorization, _ := lambdahttp.Header(ev.Headers, "Authorization")
+	p, rendered, err := a.authenticate(ctx, authorization)
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
@@ -219,19 +220,6 @@ func bearer(h string) (string, bool) {
 
 func trimSP(s string) string {
 	return strings.Trim(s, " \t")
-}
-
-// header finds a header case-insensitively, as HTTP means it.
-func header(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }
 
 // Allow is the policy for p: invoke on every method of the API's stage, so a

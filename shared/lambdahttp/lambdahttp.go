@@ -65,10 +65,18 @@ type Request struct {
 // Header returns the value of a request header, case-insensitively, and
 // whether it was sent at all.
 func (r *Request) Header(name string) (string, bool) {
-	if v, ok := r.Headers[name]; ok {
+	return Header(r.Headers, name)
+}
+
+// Header finds header name in h case-insensitively, as HTTP means it, and
+// reports whether it was sent at all. API Gateway hands header names over as
+// the client spelled them; the exact spelling is tried first, which is the
+// usual case and costs one map lookup.
+func Header(h map[string]string, name string) (string, bool) {
+	if v, ok := h[name]; ok {
 		return v, true
 	}
-	for k, v := range r.Headers {
+	for k, v := range h {
 		if strings.EqualFold(k, name) {
 			return v, true
 		}
