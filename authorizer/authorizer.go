@@ -48,7 +48,8 @@ type Authorizer struct {
 	// repeating a dead key does not cost a read each time. Never positive.
 	Misses *MissCache
 	// Good remembers keys that authenticated, by the SHA-256 of the key
-	// (never the key), for GoodTTL, so a warm key costs no read here. It may
+	// (never the key), for GoodTTL or until the key expires if that is
+	// sooner, so a warm key costs no read here. It may
 	// hide from the authorizer, for up to GoodTTL, a revocation, an expiry,
 	// a grace period's end, a suspension or a lowered limit; it never hides
 	// them from the client, because the meter's one conditional write on the
@@ -60,13 +61,12 @@ type Authorizer struct {
 	Log     *slog.Logger
 }
 
-// goodKey is a cached authentication: who the key acts as, its authorizer
-// context rendered once, and until when the key itself is valid (its
-// expiry), which is checked on every hit.
+// goodKey is a cached authentication: who the key acts as and its authorizer
+// context rendered once. It is kept for GoodTTL, and never past the key's own
+// expiry: after that the store is asked again (the owner may have extended it).
 type goodKey struct {
-	p       principal.Principal
-	ctx     map[string]any
-	expires time.Time
+	p   principal.Principal
+	ctx map[string]any
 }
 
 // Handle is the Lambda handler.
@@ -137,12 +137,7 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 	hash := key.Hash()
 	now := a.now()
 	if g, ok := a.Good.Get(hash, now); ok {
-		if g.expires.IsZero() || now.Before(g.expires) {
-			return g.p, g.ctx, nil
-		}
-		// Past the expiry it had when cached: the owner may have extended
-		// it since, so ask the store again.
-		a.Good.Remove(hash)
+		return g.p, g.ctx, nil
 	}
 	if a.Misses.Contains(prefix) {
 		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook (the miss cache holds unknown, revoked and expired prefixes)
@@ -153,7 +148,11 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 	case err == nil:
 		p := r.Principal()
 		rendered := p.Context()
-		a.Good.Put(hash, goodKey{p: p, ctx: rendered, expires: r.ExpiresAt}, now.Add(a.GoodTTL))
+		until := now.Add(a.GoodTTL)
+		if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(until) {
+			until = r.ExpiresAt
+		}
+		a.Good.Put(hash, goodKey{p: p, ctx: rendered}, until)
 		return p, rendered, nil
 	case errors.Is(err, keys.ErrExpired):
 		// An expired key can never be used again (PATCH refuses it), so it is
