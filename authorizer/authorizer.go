@@ -100,8 +100,7 @@ func (a *Authorizer) authenticate(ctx context.Context, authorization string) (pr
 	cred, ok := bearer(authorization)
 	if !ok {
 		metrics.Denial(ctx, metrics.ReasonNoCredential) // metrics hook
-		p, err := a.deny(ctx, "no bearer credential")
-		return p, nil, err
+		return a.deny(ctx, "no bearer credential")
 	}
 	if strings.HasPrefix(cred, apikey.Scheme) {
 		return a.authenticateKey(ctx, cred)
@@ -114,8 +113,7 @@ func (a *Authorizer) authenticate(ctx context.Context, authorization string) (pr
 	}
 	if err != nil {
 		metrics.Denial(ctx, metrics.ReasonInvalidToken) // metrics hook
-		p, err := a.deny(ctx, "token refused", "error", err.Error())
-		return p, nil, err
+		return a.deny(ctx, "token refused", "error", err.Error())
 	}
 	return p, nil, nil
 }
@@ -131,7 +129,7 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 	key, err := apikey.Parse(cred)
 	if err != nil {
 		metrics.Denial(ctx, metrics.ReasonMalformed) // metrics hook
-		return a.refuse(ctx, "malformed key")
+		return a.deny(ctx, "malformed key")
 	}
 	prefix := key.Prefix()
 	hash := key.Hash()
@@ -141,7 +139,7 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 	}
 	if a.Misses.Contains(prefix) {
 		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook (the miss cache holds unknown, revoked and expired prefixes)
-		return a.refuse(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
+		return a.deny(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
 	}
 	r, err := a.Keys.Authenticate(ctx, key)
 	switch {
@@ -159,20 +157,20 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 		// as dead as a revoked one.
 		a.Misses.Add(prefix)
 		metrics.Denial(ctx, metrics.ReasonExpired) // metrics hook
-		return a.refuse(ctx, "key expired", "keyPrefix", prefix)
+		return a.deny(ctx, "key expired", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrNotFound):
 		a.Misses.Add(prefix)
 		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook
-		return a.refuse(ctx, "key unknown", "keyPrefix", prefix)
+		return a.deny(ctx, "key unknown", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrRevoked):
 		a.Misses.Add(prefix)
 		metrics.Denial(ctx, metrics.ReasonRevoked) // metrics hook
-		return a.refuse(ctx, "key revoked", "keyPrefix", prefix)
+		return a.deny(ctx, "key revoked", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrWrongSecret):
 		// Not cached: the prefix is public, and caching it would let anyone
 		// lock its owner out.
 		metrics.Denial(ctx, metrics.ReasonWrongSecret) // metrics hook
-		return a.refuse(ctx, "key secret mismatch", "keyPrefix", prefix)
+		return a.deny(ctx, "key secret mismatch", "keyPrefix", prefix)
 	default:
 		a.log().ErrorContext(ctx, "key lookup failed", "keyPrefix", prefix, "error", err)
 		metrics.Unavailable(ctx, metrics.Authorizer) // metrics hook: API Gateway answers 503
@@ -180,15 +178,10 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 	}
 }
 
-// refuse is deny on a path that also returns a rendered context.
-func (a *Authorizer) refuse(ctx context.Context, reason string, attrs ...any) (principal.Principal, map[string]any, error) {
-	p, err := a.deny(ctx, reason, attrs...)
-	return p, nil, err
-}
-
-func (a *Authorizer) deny(ctx context.Context, reason string, attrs ...any) (principal.Principal, error) {
+// deny logs why a request is refused and answers as authenticate does.
+func (a *Authorizer) deny(ctx context.Context, reason string, attrs ...any) (principal.Principal, map[string]any, error) {
 	a.log().InfoContext(ctx, "denied", append([]any{"reason", reason}, attrs...)...)
-	return principal.Principal{}, ErrUnauthorized
+	return principal.Principal{}, nil, ErrUnauthorized
 }
 
 func (a *Authorizer) log() *slog.Logger {
@@ -221,13 +214,9 @@ func trimSP(s string) string {
 	return strings.Trim(s, " \t")
 }
 
-// Allow is the policy for p: invoke on every method of the API's stage, so a
+// allow is the policy for p: invoke on every method of the API's stage, so a
 // cached decision (when caching is turned on) holds across routes; the
-// principal travels in the context.
-func Allow(p principal.Principal, methodArn string) events.APIGatewayCustomAuthorizerResponse {
-	return allow(p, methodArn, p.Context())
-}
-
+// principal travels in ctx, its rendered context.
 func allow(p principal.Principal, methodArn string, ctx map[string]any) events.APIGatewayCustomAuthorizerResponse {
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID: p.ID(),
@@ -240,7 +229,7 @@ func allow(p principal.Principal, methodArn string, ctx map[string]any) events.A
 }
 
 // statements caches the read-only Allow statement of each stage ARN: a
-// deployment has a handful, and building it is most of Allow's allocations.
+// deployment has a handful, and building it is most of allow's allocations.
 var (
 	statements   sync.Map // stage ARN -> []events.IAMPolicyStatement
 	statementsN  atomic.Int32
