@@ -4,11 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // Claims are the Cognito claims keygate reads. They are decoded by
@@ -30,21 +27,6 @@ type Claims struct {
 	Tier      string
 	TeamID    string
 }
-
-func date(v float64) *jwt.NumericDate {
-	if v == 0 {
-		return nil
-	}
-	sec, frac := math.Modf(v)
-	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9)))
-}
-
-func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return date(c.ExpiresAt), nil }
-func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return date(c.IssuedAt), nil }
-func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return date(c.NotBefore), nil }
-func (c *Claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
-func (c *Claims) GetSubject() (string, error)                  { return c.Subject, nil }
-func (c *Claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings(c.Audience), nil }
 
 var errClaims = errors.New("malformed claims")
 
