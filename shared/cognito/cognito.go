@@ -32,7 +32,7 @@ import (
 )
 
 // Leeway is the clock skew allowed on exp, nbf and iat.
-const Leeway = 60 * time.Second
+const Leeway = principal.TokenLeeway
 
 // jwksTimeout bounds a JWKS fetch, including one an unknown kid triggers
 // during a request: well inside the authorizer's 5 s Lambda timeout.

@@ -35,7 +35,7 @@ const MaxBody = 16 << 10
 
 // TokenLeeway is how far past its exp a JWT principal is still served; the
 // same clock skew the verifier allows.
-const TokenLeeway = 60 * time.Second
+const TokenLeeway = principal.TokenLeeway
 
 // DeadlineMargin is kept back from the Lambda's own deadline for writing the
 // answer: store calls stop before it, so a slow store is the 503 envelope and
