@@ -48,7 +48,8 @@ type Authorizer struct {
 	// repeating a dead key does not cost a read each time. Never positive.
 	Misses *MissCache
 	// Good remembers keys that authenticated, by the SHA-256 of the key
-	// (never the key), for GoodTTL, so a warm key costs no read here. It may
+	// (never the key), for GoodTTL or until the key expires if that is
+	// sooner, so a warm key costs no read here. It may
 	// hide from the authorizer, for up to GoodTTL, a revocation, an expiry,
 	// a grace period's end, a suspension or a lowered limit; it never hides
 	// them from the client, because the meter's one conditional write on the
@@ -60,13 +61,12 @@ type Authorizer struct {
 	Log     *slog.Logger
 }
 
-// goodKey is a cached authentication: who the key acts as, its authorizer
-// context rendered once, and until when the key itself is valid (its
-// expiry), which is checked on every hit.
+// goodKey is a cached authentication: who the key acts as and its authorizer
+// context rendered once. It is kept for GoodTTL, and never past the key's own
+// expiry: after that the store is asked again (the owner may have extended it).
 type goodKey struct {
-	p       principal.Principal
-	ctx     map[string]any
-	expires time.Time
+	p   principal.Principal
+	ctx map[string]any
 }
 
 // Handle is the Lambda handler.
@@ -75,7 +75,8 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 	defer rec.Flush()
 	ctx, cancel := lambdahttp.WithinLambdaDeadline(ctx)
 	defer cancel()
-	p, rendered, err := a.authenticate(ctx, header(ev.Headers, "Authorization"))
+	authorization, _ := lambdahttp.Header(ev.Headers, "Authorization")
+	p, rendered, err := a.authenticate(ctx, authorization)
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
@@ -99,8 +100,7 @@ func (a *Authorizer) authenticate(ctx context.Context, authorization string) (pr
 	cred, ok := bearer(authorization)
 	if !ok {
 		metrics.Denial(ctx, metrics.ReasonNoCredential) // metrics hook
-		p, err := a.deny(ctx, "no bearer credential")
-		return p, nil, err
+		return a.deny(ctx, "no bearer credential")
 	}
 	if strings.HasPrefix(cred, apikey.Scheme) {
 		return a.authenticateKey(ctx, cred)
@@ -113,8 +113,7 @@ func (a *Authorizer) authenticate(ctx context.Context, authorization string) (pr
 	}
 	if err != nil {
 		metrics.Denial(ctx, metrics.ReasonInvalidToken) // metrics hook
-		p, err := a.deny(ctx, "token refused", "error", err.Error())
-		return p, nil, err
+		return a.deny(ctx, "token refused", "error", err.Error())
 	}
 	return p, nil, nil
 }
@@ -130,49 +129,48 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 	key, err := apikey.Parse(cred)
 	if err != nil {
 		metrics.Denial(ctx, metrics.ReasonMalformed) // metrics hook
-		return a.refuse(ctx, "malformed key")
+		return a.deny(ctx, "malformed key")
 	}
 	prefix := key.Prefix()
 	hash := key.Hash()
 	now := a.now()
 	if g, ok := a.Good.Get(hash, now); ok {
-		if g.expires.IsZero() || now.Before(g.expires) {
-			return g.p, g.ctx, nil
-		}
-		// Past the expiry it had when cached: the owner may have extended
-		// it since, so ask the store again.
-		a.Good.Remove(hash)
+		return g.p, g.ctx, nil
 	}
 	if a.Misses.Contains(prefix) {
 		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook (the miss cache holds unknown, revoked and expired prefixes)
-		return a.refuse(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
+		return a.deny(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
 	}
 	r, err := a.Keys.Authenticate(ctx, key)
 	switch {
 	case err == nil:
 		p := r.Principal()
 		rendered := p.Context()
-		a.Good.Put(hash, goodKey{p: p, ctx: rendered, expires: r.ExpiresAt}, now.Add(a.GoodTTL))
+		until := now.Add(a.GoodTTL)
+		if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(until) {
+			until = r.ExpiresAt
+		}
+		a.Good.Put(hash, goodKey{p: p, ctx: rendered}, until)
 		return p, rendered, nil
 	case errors.Is(err, keys.ErrExpired):
 		// An expired key can never be used again (PATCH refuses it), so it is
 		// as dead as a revoked one.
 		a.Misses.Add(prefix)
 		metrics.Denial(ctx, metrics.ReasonExpired) // metrics hook
-		return a.refuse(ctx, "key expired", "keyPrefix", prefix)
+		return a.deny(ctx, "key expired", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrNotFound):
 		a.Misses.Add(prefix)
 		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook
-		return a.refuse(ctx, "key unknown", "keyPrefix", prefix)
+		return a.deny(ctx, "key unknown", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrRevoked):
 		a.Misses.Add(prefix)
 		metrics.Denial(ctx, metrics.ReasonRevoked) // metrics hook
-		return a.refuse(ctx, "key revoked", "keyPrefix", prefix)
+		return a.deny(ctx, "key revoked", "keyPrefix", prefix)
 	case errors.Is(err, keys.ErrWrongSecret):
 		// Not cached: the prefix is public, and caching it would let anyone
 		// lock its owner out.
 		metrics.Denial(ctx, metrics.ReasonWrongSecret) // metrics hook
-		return a.refuse(ctx, "key secret mismatch", "keyPrefix", prefix)
+		return a.deny(ctx, "key secret mismatch", "keyPrefix", prefix)
 	default:
 		a.log().ErrorContext(ctx, "key lookup failed", "keyPrefix", prefix, "error", err)
 		metrics.Unavailable(ctx, metrics.Authorizer) // metrics hook: API Gateway answers 503
@@ -180,15 +178,10 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 	}
 }
 
-// refuse is deny on a path that also returns a rendered context.
-func (a *Authorizer) refuse(ctx context.Context, reason string, attrs ...any) (principal.Principal, map[string]any, error) {
-	p, err := a.deny(ctx, reason, attrs...)
-	return p, nil, err
-}
-
-func (a *Authorizer) deny(ctx context.Context, reason string, attrs ...any) (principal.Principal, error) {
+// deny logs why a request is refused and answers as authenticate does.
+func (a *Authorizer) deny(ctx context.Context, reason string, attrs ...any) (principal.Principal, map[string]any, error) {
 	a.log().InfoContext(ctx, "denied", append([]any{"reason", reason}, attrs...)...)
-	return principal.Principal{}, ErrUnauthorized
+	return principal.Principal{}, nil, ErrUnauthorized
 }
 
 func (a *Authorizer) log() *slog.Logger {
@@ -221,26 +214,9 @@ func trimSP(s string) string {
 	return strings.Trim(s, " \t")
 }
 
-// header finds a header case-insensitively, as HTTP means it.
-func header(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
-// Allow is the policy for p: invoke on every method of the API's stage, so a
+// allow is the policy for p: invoke on every method of the API's stage, so a
 // cached decision (when caching is turned on) holds across routes; the
-// principal travels in the context.
-func Allow(p principal.Principal, methodArn string) events.APIGatewayCustomAuthorizerResponse {
-	return allow(p, methodArn, p.Context())
-}
-
+// principal travels in ctx, its rendered context.
 func allow(p principal.Principal, methodArn string, ctx map[string]any) events.APIGatewayCustomAuthorizerResponse {
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID: p.ID(),
@@ -253,7 +229,7 @@ func allow(p principal.Principal, methodArn string, ctx map[string]any) events.A
 }
 
 // statements caches the read-only Allow statement of each stage ARN: a
-// deployment has a handful, and building it is most of Allow's allocations.
+// deployment has a handful, and building it is most of allow's allocations.
 var (
 	statements   sync.Map // stage ARN -> []events.IAMPolicyStatement
 	statementsN  atomic.Int32

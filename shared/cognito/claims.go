@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"slices"
 	"strconv"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // Claims are the Cognito claims keygate reads. They are decoded by
@@ -30,21 +28,6 @@ type Claims struct {
 	Tier      string
 	TeamID    string
 }
-
-func date(v float64) *jwt.NumericDate {
-	if v == 0 {
-		return nil
-	}
-	sec, frac := math.Modf(v)
-	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9)))
-}
-
-func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return date(c.ExpiresAt), nil }
-func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return date(c.IssuedAt), nil }
-func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return date(c.NotBefore), nil }
-func (c *Claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
-func (c *Claims) GetSubject() (string, error)                  { return c.Subject, nil }
-func (c *Claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings(c.Audience), nil }
 
 var errClaims = errors.New("malformed claims")
 
@@ -71,55 +54,14 @@ func (c *Claims) checkTimes(now time.Time) error {
 func (c *Claims) UnmarshalJSON(b []byte) error {
 	*c = Claims{}
 	d := scanner{b: b}
-	d.space()
-	if !d.eat('{') {
+	err := d.object(func(name string) error { return c.member(&d, name) })
+	if dup, ok := err.(duplicate); ok {
+		return fmt.Errorf("%w: claim %q appears twice", errClaims, string(dup))
+	}
+	if err == errNotObject {
 		return fmt.Errorf("%w: not an object", errClaims)
 	}
-	var seen [24]string
-	nseen := 0
-	var more []string
-	d.space()
-	if d.eat('}') {
-		return nil
-	}
-	for {
-		d.space()
-		name, err := d.str()
-		if err != nil {
-			return err
-		}
-		for _, s := range seen[:nseen] {
-			if s == name {
-				return fmt.Errorf("%w: claim %q appears twice", errClaims, name)
-			}
-		}
-		for _, s := range more {
-			if s == name {
-				return fmt.Errorf("%w: claim %q appears twice", errClaims, name)
-			}
-		}
-		if nseen < len(seen) {
-			seen[nseen] = name
-			nseen++
-		} else {
-			more = append(more, name)
-		}
-		d.space()
-		if !d.eat(':') {
-			return errClaims
-		}
-		d.space()
-		if err := c.member(&d, name); err != nil {
-			return err
-		}
-		d.space()
-		if d.eat('}') {
-			return nil
-		}
-		if !d.eat(',') {
-			return errClaims
-		}
-	}
+	return err
 }
 
 func (c *Claims) member(d *scanner, name string) error {
@@ -179,6 +121,66 @@ func (c *Claims) member(d *scanner, name string) error {
 type scanner struct {
 	b []byte
 	i int
+}
+
+// errNotObject is object's error for a value that is not an object.
+var errNotObject = errors.New("not an object")
+
+// duplicate is object's error for a member name that appears twice (see
+// Claims for why that is refused).
+type duplicate string
+
+func (n duplicate) Error() string { return strconv.Quote(string(n)) + " appears twice" }
+
+// object walks one object, calling member with each name and the scanner at
+// that member's value, which member must consume. A name seen before is the
+// error duplicate, before member is called; a value that is not an object is
+// errNotObject; member's errors are returned as they are.
+func (d *scanner) object(member func(name string) error) error {
+	d.space()
+	if !d.eat('{') {
+		return errNotObject
+	}
+	d.space()
+	if d.eat('}') {
+		return nil
+	}
+	// The names seen so far: the first 24 (enough for a Cognito token's
+	// claims) on the stack, any more on the heap.
+	var seen [24]string
+	nseen := 0
+	var more []string
+	for {
+		d.space()
+		name, err := d.str()
+		if err != nil {
+			return err
+		}
+		if slices.Contains(seen[:nseen], name) || slices.Contains(more, name) {
+			return duplicate(name)
+		}
+		if nseen < len(seen) {
+			seen[nseen] = name
+			nseen++
+		} else {
+			more = append(more, name)
+		}
+		d.space()
+		if !d.eat(':') {
+			return errClaims
+		}
+		d.space()
+		if err := member(name); err != nil {
+			return err
+		}
+		d.space()
+		if d.eat('}') {
+			return nil
+		}
+		if !d.eat(',') {
+			return errClaims
+		}
+	}
 }
 
 func (d *scanner) space() {

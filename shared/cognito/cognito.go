@@ -32,7 +32,7 @@ import (
 )
 
 // Leeway is the clock skew allowed on exp, nbf and iat.
-const Leeway = 60 * time.Second
+const Leeway = principal.TokenLeeway
 
 // jwksTimeout bounds a JWKS fetch, including one an unknown kid triggers
 // during a request: well inside the authorizer's 5 s Lambda timeout.
@@ -252,7 +252,7 @@ func (v *Verifier) Verify(token string) (principal.Principal, error) {
 			return c.p, nil
 		}
 	}
-	p, err := v.verify(token)
+	p, err := v.verify(token, now)
 	if err != nil {
 		return principal.Principal{}, err
 	}
@@ -264,7 +264,8 @@ func (v *Verifier) Verify(token string) (principal.Principal, error) {
 	return p, nil
 }
 
-func (v *Verifier) verify(token string) (principal.Principal, error) {
+// verify checks token at now, the instant Verify read the cache at.
+func (v *Verifier) verify(token string, now time.Time) (principal.Principal, error) {
 	var c Claims
 	jws, err := parseCompact(token, &c)
 	if err != nil {
@@ -277,7 +278,7 @@ func (v *Verifier) verify(token string) (principal.Principal, error) {
 	if err := jwt.SigningMethodRS256.Verify(jws.signingInput, jws.sig, pub); err != nil {
 		return principal.Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	if err := c.checkTimes(v.now()); err != nil {
+	if err := c.checkTimes(now); err != nil {
 		return principal.Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	switch c.TokenUse {

@@ -88,57 +88,39 @@ func decodeInto(buf []byte, s string) ([]byte, error) {
 	return buf[:n], err
 }
 
+// errCritical refuses a header with crit: no extension is understood, so
+// none may be critical.
+var errCritical = errors.New("header names critical extensions")
+
 // readHeader checks the protected header and returns its kid.
 func readHeader(b []byte) (string, error) {
 	if !json.Valid(b) {
 		return "", fmt.Errorf("%w: header is not JSON", errCompact)
 	}
+	var alg, kid string
 	d := scanner{b: b}
-	d.space()
-	if !d.eat('{') {
+	err := d.object(func(name string) error {
+		var err error
+		switch name {
+		case "alg":
+			alg, err = d.strClaim(name)
+		case "kid":
+			kid, err = d.strClaim(name)
+		case "crit":
+			err = errCritical
+		default:
+			err = d.skip()
+		}
+		return err
+	})
+	if dup, ok := err.(duplicate); ok {
+		return "", fmt.Errorf("%w: header member %q appears twice", errCompact, string(dup))
+	}
+	if err == errNotObject {
 		return "", fmt.Errorf("%w: header is not an object", errCompact)
 	}
-	var alg, kid string
-	var seen []string
-	d.space()
-	if !d.eat('}') {
-		for {
-			d.space()
-			name, err := d.str()
-			if err != nil {
-				return "", errCompact
-			}
-			for _, s := range seen {
-				if s == name {
-					return "", fmt.Errorf("%w: header member %q appears twice", errCompact, name)
-				}
-			}
-			seen = append(seen, name)
-			d.space()
-			d.eat(':')
-			d.space()
-			switch name {
-			case "alg":
-				alg, err = d.strClaim(name)
-			case "kid":
-				kid, err = d.strClaim(name)
-			case "crit":
-				// No extension is understood, so none may be critical.
-				return "", fmt.Errorf("%w: header names critical extensions", errCompact)
-			default:
-				err = d.skip()
-			}
-			if err != nil {
-				return "", fmt.Errorf("%w: %w", errCompact, err)
-			}
-			d.space()
-			if d.eat('}') {
-				break
-			}
-			if !d.eat(',') {
-				return "", errCompact
-			}
-		}
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errCompact, err)
 	}
 	if alg != "RS256" {
 		return "", fmt.Errorf("%w: alg %q is not RS256", errCompact, alg)

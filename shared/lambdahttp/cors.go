@@ -88,13 +88,6 @@ func WithCORS(l Lambda, c *CORS) Lambda {
 // RequestOrigin is the Origin header of a proxy event. API Gateway hands
 // header names over as the client sent them, so the lookup ignores case.
 func RequestOrigin(headers map[string]string) string {
-	if o, ok := headers["Origin"]; ok {
-		return o
-	}
-	for k, v := range headers {
-		if strings.EqualFold(k, "Origin") {
-			return v
-		}
-	}
-	return ""
+	o, _ := Header(headers, "Origin")
+	return o
 }

@@ -35,7 +35,7 @@ const MaxBody = 16 << 10
 
 // TokenLeeway is how far past its exp a JWT principal is still served; the
 // same clock skew the verifier allows.
-const TokenLeeway = 60 * time.Second
+const TokenLeeway = principal.TokenLeeway
 
 // DeadlineMargin is kept back from the Lambda's own deadline for writing the
 // answer: store calls stop before it, so a slow store is the 503 envelope and
@@ -65,10 +65,18 @@ type Request struct {
 // Header returns the value of a request header, case-insensitively, and
 // whether it was sent at all.
 func (r *Request) Header(name string) (string, bool) {
-	if v, ok := r.Headers[name]; ok {
+	return Header(r.Headers, name)
+}
+
+// Header finds header name in h case-insensitively, as HTTP means it, and
+// reports whether it was sent at all. API Gateway hands header names over as
+// the client spelled them; the exact spelling is tried first, which is the
+// usual case and costs one map lookup.
+func Header(h map[string]string, name string) (string, bool) {
+	if v, ok := h[name]; ok {
 		return v, true
 	}
-	for k, v := range r.Headers {
+	for k, v := range h {
 		if strings.EqualFold(k, name) {
 			return v, true
 		}

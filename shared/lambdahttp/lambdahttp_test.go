@@ -261,6 +261,9 @@ func TestAdapterShapes(t *testing.T) {
 		if _, ok := r.Header("Missing"); ok {
 			t.Fatal("a missing header was found")
 		}
+		if allocs := testing.AllocsPerRun(100, func() { lambdahttp.Header(r.Headers, "X-Workspace-ID") }); allocs != 0 {
+			t.Fatalf("a case-insensitive lookup allocated %v times", allocs)
+		}
 	})
 	t.Run("a 503 from the meter carries the limit the authorizer saw", func(t *testing.T) {
 		resp, _ := lambdahttp.Adapter(okHandler, opts(fixedMeter{err: apierr.Unavailable(nil)}))(ctx, event(keyCtx, ""))

@@ -44,6 +44,12 @@ const (
 	ViaKey Method = "key"
 )
 
+// TokenLeeway is the clock skew allowed on a JWT's exp, nbf and iat. The
+// verifier (cognito.Leeway) accepts a token until exp plus it, and the
+// functions (lambdahttp.TokenLeeway) serve its principal as long; one value,
+// so neither outlives the other.
+const TokenLeeway = 60 * time.Second
+
 // Principal is the authenticated caller.
 type Principal struct {
 	Sub    string // the user; empty for a workspace key
