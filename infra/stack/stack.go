@@ -108,7 +108,7 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 	k.Console.deploy(st, s, props.ConsoleDir, ConsoleConfig{
 		APIURL: k.API.Url(), Region: pool.region, UserPoolID: pool.userPoolID, ClientID: pool.consoleClientID,
 	})
-	k.Monitoring = newMonitoring(st, s, k, k.Console)
+	k.Monitoring = newMonitoring(st, s, k)
 
 	outputs := []struct {
 		id, desc string
