@@ -5,7 +5,8 @@
 #   make screenshots   PNGs of the main screens into docs/ (runs the web app and the browser)
 
 CONSOLE_NPM   := console/node_modules/.installed
-CONSOLE_DIST  := console/dist/index.html
+CONSOLE_DIR   := console/dist
+CONSOLE_DIST  := $(CONSOLE_DIR)/index.html
 CONSOLE_SRC   := $(wildcard console/src/*) console/index.html console/build.mjs console/tsconfig.json
 
 .PHONY: console chromium screenshots
