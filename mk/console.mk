@@ -13,7 +13,7 @@ CONSOLE_SRC   := $(wildcard console/src/*) console/index.html console/build.mjs 
 
 console: $(CONSOLE_DIST)
 
-$(CONSOLE_NPM): console/package.json console/package-lock.json
+$(CONSOLE_NPM): console/package.json console/package-lock.json | check-env
 	cd console && npm ci --no-audit --no-fund
 	touch $@
 

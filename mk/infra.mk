@@ -58,11 +58,15 @@ test-infra:
 	cd infra && $(INFRA_ENV) $(INFRA_GO) vet ./... && $(INFRA_ENV) $(INFRA_GO) test ./...
 
 # Read alone, this file brings what the root Makefile would: the pinned Node
-# tools (aws-cdk CLI, dynalite) and mk/console.mk's console. A root Makefile
-# that wants its own tools recipe sets KEYGATE_TOOLS_RULE to skip both.
+# tools (aws-cdk CLI, dynalite), check-env (which the console's npm install
+# waits for) and mk/console.mk's console. A root Makefile that wants its own
+# tools recipe sets KEYGATE_TOOLS_RULE to skip all three.
 ifndef KEYGATE_TOOLS_RULE
 KEYGATE_TOOLS_RULE := mk/infra.mk
 tools/node_modules/.installed: tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund && touch node_modules/.installed
+.PHONY: check-env
+check-env:
+	@./scripts/check-env.sh
 include $(dir $(lastword $(MAKEFILE_LIST)))console.mk
 endif
