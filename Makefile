@@ -46,8 +46,9 @@ $(TOOLS): tools/package.json tools/package-lock.json | check-env
 	touch $@
 
 # Built, then run as make's own child: Ctrl-C stops it cleanly (exit 0), where
-# `go run` would turn the interrupt into "Error 1".
-dev: check-env $(TOOLS) console
+# `go run` would turn the interrupt into "Error 1". check-env runs first, as
+# $(TOOLS) and the console's npm install both wait for it.
+dev: $(TOOLS) console
 	@echo "== building keygate-dev (the first build compiles the AWS SDK and takes about a minute; later ones a few seconds)"
 	@$(GO) build -o .dev/bin/keygate-dev ./cmd/keygate-dev
 	@echo "== starting dynalite, cognito-local, the API and the console"
@@ -59,7 +60,7 @@ vet:
 
 # The browser tests (e2e/browser) need the built console and Debian's
 # chromium; KEYGATE_REQUIRE_BROWSER makes them fail, not skip, without them.
-test-go: check-env $(TOOLS) console chromium vet
+test-go: $(TOOLS) console chromium vet
 	@echo "== go test ./... (a cold cache compiles the AWS SDK and more first: 3-5 minutes; warm about 2; a line per package as it finishes)"
 	KEYGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 $(PKGS)
 

@@ -5,14 +5,15 @@
 #   make screenshots   PNGs of the main screens into docs/ (runs the web app and the browser)
 
 CONSOLE_NPM   := console/node_modules/.installed
-CONSOLE_DIST  := console/dist/index.html
+CONSOLE_DIR   := console/dist
+CONSOLE_DIST  := $(CONSOLE_DIR)/index.html
 CONSOLE_SRC   := $(wildcard console/src/*) console/index.html console/build.mjs console/tsconfig.json
 
 .PHONY: console chromium screenshots
 
 console: $(CONSOLE_DIST)
 
-$(CONSOLE_NPM): console/package.json console/package-lock.json
+$(CONSOLE_NPM): console/package.json console/package-lock.json | check-env
 	cd console && npm ci --no-audit --no-fund
 	touch $@
 

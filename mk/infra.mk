@@ -19,23 +19,11 @@ INFRA_LAMBDAS        := authorizer createkey listkeys updatekey revokekey rotate
 INFRA_PKG_authorizer := ./authorizer/lambda
 INFRA_BOOTSTRAPS     := $(INFRA_LAMBDAS:%=build/%/bootstrap)
 
-# The web console the stack uploads: `make console` (mk/console.mk) builds it
-# into console/dist. CONSOLE_DIST names that build; mk/console.mk spells it
-# as its index.html, so either the directory or its index.html works here.
-# While console/ is not in the tree, a one-page placeholder stands in, so the
-# stack still synthesizes and deploys. Recursive (=) on purpose: the value is
-# read when a recipe runs, after every mk/*.mk, whatever their order.
-CONSOLE_DIST        ?= console/dist
-INFRA_CONSOLE_STAND := build/console-placeholder
-ifneq ($(wildcard console/package.json),)
-INFRA_CONSOLE_DIR    = $(patsubst %/,%,$(patsubst %index.html,%,$(CONSOLE_DIST)))
-INFRA_CONSOLE_DEP   := console
-else
-INFRA_CONSOLE_DIR   := $(INFRA_CONSOLE_STAND)
-INFRA_CONSOLE_DEP   := $(INFRA_CONSOLE_STAND)/index.html
-endif
-# What the CDK app reads (infra/main.go): the binaries and the console.
-INFRA_APP_ENV = $(INFRA_ENV) KEYGATE_CONSOLE_DIR=$(INFRA_CONSOLE_DIR)
+# What the CDK app reads (infra/main.go): the binaries and the web console,
+# which mk/console.mk's `console` target builds into CONSOLE_DIR. Recursive (=)
+# on purpose: the value is read when a recipe runs, after every mk/*.mk,
+# whatever their order.
+INFRA_APP_ENV = $(INFRA_ENV) KEYGATE_CONSOLE_DIR=$(CONSOLE_DIR)
 
 .PHONY: build synth deploy destroy cdk-bootstrap test-infra infra-always
 
@@ -49,23 +37,18 @@ build/%/bootstrap: infra-always
 
 infra-always:
 
-$(INFRA_CONSOLE_STAND)/index.html:
-	@mkdir -p $(@D)
-	printf '%s\n' '<!doctype html><meta charset="utf-8"><title>keygate</title>' \
-		'<p>The keygate console was not built into this deployment. The API works without it.</p>' > $@
-
 # Offline and without AWS credentials: the app is environment-agnostic and
 # does no context lookups. cdk-nag errors fail the synth.
-synth: build $(INFRA_CONSOLE_DEP) $(TOOLS_STAMP)
+synth: build console $(TOOLS_STAMP)
 	$(INFRA_APP_ENV) $(INFRA_CDK) synth --quiet $(CDK_ARGS)
 
 # First deploy to an account/region needs `make cdk-bootstrap` once.
-deploy: build $(INFRA_CONSOLE_DEP) $(TOOLS_STAMP)
+deploy: build console $(TOOLS_STAMP)
 	$(INFRA_APP_ENV) $(INFRA_CDK) deploy $(CDK_ARGS)
 
 # The app is synthesized to find the stack, so it needs the binaries and a
 # console too.
-destroy: build $(INFRA_CONSOLE_DEP) $(TOOLS_STAMP)
+destroy: build console $(TOOLS_STAMP)
 	$(INFRA_APP_ENV) $(INFRA_CDK) destroy $(CDK_ARGS)
 
 cdk-bootstrap: $(TOOLS_STAMP)
@@ -74,10 +57,16 @@ cdk-bootstrap: $(TOOLS_STAMP)
 test-infra:
 	cd infra && $(INFRA_ENV) $(INFRA_GO) vet ./... && $(INFRA_ENV) $(INFRA_GO) test ./...
 
-# The pinned Node tools (aws-cdk CLI, dynalite). Defined here, once; a root
-# Makefile that wants its own recipe sets KEYGATE_TOOLS_RULE to skip this one.
+# Read alone, this file brings what the root Makefile would: the pinned Node
+# tools (aws-cdk CLI, dynalite), check-env (which the console's npm install
+# waits for) and mk/console.mk's console. A root Makefile that wants its own
+# tools recipe sets KEYGATE_TOOLS_RULE to skip all three.
 ifndef KEYGATE_TOOLS_RULE
 KEYGATE_TOOLS_RULE := mk/infra.mk
 tools/node_modules/.installed: tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund && touch node_modules/.installed
+.PHONY: check-env
+check-env:
+	@./scripts/check-env.sh
+include $(dir $(lastword $(MAKEFILE_LIST)))console.mk
 endif

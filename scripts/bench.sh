@@ -25,20 +25,21 @@ KEYGATE_RIE_REPORT="$out/rie.txt" go test -count=1 -run . ./e2e/rie/ >/dev/null
 cat "$out/rie.txt" 2>/dev/null || echo "(no report)"
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
-ns() { grep "^$1-" "$out/auth.txt" | awk '{for (i=1;i<=NF;i++) if ($(i+1)=="ns/op") print $i}' | median; }
-allocs() { grep "^$1-" "$out/auth.txt" | awk '{for (i=1;i<=NF;i++) if ($(i+1)=="allocs/op") print $i}' | median; }
-rate() { grep "BenchmarkThroughput/$1-" "$out/tput.txt" | awk '{for (i=1;i<=NF;i++) if ($(i+1)=="req/s") print $i}' | median; }
+# vals FILE NAME UNIT: the value before UNIT on each line of benchmark NAME, in order.
+vals() { grep "^$2-" "$1" | awk -v unit="$3" '{for (i=1;i<=NF;i++) if ($(i+1)==unit) print $i}'; }
+# perround FILE BASE OTHER UNIT: OTHER/BASE per round (the Nth line of each), sorted.
+perround() { paste <(vals "$1" "$2" "$4") <(vals "$1" "$3" "$4") | awk '{printf "%.3f\n", $2/$1}' | sort -g; }
+ns() { vals "$out/auth.txt" "$1" ns/op | median; }
+allocs() { vals "$out/auth.txt" "$1" allocs/op | median; }
+rate() { vals "$out/tput.txt" "BenchmarkThroughput/$1" req/s | median; }
 
 rsa=$(ns BenchmarkRSA2048Verify); jwt=$(ns BenchmarkAuthorizeJWT); rep=$(ns BenchmarkAuthorizeJWTRepeated)
 key=$(ns BenchmarkAuthorizeKey); miss=$(ns BenchmarkAuthorizeKeyMiss)
 # Per-round JWT/RSA ratios: their median, and the lowest and highest.
-ratios=$(paste <(grep '^BenchmarkRSA2048Verify-' "$out/auth.txt" | awk '{print $3}') \
-               <(grep '^BenchmarkAuthorizeJWT-' "$out/auth.txt" | awk '{print $3}') | awk '{printf "%.3f\n", $2/$1}' | sort -g)
+ratios=$(perround "$out/auth.txt" BenchmarkRSA2048Verify BenchmarkAuthorizeJWT ns/op)
 ratio=$(echo "$ratios" | median); rmin=$(echo "$ratios" | head -1); rmax=$(echo "$ratios" | tail -1)
 # Per-round gateway/store ratios likewise (the three throughput runs).
-tratios=$(paste <(grep 'BenchmarkThroughput/store-update-c16-' "$out/tput.txt" | awk '{for (i=1;i<=NF;i++) if ($(i+1)=="req/s") print $i}') \
-                <(grep 'BenchmarkThroughput/gateway-key-c16-' "$out/tput.txt" | awk '{for (i=1;i<=NF;i++) if ($(i+1)=="req/s") print $i}') \
-          | awk '{printf "%.3f\n", $2/$1}' | sort -g)
+tratios=$(perround "$out/tput.txt" BenchmarkThroughput/store-update-c16 BenchmarkThroughput/gateway-key-c16 req/s)
 tratio=$(echo "$tratios" | median); tmin=$(echo "$tratios" | head -1); tmax=$(echo "$tratios" | tail -1)
 upd=$(rate store-update-c16); gw=$(rate gateway-key-c16); gwj=$(rate gateway-jwt-c16)
 echo

@@ -5,7 +5,7 @@
 # testdata/fuzz/<target>/ (commit it once fixed: it becomes a seed).
 #   FUZZTIME=10s make fuzz          FUZZ='Report|Signature' make fuzz   (targets matching a regexp)
 # FUZZMINIMIZE (default 10s) bounds minimizing each new input; Go's 60s
-# default can take most of a 60s run.
+# default can take most of a 60s run. FUZZFLAGS go to `go test` (e.g. -parallel=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-60s}

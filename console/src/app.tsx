@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { Api, ApiError } from "./api";
 import type { Auth, Session, User } from "./auth";
+import type { KeyLimits } from "./config";
 import { KeysView } from "./keys";
 import { personalKeys, workspaceKeys } from "./keysource";
 import { SignIn } from "./signin";
@@ -12,7 +13,7 @@ const tierName: Record<User["tier"], string> = { free: "Free", pro: "Pro", team:
 /** Team and Enterprise members of a workspace see its keys. */
 export const hasWorkspace = (u: User) => !!u.teamId && (u.tier === "team" || u.tier === "enterprise");
 
-export function App(props: { auth: Auth; apiUrl: string; local: boolean }) {
+export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits: KeyLimits }) {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [notice, setNotice] = useState<string>();
   const [tab, setTab] = useState<"mine" | "workspace">("mine");
@@ -87,6 +88,7 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean }) {
           <KeysView
             source={team}
             me={u.sub}
+            limits={props.limits}
             title={`Workspace ${u.teamId}`}
             intro="Keys that belong to your team: they keep working when the person who made them leaves."
           />
@@ -94,6 +96,7 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean }) {
           <KeysView
             source={mine}
             me={u.sub}
+            limits={props.limits}
             title="API keys"
             intro="Keys for your scripts and CI pipelines. Each request with a key counts toward its daily limit."
             cannotCreate={

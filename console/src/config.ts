@@ -21,6 +21,28 @@ export interface RuntimeConfig {
    * custom claims into access tokens, so local mode sends the ID token.
    */
   apiToken?: "access" | "id";
+  /** A new key's daily limit when none is given: the deployment's defaultDailyLimit. */
+  defaultDailyLimit?: number;
+  /** How many days ahead a key's expiry may be: the deployment's maxKeyLifetimeDays. */
+  maxKeyLifetimeDays?: number;
+}
+
+/** The deployment's key limits that the forms show. */
+export interface KeyLimits {
+  defaultDailyLimit: number;
+  maxKeyLifetimeDays: number;
+}
+
+/** The API's own defaults, for a config.json that does not carry the limits. */
+const defaultKeyLimits: KeyLimits = { defaultDailyLimit: 250, maxKeyLifetimeDays: 366 };
+
+/** The limits config.json names, each falling back to the API's default when absent. */
+export function keyLimits(cfg: RuntimeConfig): KeyLimits {
+  const pick = (v: unknown, fallback: number) => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : fallback);
+  return {
+    defaultDailyLimit: pick(cfg.defaultDailyLimit, defaultKeyLimits.defaultDailyLimit),
+    maxKeyLifetimeDays: pick(cfg.maxKeyLifetimeDays, defaultKeyLimits.maxKeyLifetimeDays),
+  };
 }
 
 export async function loadConfig(url = "/config.json"): Promise<RuntimeConfig> {

@@ -3,10 +3,9 @@
 import { useState } from "preact/hooks";
 import type { KeyRow, NewKeyInput } from "./keysource";
 import type { UpdateKeyRequest } from "./api";
+import type { KeyLimits } from "./config";
 import { dateInputValue, endOfDayUTC, fmtDateTime, isoDay } from "./format";
 import { ErrorBanner, Modal, useAction } from "./ui";
-
-const MAX_LIFETIME_DAYS = 366;
 
 function Actions(props: { busy: boolean; submit: string; onCancel: () => void; danger?: boolean }) {
   return (
@@ -26,7 +25,8 @@ function parseLimit(s: string): number | undefined {
   return v === "" ? undefined : Number(v);
 }
 
-export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promise<void>; onClose: () => void; defaultLimit: number }) {
+export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promise<void>; onClose: () => void; limits: KeyLimits }) {
+  const { defaultDailyLimit, maxKeyLifetimeDays } = props.limits;
   const [name, setName] = useState("");
   const [limit, setLimit] = useState("");
   const [expires, setExpires] = useState("");
@@ -50,12 +50,12 @@ export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promi
           <input name="name" required maxLength={100} autoFocus value={name} placeholder="CI pipeline" onInput={(e) => setName(e.currentTarget.value)} />
         </label>
         <label>
-          Daily limit <span class="hint">requests a day; {props.defaultLimit} when left empty</span>
-          <input name="dailyLimit" type="number" min={1} step={1} inputMode="numeric" value={limit} placeholder={String(props.defaultLimit)} onInput={(e) => setLimit(e.currentTarget.value)} />
+          Daily limit <span class="hint">requests a day; {defaultDailyLimit} when left empty</span>
+          <input name="dailyLimit" type="number" min={1} step={1} inputMode="numeric" value={limit} placeholder={String(defaultDailyLimit)} onInput={(e) => setLimit(e.currentTarget.value)} />
         </label>
         <label>
           Expires <span class="hint">optional; at the end of that day (UTC)</span>
-          <input name="expiresAt" type="date" min={isoDay(1)} max={isoDay(MAX_LIFETIME_DAYS - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
+          <input name="expiresAt" type="date" min={isoDay(1)} max={isoDay(maxKeyLifetimeDays - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
         </label>
         <ErrorBanner error={a.error} />
         <Actions busy={a.busy} submit="Create key" onCancel={props.onClose} />
@@ -64,7 +64,7 @@ export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promi
   );
 }
 
-export function EditKeyDialog(props: { row: KeyRow; onSave: (changes: UpdateKeyRequest) => Promise<void>; onClose: () => void }) {
+export function EditKeyDialog(props: { row: KeyRow; onSave: (changes: UpdateKeyRequest) => Promise<void>; onClose: () => void; limits: KeyLimits }) {
   const { row } = props;
   const [name, setName] = useState(row.name);
   const [limit, setLimit] = useState(String(row.dailyLimit));
@@ -96,7 +96,7 @@ export function EditKeyDialog(props: { row: KeyRow; onSave: (changes: UpdateKeyR
         </label>
         <label>
           Expires <span class="hint">empty: never</span>
-          <input name="expiresAt" type="date" min={isoDay(1)} max={isoDay(MAX_LIFETIME_DAYS - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
+          <input name="expiresAt" type="date" min={isoDay(1)} max={isoDay(props.limits.maxKeyLifetimeDays - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
         </label>
         <ErrorBanner error={a.error} />
         <Actions busy={a.busy} submit="Save changes" onCancel={props.onClose} />

@@ -2,6 +2,7 @@
 // a 30-day chart per key, and the actions the list's API allows.
 import { useEffect, useState } from "preact/hooks";
 import type { KeyUsage } from "./api";
+import type { KeyLimits } from "./config";
 import type { Issued, KeyRow, KeySource } from "./keysource";
 import { CreateKeyDialog, EditKeyDialog, RevokeDialog, RotateDialog, ShownOnceDialog, rotatedNote } from "./dialogs";
 import { UsageChart } from "./chart";
@@ -9,7 +10,6 @@ import { fmtDate, fmtDateTime, fmtNumber } from "./format";
 import { ErrorBanner, StatusBadge, UsageBar } from "./ui";
 
 const HISTORY_DAYS = 30;
-const DEFAULT_LIMIT = 250;
 
 type Dialog =
   | { kind: "create" }
@@ -26,6 +26,7 @@ export interface KeysViewProps {
   cannotCreate?: string;
   /** The signed-in user's sub, to say "you" in "created by". */
   me: string;
+  limits: KeyLimits;
 }
 
 export function KeysView(props: KeysViewProps) {
@@ -120,7 +121,7 @@ export function KeysView(props: KeysViewProps) {
 
       {dialog?.kind === "create" && (
         <CreateKeyDialog
-          defaultLimit={DEFAULT_LIMIT}
+          limits={props.limits}
           onClose={close}
           onCreate={async (input) => {
             const issued = await source.create(input);
@@ -132,6 +133,7 @@ export function KeysView(props: KeysViewProps) {
       {dialog?.kind === "edit" && (
         <EditKeyDialog
           row={dialog.row}
+          limits={props.limits}
           onClose={close}
           onSave={async (changes) => {
             await source.update(dialog.row, changes);

@@ -2,13 +2,13 @@
 import { render } from "preact";
 import { App } from "./app";
 import { cognitoAuth } from "./auth";
-import { loadConfig } from "./config";
+import { keyLimits, loadConfig } from "./config";
 import "./styles.css";
 
 const root = document.getElementById("app")!;
 
 loadConfig().then(
-  (cfg) => render(<App auth={cognitoAuth(cfg)} apiUrl={cfg.apiUrl} local={!!cfg.cognitoEndpoint} />, root),
+  (cfg) => render(<App auth={cognitoAuth(cfg)} apiUrl={cfg.apiUrl} local={!!cfg.cognitoEndpoint} limits={keyLimits(cfg)} />, root),
   (err: Error) => {
     root.innerHTML = "";
     const p = document.createElement("p");

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -148,6 +149,49 @@ func TestErrorShowsEnvelopeMessage(t *testing.T) {
 	if got := tb.waitText(`[data-testid=create-dialog] [role=alert]`, want); got != want {
 		t.Errorf("the page shows %q, the API said %q", got, want)
 	}
+}
+
+// TestFormsShowDeploymentLimits: the create and edit forms offer the API's
+// settings (the stack's config.json, local mode's from its environment), not
+// numbers of their own: the daily limit a key gets when none is given, and
+// the latest expiry date.
+func TestFormsShowDeploymentLimits(t *testing.T) {
+	e := browserEnv(t)
+	if c := e.stack.Console; c.DefaultDailyLimit != testDefaultDailyLimit || c.MaxKeyLifetimeDays != testMaxKeyLifetimeDays {
+		t.Fatalf("config.json limits %d, %d; want %d, %d", c.DefaultDailyLimit, c.MaxKeyLifetimeDays, testDefaultDailyLimit, testMaxKeyLifetimeDays)
+	}
+	tb := newTab(t, e)
+	tb.signIn("pro@example.com")
+	// The input's max is the last day the API accepts, as the browser's
+	// clock (UTC) reckons it; either side of a midnight passing mid-test.
+	checkMax := func(dialog string) {
+		t.Helper()
+		before := time.Now().UTC().AddDate(0, 0, testMaxKeyLifetimeDays-1).Format(time.DateOnly)
+		got := eval[string](tb, `document.querySelector("[data-testid=`+dialog+`] input[name=expiresAt]").max`)
+		after := time.Now().UTC().AddDate(0, 0, testMaxKeyLifetimeDays-1).Format(time.DateOnly)
+		if got != before && got != after {
+			t.Errorf("%s: expiresAt max %q, want %s (%d days ahead less one)", dialog, got, after, testMaxKeyLifetimeDays)
+		}
+	}
+
+	tb.do(chromedp.Click(button("Create API key")))
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=create-dialog] input[name=dailyLimit]`)))
+	want := fmt.Sprint(testDefaultDailyLimit)
+	tb.waitText(`[data-testid=create-dialog]`, want+" when left empty")
+	if got := eval[string](tb, `document.querySelector("[data-testid=create-dialog] input[name=dailyLimit]").placeholder`); got != want {
+		t.Errorf("dailyLimit placeholder %q, want %q", got, want)
+	}
+	checkMax("create-dialog")
+	tb.do(chromedp.KeyEvent("\x1b"))
+	tb.waitGone(`[data-testid=create-dialog]`)
+
+	// The API agrees: a key made without a limit gets the same number.
+	key := tb.createKey("Deployment limits", "")
+	prefix := key[:17]
+	tb.waitText(card(prefix)+" [data-testid=daily-limit]", want)
+	tb.clickKeyAction(prefix, "Edit")
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=edit-dialog] input[name=expiresAt]`)))
+	checkMax("edit-dialog")
 }
 
 // TestTeamMemberSeesWorkspaceKeys: a key one member makes in the workspace

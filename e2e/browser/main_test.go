@@ -83,15 +83,22 @@ func stack(t *testing.T) *env {
 
 var errPrereq = errors.New("prerequisite missing")
 
+// The web app's key limits (KEYGATE_DEFAULT_DAILY_LIMIT, KEYGATE_MAX_KEY_LIFETIME_DAYS).
+const testDefaultDailyLimit, testMaxKeyLifetimeDays = 400, 90
+
 func setup(t *testing.T) (*env, error) {
 	dir, err := webapp.ConsoleDir()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errPrereq, err)
 	}
 	e := &env{clock: &shiftClock{}}
+	// Key limits other than the defaults, so TestFormsShowDeploymentLimits
+	// sees them reach the console through /config.json.
 	getenv := map[string]string{
-		config.EnvDynamoDBEndpoint: testenv.Endpoint(t),
-		config.EnvTable:            "browser-" + testenv.TableName(t),
+		config.EnvDynamoDBEndpoint:  testenv.Endpoint(t),
+		config.EnvTable:             "browser-" + testenv.TableName(t),
+		config.EnvDefaultDailyLimit: fmt.Sprint(testDefaultDailyLimit),
+		config.EnvMaxKeyLifetime:    fmt.Sprint(testMaxKeyLifetimeDays),
 	}
 	level := slog.LevelWarn
 	var cognitoOut io.Writer

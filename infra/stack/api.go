@@ -3,7 +3,6 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -49,17 +48,23 @@ var (
 // 2 h anyway).
 const corsMaxAge = 600
 
-// routeList is the 404 message's list: methods joined per path, in Routes
-// order, e.g. "POST|GET /v1/api-keys".
-func routeList() string {
-	var paths []string
-	methods := map[string][]string{}
+// routesByPath groups Routes by path: the paths in Routes order, and each
+// path's methods in Routes order.
+func routesByPath() (paths []string, methods map[string][]string) {
+	methods = map[string][]string{}
 	for _, r := range Routes {
 		if _, ok := methods[r.Path]; !ok {
 			paths = append(paths, r.Path)
 		}
 		methods[r.Path] = append(methods[r.Path], r.Method)
 	}
+	return paths, methods
+}
+
+// routeList is the 404 message's list: methods joined per path, in Routes
+// order, e.g. "POST|GET /v1/api-keys".
+func routeList() string {
+	paths, methods := routesByPath()
 	parts := make([]string, len(paths))
 	for i, p := range paths {
 		parts[i] = strings.Join(methods[p], "|") + " " + p
@@ -236,8 +241,6 @@ func addRoutes(st awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[s
 		resources[path] = r
 		return r
 	}
-	var routePaths []string // resources with methods, in Routes order
-	methodsOf := map[string][]string{}
 	for _, rt := range Routes {
 		params := map[string]*bool{}
 		for _, name := range pathParams(rt.Path) {
@@ -268,10 +271,6 @@ func addRoutes(st awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[s
 			suppress(method, "COG4",
 				"Every method uses keygate's Lambda REQUEST authorizer, which must also accept API keys (a Cognito authorizer cannot). It verifies Cognito JWTs itself: RS256 signature against the pool's JWKS, iss, exp, token_use, and client_id (access token) or aud (ID token).")
 		}
-		if _, ok := methodsOf[rt.Path]; !ok {
-			routePaths = append(routePaths, rt.Path)
-		}
-		methodsOf[rt.Path] = append(methodsOf[rt.Path], rt.Method)
 	}
 
 	// CORS preflight on every resource that has a route: a mock integration
@@ -282,11 +281,12 @@ func addRoutes(st awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[s
 	// browser refuses. cdk-nag's APIG4 and COG4 recognise such a method (an
 	// OPTIONS answering 204 with Access-Control-Allow-* headers) as a CORS
 	// preflight and do not apply, so it needs no suppression.
-	for _, path := range routePaths {
+	paths, methods := routesByPath()
+	for _, path := range paths {
 		resource(path).AddCorsPreflight(&awsapigateway.CorsOptions{
 			AllowOrigins: &origins,
 			AllowHeaders: jsii.Strings(CORSAllowHeaders...),
-			AllowMethods: jsii.Strings(append(slices.Clone(methodsOf[path]), "OPTIONS")...),
+			AllowMethods: jsii.Strings(append(methods[path], "OPTIONS")...),
 			// Bearer tokens in a header, never cookies.
 			AllowCredentials: jsii.Bool(false),
 			MaxAge:           awscdk.Duration_Seconds(jsii.Number(corsMaxAge)),

@@ -20,7 +20,8 @@ import (
 
 // ConsoleConfigKey is the runtime configuration the stack writes next to the
 // console's files; the console fetches /config.json when it starts. Its shape
-// ({"apiUrl", "region", "userPoolId", "clientId"}) is agreed with console/.
+// ({"apiUrl", "region", "userPoolId", "clientId", "defaultDailyLimit",
+// "maxKeyLifetimeDays"}) is agreed with console/ (src/config.ts).
 const ConsoleConfigKey = "config.json"
 
 // Console is the web console's hosting: a private bucket behind CloudFront.
@@ -33,9 +34,12 @@ type Console struct {
 }
 
 // ConsoleConfig is what the console needs to know at run time, all of it
-// public (the app client has no secret).
+// public (the app client has no secret). The two limits are the deployment's
+// settings, which the console's forms show (a new key's limit when none is
+// given, the latest expiry date it offers).
 type ConsoleConfig struct {
-	APIURL, Region, UserPoolID, ClientID *string
+	APIURL, Region, UserPoolID, ClientID  *string
+	DefaultDailyLimit, MaxKeyLifetimeDays int
 }
 
 // newConsoleHosting defines the bucket and the distribution. apiOrigin and
@@ -163,11 +167,13 @@ func (c *Console) deploy(st awscdk.Stack, s Settings, dir string, cfg ConsoleCon
 		// config.json last: it replaces any file of that name in the build.
 		Sources: &[]awss3deployment.ISource{
 			awss3deployment.Source_Asset(jsii.String(dir), nil),
-			awss3deployment.Source_JsonData(jsii.String(ConsoleConfigKey), map[string]*string{
-				"apiUrl":     cfg.APIURL,
-				"region":     cfg.Region,
-				"userPoolId": cfg.UserPoolID,
-				"clientId":   cfg.ClientID,
+			awss3deployment.Source_JsonData(jsii.String(ConsoleConfigKey), map[string]any{
+				"apiUrl":             cfg.APIURL,
+				"region":             cfg.Region,
+				"userPoolId":         cfg.UserPoolID,
+				"clientId":           cfg.ClientID,
+				"defaultDailyLimit":  jsii.Number(float64(cfg.DefaultDailyLimit)),
+				"maxKeyLifetimeDays": jsii.Number(float64(cfg.MaxKeyLifetimeDays)),
 			}, nil),
 		},
 		Prune:             jsii.Bool(true),

@@ -186,12 +186,22 @@ func TestConsoleDeployment(t *testing.T) {
 			// are deploy-time markers.
 			markers := asSlice(p["SourceMarkers"])[1].(map[string]any)
 			doc := readAsset(t, s, keys[1], ConsoleConfigKey)
-			var cfg map[string]string
+			var cfg map[string]any
 			if err := json.Unmarshal([]byte(regexp.MustCompile(`"?<<marker:0xbaba:\d+>>"?`).ReplaceAllString(doc, `"x"`)), &cfg); err != nil {
 				t.Fatalf("%s: config.json %q: %v", config, doc, err)
 			}
-			if len(cfg) != 4 || cfg["apiUrl"] == "" || cfg["region"] == "" || cfg["userPoolId"] == "" || cfg["clientId"] == "" {
-				t.Errorf("%s: config.json %s, want exactly apiUrl, region, userPoolId, clientId", config, doc)
+			if len(cfg) != 6 || cfg["apiUrl"] == "" || cfg["region"] == "" || cfg["userPoolId"] == "" || cfg["clientId"] == "" {
+				t.Errorf("%s: config.json %s, want exactly apiUrl, region, userPoolId, clientId, defaultDailyLimit, maxKeyLifetimeDays", config, doc)
+			}
+			// The deployment's limits, as JSON numbers known at synth time.
+			wantLimits := map[string]float64{"defaultDailyLimit": 250, "maxKeyLifetimeDays": 366}
+			if config == "prod" {
+				wantLimits = map[string]float64{"defaultDailyLimit": 400, "maxKeyLifetimeDays": 90}
+			}
+			for field, want := range wantLimits {
+				if got, ok := cfg[field].(float64); !ok || got != want {
+					t.Errorf("%s: config.json %s = %v, want the number %v (the stack's setting)", config, field, cfg[field], want)
+				}
 			}
 			// A field's value: a deploy-time marker's replacement, or the
 			// literal string when known at synth time.
@@ -200,7 +210,8 @@ func TestConsoleDeployment(t *testing.T) {
 					b, _ := json.Marshal(markers[m[1]])
 					return string(b)
 				}
-				return cfg[field]
+				s, _ := cfg[field].(string)
+				return s
 			}
 			apiURL := value("apiUrl")
 			if !strings.Contains(apiURL, ".execute-api.") || !refersTo(markers, idOf(s.k.Stack, s.k.API.DeploymentStage().Node().DefaultChild())) {

@@ -13,12 +13,16 @@ import (
 )
 
 // LambdaNames are the Lambdas of the stack, each built by `make build` into
-// build/<name>/bootstrap (mk/infra.mk's INFRA_LAMBDAS lists the same names).
-var LambdaNames = []string{
-	"authorizer",
-	"createkey", "listkeys", "updatekey", "revokekey", "rotatekey", "usage",
-	"wslistkeys", "wscreatekey", "wsrevokekey", "wsrotatekey",
-	"secretscan", "pretokengen",
+// build/<name>/bootstrap (mk/infra.mk's INFRA_LAMBDAS lists the same names):
+// the authorizer, each route's Lambda in Routes order, the Cognito trigger.
+var LambdaNames = lambdaNames()
+
+func lambdaNames() []string {
+	names := []string{"authorizer"}
+	for _, r := range Routes {
+		names = append(names, r.Lambda)
+	}
+	return append(names, "pretokengen")
 }
 
 // lambdaSpec is one Lambda: its sizing and exactly the DynamoDB calls its code

@@ -56,7 +56,7 @@ type monitored struct {
 	out *Monitoring
 }
 
-func newMonitoring(st awscdk.Stack, s Settings, k *Keygate, console *Console) *Monitoring {
+func newMonitoring(st awscdk.Stack, s Settings, k *Keygate) *Monitoring {
 	m := &monitored{k: k, st: st, s: s, out: &Monitoring{Alarms: map[string]awscloudwatch.Alarm{}}}
 	if s.AlarmTopicArn != "" {
 		topic := awssns.Topic_FromTopicArn(st, jsii.String("AlarmTopic"), jsii.String(s.AlarmTopicArn))
@@ -129,7 +129,7 @@ func newMonitoring(st awscdk.Stack, s Settings, k *Keygate, console *Console) *M
 		m.alarm(spec.id+"Throttles", k.Functions[name].MetricThrottles(sum(one)), 1, 3, 2, desc)
 	}
 
-	m.out.Dashboard = m.dashboard(console)
+	m.out.Dashboard = m.dashboard()
 	return m.out
 }
 
@@ -187,7 +187,7 @@ func search(name string, dims []string, stat, label string) awscloudwatch.MathEx
 	})
 }
 
-func (m *monitored) dashboard(console *Console) awscloudwatch.Dashboard {
+func (m *monitored) dashboard() awscloudwatch.Dashboard {
 	k := m.k
 	one := awscdk.Duration_Minutes(jsii.Number(1))
 	opts := func(stat string) *awscloudwatch.MetricOptions {
@@ -213,16 +213,26 @@ func (m *monitored) dashboard(console *Console) awscloudwatch.Dashboard {
 	stage := k.API.DeploymentStage()
 	auth := k.Functions["authorizer"]
 
-	authorizerConcurrency := graph("Authorizer concurrency", 8,
-		auth.Metric(jsii.String("ConcurrentExecutions"), opts("Maximum")))
+	concurrencyProps := &awscloudwatch.GraphWidgetProps{
+		Title: jsii.String("Authorizer concurrency"), Width: jsii.Number(8), Height: jsii.Number(6),
+		Left: &[]awscloudwatch.IMetric{auth.Metric(jsii.String("ConcurrentExecutions"), opts("Maximum"))},
+	}
 	if m.s.AuthorizerReservedConcurrency > 0 {
-		authorizerConcurrency = awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-			Title: jsii.String("Authorizer concurrency"), Width: jsii.Number(8), Height: jsii.Number(6),
-			Left: &[]awscloudwatch.IMetric{auth.Metric(jsii.String("ConcurrentExecutions"), opts("Maximum"))},
-			LeftAnnotations: &[]*awscloudwatch.HorizontalAnnotation{{
-				Value: jsii.Number(float64(m.s.AuthorizerReservedConcurrency)), Label: jsii.String("reserved (ceiling)"),
-			}},
+		concurrencyProps.LeftAnnotations = &[]*awscloudwatch.HorizontalAnnotation{{
+			Value: jsii.Number(float64(m.s.AuthorizerReservedConcurrency)), Label: jsii.String("reserved (ceiling)"),
+		}}
+	}
+	// CloudFront publishes in us-east-1 only, with Region=Global.
+	cf := func(name, stat string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/CloudFront"), MetricName: jsii.String(name), Region: jsii.String("us-east-1"),
+			DimensionsMap: &map[string]*string{"DistributionId": k.Console.Distribution.DistributionId(), "Region": jsii.String("Global")},
+			Statistic:     jsii.String(stat), Period: one,
 		})
+	}
+	var unavailable []awscloudwatch.IMetric
+	for _, c := range UnavailableComponents {
+		unavailable = append(unavailable, keygateMetric(MetricUnavailable, map[string]string{"Component": c}, "Sum", one))
 	}
 
 	rows := [][]awscloudwatch.IWidget{
@@ -245,9 +255,7 @@ func (m *monitored) dashboard(console *Console) awscloudwatch.Dashboard {
 		{
 			graph("Requests by route and outcome", 12, search(MetricRequests, []string{"Route", "Outcome"}, "Sum", "")),
 			graph("429 RateLimited by route", 6, search(MetricRateLimited, []string{"Route"}, "Sum", "")),
-			graph("503 Unavailable by component", 6,
-				keygateMetric(MetricUnavailable, map[string]string{"Component": "authorizer"}, "Sum", one),
-				keygateMetric(MetricUnavailable, map[string]string{"Component": "function"}, "Sum", one)),
+			graph("503 Unavailable by component", 6, unavailable...),
 		},
 		{
 			graph("Authorizer denials (401) by reason", 8, search(MetricDenials, []string{"Reason"}, "Sum", "")),
@@ -258,7 +266,7 @@ func (m *monitored) dashboard(console *Console) awscloudwatch.Dashboard {
 			graph("Authorizer invocations, errors (incl. 401s), throttles", 8,
 				auth.MetricInvocations(opts("Sum")), auth.MetricErrors(opts("Sum")), auth.MetricThrottles(opts("Sum"))),
 			graph("Authorizer duration (p50, p99)", 8, auth.MetricDuration(opts("p50")), auth.MetricDuration(opts("p99"))),
-			authorizerConcurrency,
+			awscloudwatch.NewGraphWidget(concurrencyProps),
 		},
 		{
 			graph("Function errors", 8, perFunction(func(n string) awscloudwatch.IMetric {
@@ -283,20 +291,10 @@ func (m *monitored) dashboard(console *Console) awscloudwatch.Dashboard {
 				k.Table.MetricSuccessfulRequestLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p99"), Period: one,
 					DimensionsMap: &map[string]*string{"TableName": k.Table.TableName(), "Operation": jsii.String("GetItem")}, Label: jsii.String("GetItem")})),
 		},
-	}
-	if console != nil {
-		// CloudFront publishes in us-east-1 only, with Region=Global.
-		cf := func(name, stat string) awscloudwatch.IMetric {
-			return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-				Namespace: jsii.String("AWS/CloudFront"), MetricName: jsii.String(name), Region: jsii.String("us-east-1"),
-				DimensionsMap: &map[string]*string{"DistributionId": console.Distribution.DistributionId(), "Region": jsii.String("Global")},
-				Statistic:     jsii.String(stat), Period: one,
-			})
-		}
-		rows = append(rows, []awscloudwatch.IWidget{
+		{
 			graph("Console (CloudFront) requests", 12, cf("Requests", "Sum")),
 			graph("Console (CloudFront) error rates (%)", 12, cf("4xxErrorRate", "Average"), cf("5xxErrorRate", "Average")),
-		})
+		},
 	}
 	widgets := make([]*[]awscloudwatch.IWidget, len(rows))
 	for i := range rows {

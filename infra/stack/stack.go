@@ -74,25 +74,21 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 
 	k := &Keygate{Stack: st, Settings: s}
 	k.Table = newTable(st, s)
-	issuer, clientIDs := k.identity(st, s)
+	pool := k.identity(st, s)
 
 	// The API first (its origin goes into the console's CSP), then the
 	// console (its origin goes into the functions' CORS setting), then the
 	// functions, then the routes that invoke them.
 	k.API = newRestAPI(st, s)
-	poolRegion := awscdk.Aws_REGION()
-	if s.ExistingUserPool() {
-		poolRegion = jsii.String(s.UserPoolRegion())
-	}
 	apiOrigin := fmt.Sprintf("https://%s.execute-api.%s.%s", *k.API.RestApiId(), *awscdk.Aws_REGION(), *awscdk.Aws_URL_SUFFIX())
-	cognitoOrigin := fmt.Sprintf("https://cognito-idp.%s.%s", *poolRegion, *awscdk.Aws_URL_SUFFIX())
-	k.Console = newConsoleHosting(st, s, apiOrigin, cognitoOrigin)
-	origins := append([]*string{k.Console.Origin}, *jsii.Strings(s.AllowedOrigins...)...)
+	k.Console = newConsoleHosting(st, s, apiOrigin, pool.origin())
+	// The console's origin first, then the extra ones.
+	origins := append([]string{*k.Console.Origin}, s.AllowedOrigins...)
 
 	env := map[string]*string{
 		"KEYGATE_TABLE":                 k.Table.TableName(),
-		"KEYGATE_ISSUER":                issuer,
-		"KEYGATE_CLIENT_IDS":            clientIDs,
+		"KEYGATE_ISSUER":                pool.issuer(),
+		"KEYGATE_CLIENT_IDS":            pool.clientIDs,
 		"KEYGATE_DEFAULT_DAILY_LIMIT":   jsii.String(fmt.Sprint(s.DefaultDailyLimit)),
 		"KEYGATE_TIER_CAPS":             jsii.String(s.TierCapsString()),
 		"KEYGATE_MAX_ACTIVE_KEYS":       jsii.String(fmt.Sprint(s.MaxActiveKeys)),
@@ -101,29 +97,19 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 		"KEYGATE_MAX_KEY_LIFETIME_DAYS": jsii.String(fmt.Sprint(s.MaxKeyLifetimeDays)),
 		"KEYGATE_STORE_TIMEOUT_MS":      jsii.String(fmt.Sprint(s.StoreTimeoutMs)),
 		"KEYGATE_KEY_CACHE_SECONDS":     jsii.String(fmt.Sprint(s.KeyCacheSeconds)),
-		// The console's origin first, then the extra ones.
-		"KEYGATE_ALLOWED_ORIGINS":   jsii.String(strings.Join(derefAll(origins), ",")),
-		"KEYGATE_GITHUB_KEYS_URL":   jsii.String(s.GitHubKeysURL),
-		"KEYGATE_LEAKED_KEY_ACTION": jsii.String(s.LeakedKeyAction),
+		"KEYGATE_ALLOWED_ORIGINS":       jsii.String(strings.Join(origins, ",")),
+		"KEYGATE_GITHUB_KEYS_URL":       jsii.String(s.GitHubKeysURL),
+		"KEYGATE_LEAKED_KEY_ACTION":     jsii.String(s.LeakedKeyAction),
 	}
 	k.Functions = newFunctions(st, s, props.BuildDir, env, k.Table)
 	attachPreTokenGeneration(st, s, k.UserPool, k.Functions["pretokengen"])
-	k.Authorizer = addRoutes(st, s, k.API, k.Functions, origins)
+	k.Authorizer = addRoutes(st, s, k.API, k.Functions, *jsii.Strings(origins...))
 
-	userPoolID := jsii.String(s.UserPoolID)
-	var consoleClientID *string
-	if k.UserPool != nil {
-		userPoolID = k.UserPool.UserPoolId()
-		consoleClientID = k.UserPoolClient.UserPoolClientId()
-	} else {
-		// The first listed client is the console's: a public client (no
-		// secret) that allows SRP sign-in.
-		consoleClientID = jsii.String(s.UserPoolClientIDs[0])
-	}
 	k.Console.deploy(st, s, props.ConsoleDir, ConsoleConfig{
-		APIURL: k.API.Url(), Region: poolRegion, UserPoolID: userPoolID, ClientID: consoleClientID,
+		APIURL: k.API.Url(), Region: pool.region, UserPoolID: pool.userPoolID, ClientID: pool.consoleClientID,
+		DefaultDailyLimit: s.DefaultDailyLimit, MaxKeyLifetimeDays: s.MaxKeyLifetimeDays,
 	})
-	k.Monitoring = newMonitoring(st, s, k, k.Console)
+	k.Monitoring = newMonitoring(st, s, k)
 
 	outputs := []struct {
 		id, desc string
@@ -131,9 +117,9 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 	}{
 		{"ApiUrl", "Base URL of the API stage; routes are under v1/ and api/v1/ (e.g. <ApiUrl>v1/api-keys)", k.API.Url()},
 		{"ConsoleUrl", "The web console (CloudFront)", jsii.String(*k.Console.Origin + "/")},
-		{"UserPoolId", "Cognito user pool whose tokens keygate accepts", userPoolID},
-		{"UserPoolClientId", "Cognito app client id(s) whose tokens keygate accepts (comma-separated)", clientIDs},
-		{"Issuer", "Expected iss claim of Cognito tokens (KEYGATE_ISSUER)", issuer},
+		{"UserPoolId", "Cognito user pool whose tokens keygate accepts", pool.userPoolID},
+		{"UserPoolClientId", "Cognito app client id(s) whose tokens keygate accepts (comma-separated)", pool.clientIDs},
+		{"Issuer", "Expected iss claim of Cognito tokens (KEYGATE_ISSUER)", pool.issuer()},
 		{"TableName", "DynamoDB table of keys and usage counters", k.Table.TableName()},
 		{"DashboardUrl", "CloudWatch dashboard of the API, keygate's metrics, the Lambdas and DynamoDB",
 			jsii.String(fmt.Sprintf("https://console.aws.amazon.com/cloudwatch/home?region=%s#dashboards:name=%s",
@@ -152,28 +138,48 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 	return k, nil
 }
 
-func derefAll(ss []*string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = *s
-	}
-	return out
+// userPoolRef is the Cognito user pool whose tokens keygate accepts, the
+// stack's own or an existing one.
+type userPoolRef struct {
+	// region is the pool's, which may differ from the stack's for an existing
+	// pool (its id says which).
+	region, userPoolID *string
+	// clientIDs are the app clients whose tokens the Lambdas accept,
+	// comma-separated; consoleClientID is the one the console signs in with.
+	clientIDs, consoleClientID *string
+}
+
+// origin is the pool's Cognito endpoint, https://cognito-idp.<region>.<suffix>.
+func (p userPoolRef) origin() string {
+	return fmt.Sprintf("https://cognito-idp.%s.%s", *p.region, *awscdk.Aws_URL_SUFFIX())
+}
+
+// issuer is the iss claim of the pool's tokens: spelled out rather than the
+// pool's ProviderURL attribute, so the value is exactly what Cognito writes.
+func (p userPoolRef) issuer() *string {
+	return jsii.String(p.origin() + "/" + *p.userPoolID)
 }
 
 // identity creates the user pool and web client, or refers to the existing
-// ones, and returns the issuer and the comma-separated client ids the Lambdas
-// accept.
-func (k *Keygate) identity(st awscdk.Stack, s Settings) (issuer, clientIDs *string) {
+// ones.
+func (k *Keygate) identity(st awscdk.Stack, s Settings) userPoolRef {
 	if s.ExistingUserPool() {
-		// The pool may live in another region than the stack; its id says which.
-		issuer = jsii.String(fmt.Sprintf("https://cognito-idp.%s.%s/%s", s.UserPoolRegion(), *awscdk.Aws_URL_SUFFIX(), s.UserPoolID))
-		return issuer, jsii.String(strings.Join(s.UserPoolClientIDs, ","))
+		return userPoolRef{
+			region:     jsii.String(s.UserPoolRegion()),
+			userPoolID: jsii.String(s.UserPoolID),
+			clientIDs:  jsii.String(strings.Join(s.UserPoolClientIDs, ",")),
+			// The first listed client is the console's: a public client (no
+			// secret) that allows SRP sign-in.
+			consoleClientID: jsii.String(s.UserPoolClientIDs[0]),
+		}
 	}
 	k.UserPool, k.UserPoolClient = newUserPool(st, s)
-	// Spelled out rather than the pool's ProviderURL attribute, so the value
-	// is exactly the iss claim Cognito writes into its tokens.
-	issuer = jsii.String(fmt.Sprintf("https://cognito-idp.%s.%s/%s", *awscdk.Aws_REGION(), *awscdk.Aws_URL_SUFFIX(), *k.UserPool.UserPoolId()))
-	return issuer, k.UserPoolClient.UserPoolClientId()
+	return userPoolRef{
+		region:          awscdk.Aws_REGION(),
+		userPoolID:      k.UserPool.UserPoolId(),
+		clientIDs:       k.UserPoolClient.UserPoolClientId(),
+		consoleClientID: k.UserPoolClient.UserPoolClientId(),
+	}
 }
 
 func checkBuildDir(dir string) error {

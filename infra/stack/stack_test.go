@@ -29,7 +29,8 @@ import (
 //     reserved concurrency, no alarm topic, no extra origins).
 //   - prod: stage=prod, an existing pool, cache 60 s, no account-level role,
 //     two extra origins, an alarm topic, no reserved concurrency, leaked keys
-//     flagged; values given as strings, as `-c` gives them.
+//     flagged, a default daily limit of 400 and keys for at most 90 days;
+//     values given as strings, as `-c` gives them.
 
 var tmpRoot string
 
@@ -57,6 +58,8 @@ var prodOverrides = map[string]any{
 	CtxAlarmTopicArn:                 "arn:aws:sns:us-east-1:123456789012:keygate-alarms",
 	CtxAuthorizerReservedConcurrency: "0",
 	CtxLeakedKeyAction:               "flag",
+	CtxDefaultDailyLimit:             "400",
+	CtxMaxKeyLifetimeDays:            "90",
 }
 
 type synthesized struct {

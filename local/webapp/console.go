@@ -13,12 +13,19 @@ import (
 )
 
 // ConsoleConfig is the console's /config.json. The deployed stack writes the
-// same file (apiUrl, region, userPoolId, clientId); local mode adds the rest.
+// same file (apiUrl, region, userPoolId, clientId and the two limits); local
+// mode adds the rest.
 type ConsoleConfig struct {
 	APIURL     string `json:"apiUrl"`
 	Region     string `json:"region"`
 	UserPoolID string `json:"userPoolId"`
 	ClientID   string `json:"clientId"`
+	// DefaultDailyLimit and MaxKeyLifetimeDays are the API's settings
+	// (KEYGATE_DEFAULT_DAILY_LIMIT, KEYGATE_MAX_KEY_LIFETIME_DAYS), which the
+	// console's forms show; 0 leaves them out and the console uses its own
+	// defaults.
+	DefaultDailyLimit  int `json:"defaultDailyLimit,omitempty"`
+	MaxKeyLifetimeDays int `json:"maxKeyLifetimeDays,omitempty"`
 	// CognitoEndpoint is cognito-local's address; empty means AWS's.
 	CognitoEndpoint string `json:"cognitoEndpoint,omitempty"`
 	// AuthFlow is USER_PASSWORD_AUTH with cognito-local (it has no SRP);

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -196,6 +197,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.Console.APIURL = s.API.URL
+	limits := s.API.App.Config.Limits
+	s.Console.DefaultDailyLimit = limits.DefaultDailyLimit
+	s.Console.MaxKeyLifetimeDays = int(limits.MaxKeyLifetime / (24 * time.Hour))
 	connect := []string{s.API.URL}
 	if s.Cognito != nil {
 		connect = append(connect, s.Cognito.Endpoint)

@@ -18,6 +18,7 @@ func TestConsoleHandler(t *testing.T) {
 		}
 	}
 	cfg := ConsoleConfig{APIURL: "http://127.0.0.1:8080", Region: "local", UserPoolID: "local_abc", ClientID: "c1",
+		DefaultDailyLimit: 400, MaxKeyLifetimeDays: 90,
 		CognitoEndpoint: "http://127.0.0.1:9229", AuthFlow: "USER_PASSWORD_AUTH", APIToken: "id"}
 	h := ConsoleHandler(dir, cfg, cfg.APIURL, cfg.CognitoEndpoint)
 	get := func(path string) *httptest.ResponseRecorder {
@@ -30,6 +31,8 @@ func TestConsoleHandler(t *testing.T) {
 		status                  int
 	}{
 		{"config.json is the runtime configuration", "/config.json", `"userPoolId": "local_abc"`, "no-store", 200},
+		{"config.json carries the default daily limit as a number", "/config.json", `"defaultDailyLimit": 400,`, "no-store", 200},
+		{"config.json carries the longest key lifetime as a number", "/config.json", `"maxKeyLifetimeDays": 90,`, "no-store", 200},
 		{"the app's page", "/", "<p>console</p>", "no-store", 200},
 		{"a deep link gets the app's page", "/keys/anything", "<p>console</p>", "no-store", 200},
 		{"hashed bundles are immutable", "/app-ABC.js", "console.log(1)", "public, max-age=31536000, immutable", 200},
