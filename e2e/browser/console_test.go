@@ -232,7 +232,11 @@ func TestKeyboardAndLabels(t *testing.T) {
 	tb.do(
 		chromedp.Navigate(e.stack.ConsoleURL),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
-		// The email field has focus on arrival.
+	)
+	// The email field has focus on arrival (the browser applies autofocus at
+	// its next rendering step, so wait for it rather than type into nothing).
+	tb.waitFocus(`input[name=email]`)
+	tb.do(
 		chromedp.KeyEvent("pro@example.com"),
 		chromedp.KeyEvent("\t"),
 		chromedp.KeyEvent(webapp.DemoPassword),
@@ -244,6 +248,7 @@ func TestKeyboardAndLabels(t *testing.T) {
 	tb.do(chromedp.Focus(`//button[normalize-space()="Create API key"]`), chromedp.KeyEvent("\r"))
 	tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`)))
 	tb.checkLabels()
+	tb.waitFocus(`[data-testid=create-dialog] input[name=name]`) // the name field has focus when the dialog opens
 	tb.do(chromedp.KeyEvent("Keyboard key"), chromedp.KeyEvent("\r"))
 	tb.waitText(`[data-testid=shown-once]`, "you will not see it again")
 	key := runT(tb, chromedp.Value(chromedp.CSS(`#new-key`)))

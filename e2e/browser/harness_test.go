@@ -113,6 +113,20 @@ func (tb *tab) waitText(sel, want string) string {
 	return ""
 }
 
+// waitFocus waits until the element matching sel has the keyboard focus.
+func (tb *tab) waitFocus(sel string) {
+	tb.t.Helper()
+	js := fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, sel)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if eval[bool](tb, js) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.t.Fatalf("%s does not have the focus", sel)
+}
+
 // exists says whether the CSS selector matches an element now.
 func (tb *tab) exists(sel string) bool {
 	tb.t.Helper()
