@@ -25,6 +25,7 @@ import (
 	"github.com/keygate/keygate/local/devfile"
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/app"
+	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/config"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/principal"
@@ -57,6 +58,10 @@ the deployed Lambdas.
 // settle is how long set-tier waits before its second pass: longer than the
 // byOwner index's usual lag.
 var settle = 2 * time.Second
+
+// clk is the command's clock: the system's, or a test's (the test stack runs
+// on a fixed clock, and "today" must be the same day for both).
+var clk clock.Clock = clock.System{}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygate-admin", flag.ContinueOnError)
@@ -98,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "keygate-admin: %v (or use --local or --table)\n", err)
 		return 1
 	}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), clk)
 	if err != nil {
 		fmt.Fprintln(stderr, "keygate-admin:", err)
 		return 1
