@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/cognito"
 	"github.com/keygate/keygate/shared/keys"
@@ -59,6 +60,13 @@ type Authorizer struct {
 	GoodTTL time.Duration
 	Now     func() time.Time
 	Log     *slog.Logger
+	// Routes are the deployment's routes (default route.Keygate): a key
+	// limited to some scopes is allowed only the methods that need one of
+	// them (or none).
+	Routes route.Table
+	// scoped caches the Allow statements of each stage and scope set.
+	scoped  sync.Map // policyKey -> []events.IAMPolicyStatement
+	scopedN atomic.Int32
 }
 
 // goodKey is a cached authentication: who the key acts as and its authorizer
@@ -83,7 +91,7 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 	if rendered == nil {
 		rendered = p.Context()
 	}
-	return allow(p, ev.MethodArn, rendered), nil
+	return a.allow(p, ev.MethodArn, rendered), nil
 }
 
 // Authenticate resolves an Authorization header value. Its errors are
@@ -215,37 +223,68 @@ func trimSP(s string) string {
 }
 
 // allow is the policy for p: invoke on every method of the API's stage, so a
-// cached decision (when caching is turned on) holds across routes; the
-// principal travels in ctx, its rendered context.
-func allow(p principal.Principal, methodArn string, ctx map[string]any) events.APIGatewayCustomAuthorizerResponse {
+// cached decision (API Gateway's result cache) holds across routes; for a key
+// limited to some scopes, invoke on exactly the methods it may call, which
+// again holds on every route. The principal travels in ctx, its rendered
+// context.
+func (a *Authorizer) allow(p principal.Principal, methodArn string, ctx map[string]any) events.APIGatewayCustomAuthorizerResponse {
+	stage := stageARN(methodArn)
+	st := allowStatements(stage)
+	if p.Method == principal.ViaKey && p.Scopes != principal.AllScopes {
+		st = a.scopedStatements(stage, p.Scopes)
+	}
 	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: p.ID(),
-		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
-			Version:   "2012-10-17",
-			Statement: allowStatements(stageARN(methodArn)),
-		},
-		Context: ctx,
+		PrincipalID:    p.ID(),
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: st},
+		Context:        ctx,
 	}
 }
 
-// statements caches the read-only Allow statement of each stage ARN: a
-// deployment has a handful, and building it is most of allow's allocations.
+// statements caches the Allow statements of each stage ARN (and, for scoped
+// keys, each scope set): a deployment has a handful, and building one is
+// most of allow's allocations.
 var (
-	statements   sync.Map // stage ARN -> []events.IAMPolicyStatement
+	statements   sync.Map // policyKey -> []events.IAMPolicyStatement
 	statementsN  atomic.Int32
 	invokeAction = []string{"execute-api:Invoke"}
 )
 
-const maxCachedStatements = 64
+type policyKey struct{ stage, scopes string }
+
+const maxCachedStatements = 1024
 
 func allowStatements(stage string) []events.IAMPolicyStatement {
-	if st, ok := statements.Load(stage); ok {
+	return cachedStatements(&statements, &statementsN, policyKey{stage: stage}, func() []string { return []string{stage + "/*"} })
+}
+
+// scopedStatements allows the methods of the deployment's routes that need
+// no scope or one of scopes (canonical, space-separated).
+func (a *Authorizer) scopedStatements(stage, scopes string) []events.IAMPolicyStatement {
+	return cachedStatements(&a.scoped, &a.scopedN, policyKey{stage, scopes}, func() []string {
+		routes := a.Routes
+		if routes == nil {
+			routes = route.Keygate
+		}
+		p := principal.Principal{Method: principal.ViaKey, Scopes: scopes}
+		var resources []string
+		for _, rt := range routes {
+			if !rt.Public && p.HasScope(rt.Scope) {
+				resources = append(resources, stage+"/"+rt.Resource())
+			}
+		}
+		return resources
+	})
+}
+
+func cachedStatements(cache *sync.Map, n *atomic.Int32, k policyKey, resources func() []string) []events.IAMPolicyStatement {
+	if st, ok := cache.Load(k); ok {
 		return st.([]events.IAMPolicyStatement)
 	}
-	st := []events.IAMPolicyStatement{{Action: invokeAction, Effect: "Allow", Resource: []string{stage + "/*"}}}
-	if statementsN.Load() < maxCachedStatements {
-		if _, loaded := statements.LoadOrStore(strings.Clone(stage), st); !loaded {
-			statementsN.Add(1)
+	st := []events.IAMPolicyStatement{{Action: invokeAction, Effect: "Allow", Resource: resources()}}
+	if n.Load() < maxCachedStatements {
+		k := policyKey{strings.Clone(k.stage), strings.Clone(k.scopes)}
+		if _, loaded := cache.LoadOrStore(k, st); !loaded {
+			n.Add(1)
 		}
 	}
 	return st

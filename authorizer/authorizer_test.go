@@ -197,7 +197,7 @@ func mustDeny(t *testing.T, res events.APIGatewayCustomAuthorizerResponse, err e
 
 func keyContext(c keys.Created, name, limit string) map[string]any {
 	return map[string]any{
-		"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "key", "ownerKind": "user",
+		"sub": "user-1", "tier": "pro", "teamId": "team-7", "authMethod": "key", "scopes": "*", "ownerKind": "user",
 		"keyPrefix": c.Key.Prefix, "keyId": c.Key.ID, "keyName": name, "dailyLimit": limit,
 		"budget": c.Key.Budget, "createdBy": "user-1",
 	}
@@ -556,7 +556,7 @@ func TestWorkspaceKeyPrincipal(t *testing.T) {
 	}
 	res, err := f.handle(t, authz("Bearer "+c.Secret.String()))
 	mustAllow(t, res, err, "workspace:ws-1", map[string]any{
-		"sub": "", "tier": "team", "teamId": "ws-1", "authMethod": "key", "ownerKind": "workspace", "workspaceId": "ws-1",
+		"sub": "", "tier": "team", "teamId": "ws-1", "authMethod": "key", "scopes": "*", "ownerKind": "workspace", "workspaceId": "ws-1",
 		"keyPrefix": c.Key.Prefix, "keyId": c.Key.ID, "keyName": "CI", "dailyLimit": "250", "budget": c.Key.Budget,
 		"createdBy": "alice",
 	})

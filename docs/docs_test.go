@@ -1,6 +1,9 @@
 package docs_test
 
 import (
+	"github.com/keygate/keygate/examples/reports"
+	"github.com/keygate/keygate/route"
+
 	"context"
 	"encoding/json"
 	"os"
@@ -40,15 +43,17 @@ func TestEveryRouteOfTheContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][]string{
-		"/v1/api-keys":                                    {"GET", "OPTIONS", "POST"},
-		"/v1/api-keys/{prefix}":                           {"DELETE", "OPTIONS", "PATCH"},
-		"/v1/api-keys/{prefix}/rotate":                    {"OPTIONS", "POST"},
-		"/v1/usage":                                       {"GET", "OPTIONS"},
-		"/api/v1/workspaces/{id}/api-keys":                {"GET", "OPTIONS", "POST"},
-		"/api/v1/workspaces/{id}/api-keys/{keyId}":        {"DELETE", "OPTIONS"},
-		"/api/v1/workspaces/{id}/api-keys/{keyId}/rotate": {"OPTIONS", "POST"},
-		"/v1/secret-scanning/github":                      {"OPTIONS", "POST"},
+	// Every route of the route table (keygate's own and the example
+	// product's, which local mode serves), and a CORS preflight on each path.
+	want := map[string][]string{}
+	for _, rt := range append(route.Keygate, reports.Routes...) {
+		if _, ok := want[rt.Path]; !ok {
+			want[rt.Path] = []string{"OPTIONS"}
+		}
+		want[rt.Path] = append(want[rt.Path], rt.Method)
+	}
+	for _, methods := range want {
+		slices.Sort(methods)
 	}
 	got := map[string][]string{}
 	for path, item := range doc.Paths.Map() {

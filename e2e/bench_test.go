@@ -11,6 +11,7 @@ import (
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/metering"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -70,7 +71,7 @@ func BenchmarkThroughput(b *testing.B) {
 
 	b.Run("store-update-c"+c, func(b *testing.B) {
 		parallel(b, func() error {
-			_, err := st.Spend(ctx, direct.Key.Budget, direct.Key.Prefix, s.App.Clock.Now())
+			_, err := st.Spend(ctx, metering.Charge{Budget: direct.Key.Budget, Prefix: direct.Key.Prefix, At: s.App.Clock.Now(), Cost: 1})
 			return err
 		})
 	})

@@ -104,7 +104,9 @@ func TestWorkspaceSeedExamples(t *testing.T) {
 		if _, ok := k["key"]; ok || strings.Contains(string(r.Body), created["key"].(string)) {
 			t.Fatalf("the list shows the key: %s", r.Body)
 		}
-		want := []string{"created_at", "created_by", "daily_limit", "expires_at", "id", "key_prefix", "last_used_at", "name", "status", "updated_at", "workspace_id"}
+		// The seed's fields, and keygate's own after updated_at (scopes,
+		// networks, the creator's email).
+		want := []string{"allowed_ips", "created_at", "created_by", "created_by_email", "daily_limit", "expires_at", "id", "key_prefix", "last_used_at", "name", "scopes", "status", "updated_at", "workspace_id"}
 		if got := fields(k); !slices.Equal(got, want) {
 			t.Fatalf("fields %v, want %v", got, want)
 		}

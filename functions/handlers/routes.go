@@ -7,37 +7,48 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/app"
 	"github.com/keygate/keygate/shared/lambdahttp"
 	"github.com/keygate/keygate/shared/secretscan"
 )
 
-// Route is one API route and the Lambda that serves it. infra/ deploys the
-// same table of routes; local mode serves it.
+// Route is one of keygate's own routes (route.Keygate) with its handler.
 type Route struct {
-	Function string // the Lambda's name, functions/<Function>
-	Method   string
-	Path     string
-	Handler  func(a *app.App) lambdahttp.Handler
-	// Public routes have no bearer authorizer (and so no meter).
-	Public bool
-	// MaxBody is the route's body limit; 0 is lambdahttp.MaxBody (16 KiB).
-	MaxBody int
+	route.Route
+	Handler func(a *app.App) lambdahttp.Handler
 }
 
-// Routes is every route of the API.
-var Routes = []Route{
-	{Function: "createkey", Method: "POST", Path: "/v1/api-keys", Handler: func(a *app.App) lambdahttp.Handler { return CreateKey(a.Keys) }},
-	{Function: "listkeys", Method: "GET", Path: "/v1/api-keys", Handler: func(a *app.App) lambdahttp.Handler { return ListKeys(a.Keys) }},
-	{Function: "updatekey", Method: "PATCH", Path: "/v1/api-keys/{prefix}", Handler: func(a *app.App) lambdahttp.Handler { return UpdateKey(a.Keys) }},
-	{Function: "revokekey", Method: "DELETE", Path: "/v1/api-keys/{prefix}", Handler: func(a *app.App) lambdahttp.Handler { return RevokeKey(a.Keys) }},
-	{Function: "rotatekey", Method: "POST", Path: "/v1/api-keys/{prefix}/rotate", Handler: func(a *app.App) lambdahttp.Handler { return RotateKey(a.Keys) }},
-	{Function: "usage", Method: "GET", Path: "/v1/usage", Handler: func(a *app.App) lambdahttp.Handler { return Usage(a.Usage) }},
-	{Function: "wslistkeys", Method: "GET", Path: "/api/v1/workspaces/{id}/api-keys", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceListKeys(a.Keys) }},
-	{Function: "wscreatekey", Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceCreateKey(a.Keys) }},
-	{Function: "wsrevokekey", Method: "DELETE", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceRevokeKey(a.Keys) }},
-	{Function: "wsrotatekey", Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", Handler: func(a *app.App) lambdahttp.Handler { return WorkspaceRotateKey(a.Keys) }},
-	{Function: "secretscan", Method: "POST", Path: "/v1/secret-scanning/github", Public: true, MaxBody: secretscan.MaxReportBytes, Handler: secretScanRoute},
+// handlers builds each of keygate's own routes' handler, by the function
+// that serves it (route.Route.Function).
+var handlers = map[string]func(a *app.App) lambdahttp.Handler{
+	"createkey":   func(a *app.App) lambdahttp.Handler { return CreateKey(a.Keys) },
+	"listkeys":    func(a *app.App) lambdahttp.Handler { return ListKeys(a.Keys) },
+	"updatekey":   func(a *app.App) lambdahttp.Handler { return UpdateKey(a.Keys) },
+	"revokekey":   func(a *app.App) lambdahttp.Handler { return RevokeKey(a.Keys) },
+	"rotatekey":   func(a *app.App) lambdahttp.Handler { return RotateKey(a.Keys) },
+	"usage":       func(a *app.App) lambdahttp.Handler { return Usage(a.Usage) },
+	"scopes":      func(a *app.App) lambdahttp.Handler { return Scopes(a.Config.AllRoutes()) },
+	"wslistkeys":  func(a *app.App) lambdahttp.Handler { return WorkspaceListKeys(a.Keys) },
+	"wscreatekey": func(a *app.App) lambdahttp.Handler { return WorkspaceCreateKey(a.Keys) },
+	"wsrevokekey": func(a *app.App) lambdahttp.Handler { return WorkspaceRevokeKey(a.Keys) },
+	"wsrotatekey": func(a *app.App) lambdahttp.Handler { return WorkspaceRotateKey(a.Keys) },
+	"secretscan":  secretScanRoute,
+}
+
+// Routes is every route of keygate's own API, in route.Keygate's order.
+var Routes = ownRoutes()
+
+func ownRoutes() []Route {
+	out := make([]Route, len(route.Keygate))
+	for i, rt := range route.Keygate {
+		h, ok := handlers[rt.Function]
+		if !ok {
+			panic("handlers: no handler for route " + rt.Name() + " (function " + rt.Function + ")")
+		}
+		out[i] = Route{Route: rt, Handler: h}
+	}
+	return out
 }
 
 // secretScanRoute builds the secret scanning handler once per process: its
@@ -51,7 +62,14 @@ func secretScanRoute(a *app.App) lambdahttp.Handler {
 // public one, with the CORS headers of the configured web origins on every
 // response.
 func (rt Route) Lambda(a *app.App) lambdahttp.Lambda {
-	l := lambdahttp.Adapter(rt.Handler(a), lambdahttp.Options{Meter: a.Meter, Log: a.Log, Clock: a.Clock, Public: rt.Public, MaxBody: rt.MaxBody})
+	return Wrap(a, rt.Route, rt.Handler(a))
+}
+
+// Wrap puts h behind keygate's adapter for route rt: the meter at the
+// route's cost, envelopes, recovery, CORS. A product's routes are wrapped the
+// same way (local mode serves them beside keygate's own).
+func Wrap(a *app.App, rt route.Route, h lambdahttp.Handler) lambdahttp.Lambda {
+	l := lambdahttp.Adapter(h, lambdahttp.Options{Meter: a.Meter, Log: a.Log, Clock: a.Clock, Route: rt})
 	return lambdahttp.WithCORS(l, lambdahttp.NewCORS(a.Config.AllowedOrigins))
 }
 

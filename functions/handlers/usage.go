@@ -40,7 +40,7 @@ func Usage(rep *metering.Reporter) lambdahttp.Handler {
 			}
 			u, err = rep.ReportOwner(ctx, o, days)
 		default:
-			u, err = rep.ReportOwner(ctx, keys.User(r.Principal.Sub), days)
+			u, err = rep.ReportOwner(ctx, keys.UserOf(r.Principal), days)
 		}
 		if err != nil {
 			return lambdahttp.Response{}, err

@@ -27,6 +27,8 @@ type keyView struct {
 	RevokedReason keys.RevokedReason `json:"revokedReason,omitempty"`
 	LeakedAt      *time.Time         `json:"leakedAt,omitempty"`
 	LeakedURL     string             `json:"leakedUrl,omitempty"`
+	Scopes        []string           `json:"scopes"`
+	AllowedIPs    []string           `json:"allowedIps"`
 }
 
 func view(k keys.Key) keyView {
@@ -35,6 +37,7 @@ func view(k keys.Key) keyView {
 		CreatedAt: k.CreatedAt.UTC(), UpdatedAt: k.UpdatedAt.UTC(), LastUsedAt: utc(k.LastUsedAt),
 		ExpiresAt: utc(k.ExpiresAt), RotatedFrom: k.RotatedFrom, RotatedTo: k.RotatedTo,
 		RevokedAt: utc(k.RevokedAt), RevokedReason: k.RevokedReason, LeakedAt: utc(k.LeakedAt), LeakedURL: k.LeakURL,
+		Scopes: keys.ScopeList(k.Scopes), AllowedIPs: keys.AllowedIPList(k.AllowedIPs),
 	}
 }
 
@@ -49,6 +52,8 @@ type createdView struct {
 	CreatedAt   time.Time   `json:"createdAt"`
 	ExpiresAt   *time.Time  `json:"expiresAt"`
 	RotatedFrom string      `json:"rotatedFrom,omitempty"`
+	Scopes      []string    `json:"scopes"`
+	AllowedIPs  []string    `json:"allowedIps"`
 }
 
 func created(c keys.Created) createdView {
@@ -56,6 +61,7 @@ func created(c keys.Created) createdView {
 	return createdView{
 		Key: c.Secret.String(), Prefix: k.Prefix, ID: k.ID, Name: k.Name, DailyLimit: k.DailyLimit,
 		Status: k.Status, CreatedAt: k.CreatedAt.UTC(), ExpiresAt: utc(k.ExpiresAt), RotatedFrom: k.RotatedFrom,
+		Scopes: keys.ScopeList(k.Scopes), AllowedIPs: keys.AllowedIPList(k.AllowedIPs),
 	}
 }
 
@@ -65,24 +71,36 @@ type (
 		Name       *string                     `json:"name"`
 		DailyLimit *int                        `json:"dailyLimit"`
 		ExpiresAt  lambdahttp.Nullable[string] `json:"expiresAt"`
+		access
 	}
 	updateBody struct {
 		Name       *string                     `json:"name"`
 		DailyLimit *int                        `json:"dailyLimit"`
 		ExpiresAt  lambdahttp.Nullable[string] `json:"expiresAt"`
+		access
 	}
 	rotateBody struct {
 		GracePeriodSeconds *int                        `json:"gracePeriodSeconds"`
 		ExpiresAt          lambdahttp.Nullable[string] `json:"expiresAt"`
+		access
+	}
+	// access is where a key may be used, as /v1 spells it.
+	access struct {
+		Scopes     *[]string `json:"scopes"`
+		AllowedIPs *[]string `json:"allowedIps"`
 	}
 )
+
+func (a access) keys() keys.Access { return keys.Access{Scopes: a.Scopes, AllowedIPs: a.AllowedIPs} }
+
+type ()
 
 // userOwner is the caller as the owner of personal keys.
 func userOwner(r *lambdahttp.Request) (keys.Owner, error) {
 	if err := keys.RequireUser(r.Principal); err != nil {
 		return keys.Owner{}, err
 	}
-	return keys.User(r.Principal.Sub), nil
+	return keys.UserOf(r.Principal), nil
 }
 
 func byPrefix(r *lambdahttp.Request) keys.Ref { return keys.Ref{Prefix: r.PathParams["prefix"]} }
@@ -91,7 +109,7 @@ func byPrefix(r *lambdahttp.Request) keys.Ref { return keys.Ref{Prefix: r.PathPa
 func CreateKey(svc *keys.Service) lambdahttp.Handler {
 	return withBody(userOwner, false, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *createBody) (lambdahttp.Response, error) {
 		c, err := svc.Create(ctx, r.Principal, o, keys.CreateInput{
-			Name: b.Name, DailyLimit: b.DailyLimit, ExpiresAt: b.ExpiresAt.Ptr(), Fields: keys.CamelCase,
+			Name: b.Name, DailyLimit: b.DailyLimit, ExpiresAt: b.ExpiresAt.Ptr(), Access: b.keys(), Fields: keys.CamelCase,
 		})
 		return answer(http.StatusCreated, created(c), false, err)
 	})
@@ -123,7 +141,7 @@ func UpdateKey(svc *keys.Service) lambdahttp.Handler {
 	return withBody(userOwner, false, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *updateBody) (lambdahttp.Response, error) {
 		k, err := svc.Update(ctx, r.Principal, o, byPrefix(r), keys.UpdateInput{
 			Name: b.Name, DailyLimit: b.DailyLimit, ExpiresAt: b.ExpiresAt.Ptr(), ClearExpiry: b.ExpiresAt.Null,
-			Fields: keys.CamelCase,
+			Access: b.keys(), Fields: keys.CamelCase,
 		})
 		return answer(http.StatusOK, view(k), false, err)
 	})
@@ -133,7 +151,7 @@ func UpdateKey(svc *keys.Service) lambdahttp.Handler {
 func RotateKey(svc *keys.Service) lambdahttp.Handler {
 	return withBody(userOwner, true, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *rotateBody) (lambdahttp.Response, error) {
 		rot, err := svc.Rotate(ctx, r.Principal, o, byPrefix(r), keys.RotateInput{
-			GraceSeconds: b.GracePeriodSeconds, ExpiresAt: b.ExpiresAt.Ptr(), Fields: keys.CamelCase,
+			GraceSeconds: b.GracePeriodSeconds, ExpiresAt: b.ExpiresAt.Ptr(), Access: b.keys(), Fields: keys.CamelCase,
 		})
 		return answer(http.StatusCreated, created(rot.Created), false, err)
 	})

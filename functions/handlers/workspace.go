@@ -29,14 +29,19 @@ type wsKeyView struct {
 	LeakedURL     string             `json:"leaked_url,omitempty"`
 	RotatedFrom   string             `json:"rotated_from,omitempty"`
 	RotatedTo     string             `json:"rotated_to,omitempty"`
+	Scopes        []string           `json:"scopes"`
+	AllowedIPs    []string           `json:"allowed_ips"`
+	// CreatedByEmail is the creating token's email, when it carried one.
+	CreatedByEmail *string `json:"created_by_email"`
 }
 
 func wsView(k keys.Key) wsKeyView {
 	return wsKeyView{
-		ID: k.ID, WorkspaceID: k.Owner.ID, Name: k.Name, KeyPrefix: k.Prefix, Status: k.Status, CreatedBy: k.CreatedBy,
+		ID: k.ID, WorkspaceID: k.Owner.Local(), Name: k.Name, KeyPrefix: k.Prefix, Status: k.Status, CreatedBy: k.CreatedBy,
 		CreatedAt: k.CreatedAt.UTC(), UpdatedAt: k.UpdatedAt.UTC(), DailyLimit: k.DailyLimit,
 		LastUsedAt: utc(k.LastUsedAt), ExpiresAt: utc(k.ExpiresAt), RevokedAt: utc(k.RevokedAt),
 		RevokedReason: k.RevokedReason, LeakedURL: k.LeakURL, RotatedFrom: k.RotatedFromID, RotatedTo: k.RotatedToID,
+		Scopes: keys.ScopeList(k.Scopes), AllowedIPs: keys.AllowedIPList(k.AllowedIPs), CreatedByEmail: optional(k.CreatedByEmail),
 	}
 }
 
@@ -52,12 +57,29 @@ type (
 		Name       *string                     `json:"name"`
 		DailyLimit *int                        `json:"daily_limit"`
 		ExpiresAt  lambdahttp.Nullable[string] `json:"expires_at"`
+		wsAccess
 	}
 	wsRotateBody struct {
 		GracePeriodSeconds *int                        `json:"grace_period_seconds"`
 		ExpiresAt          lambdahttp.Nullable[string] `json:"expires_at"`
+		wsAccess
+	}
+	// wsAccess is where a key may be used, as the workspace API spells it.
+	wsAccess struct {
+		Scopes     *[]string `json:"scopes"`
+		AllowedIPs *[]string `json:"allowed_ips"`
 	}
 )
+
+func (a wsAccess) keys() keys.Access { return keys.Access{Scopes: a.Scopes, AllowedIPs: a.AllowedIPs} }
+
+// optional is nil for an empty string.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
 
 // workspace checks the caller's membership of the path's workspace (and the
 // optional X-Workspace-ID header) before anything else is read.
@@ -88,7 +110,7 @@ func WorkspaceListKeys(svc *keys.Service) lambdahttp.Handler {
 func WorkspaceCreateKey(svc *keys.Service) lambdahttp.Handler {
 	return withBody(workspace, false, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *wsCreateBody) (lambdahttp.Response, error) {
 		c, err := svc.Create(ctx, r.Principal, o, keys.CreateInput{
-			Name: b.Name, DailyLimit: b.DailyLimit, ExpiresAt: b.ExpiresAt.Ptr(), Fields: keys.SnakeCase,
+			Name: b.Name, DailyLimit: b.DailyLimit, ExpiresAt: b.ExpiresAt.Ptr(), Access: b.keys(), Fields: keys.SnakeCase,
 		})
 		return answer(http.StatusCreated, wsCreated(c), true, err)
 	})
@@ -107,7 +129,7 @@ func WorkspaceRevokeKey(svc *keys.Service) lambdahttp.Handler {
 func WorkspaceRotateKey(svc *keys.Service) lambdahttp.Handler {
 	return withBody(workspace, true, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner, b *wsRotateBody) (lambdahttp.Response, error) {
 		rot, err := svc.Rotate(ctx, r.Principal, o, byID(r), keys.RotateInput{
-			GraceSeconds: b.GracePeriodSeconds, ExpiresAt: b.ExpiresAt.Ptr(), Fields: keys.SnakeCase,
+			GraceSeconds: b.GracePeriodSeconds, ExpiresAt: b.ExpiresAt.Ptr(), Access: b.keys(), Fields: keys.SnakeCase,
 		})
 		return answer(http.StatusCreated, wsCreated(rot.Created), true, err)
 	})

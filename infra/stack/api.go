@@ -102,9 +102,12 @@ var GatewayResponses = []GatewayResponse{
 	// identity source) was missing and the authorizer was not even called.
 	{Type: "UNAUTHORIZED", Status: 401, Code: "Unauthorized",
 		Message: quote("Send Authorization: Bearer <API key or token>; the credential was missing, malformed, unknown, revoked or expired.")},
-	// The authorizer returned a Deny policy.
+	// The authorizer's policy does not list this method: a key limited to
+	// scopes that do not include the route's. Gateway responses substitute
+	// $context variables (no VTL), so the message names the key's scopes and
+	// the route.
 	{Type: "ACCESS_DENIED", Status: 403, Code: "Forbidden",
-		Message: quote("The credential is valid but may not make this request.")},
+		Message: quote("This API key's scopes ($context.authorizer.scopes) do not allow $context.httpMethod $context.resourcePath; GET /v1/scopes lists the scope each route needs.")},
 	// API Gateway's name for a request that matches no route.
 	{Type: "MISSING_AUTHENTICATION_TOKEN", Status: 404, Code: "NotFound",
 		Message: quote("No such route. Routes: " + routeList() + ".")},

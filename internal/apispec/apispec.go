@@ -193,6 +193,9 @@ func (v *Validator) Validate(ctx context.Context, x Exchange) error {
 	return nil
 }
 
+// accessRefusal matches the message of a 403 for a key's scopes or networks.
+var accessRefusal = regexp.MustCompile(`"message":"This API key(?:'s scopes \(| may only be used from )`)
+
 var rateLimitHeaders = []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
 
 // keyCredential matches an Authorization header that carries a well-formed
@@ -202,7 +205,9 @@ var keyCredential = regexp.MustCompile(`^(?i:bearer)[ \t]+csk_live_[0-9a-f]{32}[
 // rateLimitRule: the three X-RateLimit-* headers come together or not at all,
 // and a request made with an API key on a route behind the authorizer gets
 // them on every answer keygate itself makes. 401, 500 and 503 may come from
-// the gateway before the key is known, so they are exempt.
+// the gateway before the key is known, so they are exempt; so is a 403 that
+// refuses the key's scopes or networks, which counts nothing and which API
+// Gateway itself makes for a route outside the key's scopes.
 func rateLimitRule(route *routers.Route, known bool, x Exchange) []string {
 	var present, missing []string
 	for _, h := range rateLimitHeaders {
@@ -222,6 +227,10 @@ func rateLimitRule(route *routers.Route, known bool, x Exchange) []string {
 	switch x.Status {
 	case http.StatusUnauthorized, http.StatusInternalServerError, http.StatusServiceUnavailable:
 		return nil
+	case http.StatusForbidden:
+		if accessRefusal.Match(x.Body) {
+			return nil
+		}
 	}
 	return []string{fmt.Sprintf("a %d to an API key lacks %s", x.Status, strings.Join(missing, ", "))}
 }

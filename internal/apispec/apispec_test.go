@@ -42,17 +42,17 @@ func join(parts ...[]string) http.Header {
 const (
 	created = `{"success":true,"data":{"key":"csk_live_a1b2c3d4e5f67890abcdef1234567890","prefix":"csk_live_a1b2c3d4",` +
 		`"id":"550e8400-e29b-41d4-a716-446655440000","name":"CI Pipeline","dailyLimit":1000,"status":"active",` +
-		`"createdAt":"2026-02-14T10:00:00Z","expiresAt":null}}`
+		`"createdAt":"2026-02-14T10:00:00Z","expiresAt":null,"scopes":["*"],"allowedIps":[]}}`
 	listed = `{"success":true,"data":{"keys":[{"prefix":"csk_live_a1b2c3d4","id":"550e8400-e29b-41d4-a716-446655440000",` +
 		`"name":"CI Pipeline","dailyLimit":1000,"status":"revoked","createdAt":"2026-02-14T10:00:00Z",` +
 		`"updatedAt":"2026-02-14T10:00:00Z","lastUsedAt":null,"expiresAt":null,"revokedAt":"2026-02-15T08:00:00Z",` +
-		`"revokedReason":"owner"}]}}`
+		`"revokedReason":"owner","scopes":["*"],"allowedIps":[]}]}}`
 	usage = `{"success":true,"data":{"date":"2026-11-25","resetsAt":"2026-11-26T00:00:00Z","keys":[{"prefix":` +
 		`"csk_live_a1b2c3d4","name":"CI Pipeline","dailyLimit":250,"used":12,"remaining":238}]}}`
 	wsKey = `{"id":"550e8400-e29b-41d4-a716-446655440000","workspace_id":"660e8400-e29b-41d4-a716-446655440000",` +
 		`"name":"CI/CD Pipeline Key","key_prefix":"csk_live_abc12345","status":"active","created_by":"u1",` +
 		`"created_at":"2024-01-15T09:30:00Z","updated_at":"2024-01-15T09:30:00Z","daily_limit":250,` +
-		`"last_used_at":null,"expires_at":null}`
+		`"last_used_at":null,"expires_at":null,"scopes":["*"],"allowed_ips":[],"created_by_email":null}`
 )
 
 func errBody(code string) string {

@@ -121,6 +121,8 @@ type Options struct {
 	// OwnStore gives the stack a dynalite of its own (s.Dynalite), which a
 	// test may pause or stop, instead of a table on the shared one.
 	OwnStore bool
+	// Product are product routes served beside keygate's own.
+	Product []devstack.ProductRoute
 }
 
 // Stack starts the whole local API on free ports with its own table (or its
@@ -150,6 +152,7 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 		Log:               slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		UnknownKIDRefresh: o.UnknownKIDRefresh,
 		DynamoDBOptions:   o.DynamoDBOptions,
+		Product:           o.Product,
 	})
 	if err != nil {
 		t.Fatalf("start local stack: %v", err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/keygate/keygate/authorizer"
 	"github.com/keygate/keygate/functions/handlers"
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/dynalite"
 	"github.com/keygate/keygate/local/gateway"
@@ -54,6 +55,16 @@ type Options struct {
 	// ExtraIssuers are trusted next to the dev issuer (local mode's Cognito
 	// emulator); unused when KEYGATE_ISSUER is set.
 	ExtraIssuers []string
+	// Product are a product's routes, served beside keygate's own through
+	// the same gateway, authorizer and meter (their declarations reach the
+	// configuration as KEYGATE_ROUTES, as the CDK construct sets it).
+	Product []ProductRoute
+}
+
+// ProductRoute is one of a product's routes and the handler serving it.
+type ProductRoute struct {
+	route.Route
+	Handler lambdahttp.Handler
 }
 
 // EnvAuthorizerCache sets the local gateway's emulated API Gateway authorizer
@@ -131,6 +142,13 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.Issuer.URL = issuerURL
 		env[config.EnvIssuer] = strings.Join(append([]string{issuerURL}, o.ExtraIssuers...), ",")
 	}
+	if len(o.Product) > 0 {
+		t := make(route.Table, len(o.Product))
+		for i, pr := range o.Product {
+			t[i] = pr.Route
+		}
+		env[config.EnvRoutes] = route.Encode(t)
+	}
 	cfg, err := config.LoadFrom(func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
@@ -162,10 +180,16 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	s.Authorize = authorizer.New(s.App.Keys, verifier, cfg.KeyCacheTTL, o.Log)
 	s.Authorize.Now = s.App.Clock.Now
+	s.Authorize.Routes = cfg.AllRoutes()
 	s.Gateway = &gateway.Gateway{Authorizer: s.Authorize.Handle, Log: o.Log, CacheTTL: cacheTTL, Now: s.App.Clock.Now}
 	for _, rt := range handlers.Routes {
 		s.Gateway.Routes = append(s.Gateway.Routes, gateway.Route{
 			Method: rt.Method, Path: rt.Path, Public: rt.Public, Lambda: rt.Lambda(s.App),
+		})
+	}
+	for _, pr := range o.Product {
+		s.Gateway.Routes = append(s.Gateway.Routes, gateway.Route{
+			Method: pr.Method, Path: pr.Path, Public: pr.Public, Lambda: handlers.Wrap(s.App, pr.Route, pr.Handler),
 		})
 	}
 	if s.URL, err = s.servers.Listen(o.Addr, withOpenAPI(gateway.WithCORS(s.Gateway, lambdahttp.NewCORS(cfg.AllowedOrigins)))); err != nil {

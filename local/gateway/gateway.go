@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/lambdahttp"
 	"github.com/keygate/keygate/shared/lru"
@@ -70,7 +71,7 @@ const maxCached = 10_000
 // The messages of the gateway responses, as infra/stack/api.go renders them.
 const (
 	msgUnauthorized = "Send Authorization: Bearer <API key or token>; the credential was missing, malformed, unknown, revoked or expired."
-	msgDenied       = "The credential is valid but may not make this request."
+	msgDenied       = "This API key's scopes ($context.authorizer.scopes) do not allow $context.httpMethod $context.resourcePath; GET /v1/scopes lists the scope each route needs."
 	msgAuthFailure  = "The credential could not be checked right now; retry shortly."
 	msgTooLarge     = "The request body is too large."
 )
@@ -175,7 +176,14 @@ func (g *Gateway) authorizeRequest(w http.ResponseWriter, r *http.Request, c *ca
 		g.store(identity, res)
 	}
 	if !allowed(res.PolicyDocument, c.methodArn) {
-		writeError(w, apierr.Forbidden, msgDenied)
+		// As infra's ACCESS_DENIED gateway response renders it: API
+		// Gateway substitutes these $context variables.
+		msg := strings.NewReplacer(
+			"$context.authorizer.scopes", fmt.Sprint(res.Context["scopes"]),
+			"$context.httpMethod", r.Method,
+			"$context.resourcePath", c.route.Path,
+		).Replace(msgDenied)
+		writeError(w, apierr.Forbidden, msg)
 		return nil, false
 	}
 	authorizer := map[string]any{"principalId": res.PrincipalID}
@@ -291,23 +299,14 @@ func (g *Gateway) log() *slog.Logger {
 }
 
 // noRouteMessage is the 404 message: "No such route. Routes: " and the
-// methods joined per path, in Routes order (e.g. "POST|GET /v1/api-keys"),
-// by the same rule as infra/stack/api.go's routeList.
+// route table's summary, as infra/stack/api.go renders it.
 func (g *Gateway) noRouteMessage() string {
 	g.noRouteOnce.Do(func() {
-		var paths []string
-		methods := map[string][]string{}
-		for _, r := range g.Routes {
-			if _, ok := methods[r.Path]; !ok {
-				paths = append(paths, r.Path)
-			}
-			methods[r.Path] = append(methods[r.Path], r.Method)
+		t := make(route.Table, len(g.Routes))
+		for i, r := range g.Routes {
+			t[i] = route.Route{Method: r.Method, Path: r.Path}
 		}
-		parts := make([]string, len(paths))
-		for i, p := range paths {
-			parts[i] = strings.Join(methods[p], "|") + " " + p
-		}
-		g.noRoute = "No such route. Routes: " + strings.Join(parts, ", ") + "."
+		g.noRoute = "No such route. Routes: " + t.Summary() + "."
 	})
 	return g.noRoute
 }

@@ -40,6 +40,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clo
 	if log == nil {
 		log = slog.Default()
 	}
+	metrics.RegisterRoutes(cfg.Routes)
 	dbOpts = append([]func(*dynamodb.Options){metrics.DynamoDBOption()}, dbOpts...)
 	db, err := dynamo.NewClient(ctx, cfg.DynamoDBEndpoint, dbOpts...)
 	if err != nil {
@@ -47,7 +48,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clo
 	}
 	store := dynamo.New(db, cfg.Table)
 	store.Timeout = cfg.StoreTimeout
-	svc := &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Leaks: keys.LeakAction(cfg.LeakedKeyAction), Log: log}
+	svc := &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Scopes: cfg.AllRoutes(), Leaks: keys.LeakAction(cfg.LeakedKeyAction), Log: log}
 	return &App{
 		Config: cfg,
 		Log:    log,

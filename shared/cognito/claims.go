@@ -27,6 +27,7 @@ type Claims struct {
 	ClientID  string
 	Tier      string
 	TeamID    string
+	Email     string
 }
 
 var errClaims = errors.New("malformed claims")
@@ -79,6 +80,8 @@ func (c *Claims) member(d *scanner, name string) error {
 		c.Tier, err = d.strClaim(name)
 	case "custom:teamId":
 		c.TeamID, err = d.strClaim(name)
+	case "email":
+		c.Email, err = d.strClaim(name)
 	case "exp":
 		c.ExpiresAt, err = d.numClaim(name)
 	case "nbf":

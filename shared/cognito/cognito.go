@@ -91,6 +91,9 @@ type Verifier struct {
 // on an unknown kid within the rate limit) and whether its last fetch
 // failed.
 type issuer struct {
+	// tag qualifies the identities of every issuer but the first
+	// (principal.Qualify): a user is (issuer, sub).
+	tag     string
 	keys    jwkset.Storage
 	ctx     context.Context
 	failing atomic.Bool
@@ -165,6 +168,9 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 			return nil, fmt.Errorf("cognito: JWKS client for %s: %w", iss, err)
 		}
 		is.keys, is.ctx = kf.Storage(), ctx
+		if iss != o.Issuers[0] {
+			is.tag = principal.IssuerTagOf(iss)
+		}
 		v.issuers[iss] = is
 	}
 	return v, nil
@@ -297,10 +303,12 @@ func (v *Verifier) verify(token string, now time.Time) (principal.Principal, err
 		return principal.Principal{}, fmt.Errorf("%w: no sub", ErrInvalidToken)
 	}
 	return principal.Principal{
-		Sub:    c.Subject,
-		Tier:   principal.ParseTier(c.Tier),
-		TeamID: c.TeamID,
-		Method: principal.ViaJWT,
-		Exp:    time.Unix(int64(c.ExpiresAt), 0).UTC(),
+		Sub:       c.Subject,
+		Tier:      principal.ParseTier(c.Tier),
+		TeamID:    c.TeamID,
+		Method:    principal.ViaJWT,
+		Exp:       time.Unix(int64(c.ExpiresAt), 0).UTC(),
+		IssuerTag: v.issuers[c.Issuer].tag,
+		Email:     c.Email,
 	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -31,6 +32,7 @@ const (
 	EnvAllowedOrigins    = "KEYGATE_ALLOWED_ORIGINS"
 	EnvGitHubKeysURL     = "KEYGATE_GITHUB_KEYS_URL"
 	EnvLeakedKeyAction   = "KEYGATE_LEAKED_KEY_ACTION"
+	EnvRoutes            = "KEYGATE_ROUTES"
 )
 
 // DefaultGitHubKeysURL is where GitHub publishes its secret scanning keys.
@@ -57,6 +59,16 @@ type Config struct {
 	GitHubKeysURL  string
 	// LeakedKeyAction is "revoke" or "flag".
 	LeakedKeyAction string
+	// Routes are the product's routes behind keygate (KEYGATE_ROUTES, set by
+	// the CDK construct): the authorizer's policies, GET /v1/scopes and a
+	// product Lambda's meter read them next to keygate's own.
+	Routes route.Table
+}
+
+// AllRoutes is the deployment's route table: keygate's own, then the
+// product's.
+func (c Config) AllRoutes() route.Table {
+	return append(append(route.Table{}, route.Keygate...), c.Routes...)
 }
 
 // Issuer is the first trusted issuer.
@@ -128,6 +140,10 @@ func load(getenv func(string) string, identity bool) (Config, error) {
 	}
 	if len(c.ClientIDs) == 0 && identity {
 		return Config{}, fmt.Errorf("%s is not set: the comma-separated Cognito app client ids whose tokens are accepted", EnvClientIDs)
+	}
+	var err error
+	if c.Routes, err = productRoutes(getenv(EnvRoutes)); err != nil {
+		return Config{}, err
 	}
 	allowed, err := origins(getenv(EnvAllowedOrigins))
 	if err != nil {
@@ -209,4 +225,17 @@ func positive(getenv func(string) string, name string, def int) (int, error) {
 		return 0, fmt.Errorf("%s: %q is not a positive integer", name, s)
 	}
 	return n, nil
+}
+
+// productRoutes reads KEYGATE_ROUTES: none, or a route table that does not
+// redeclare one of keygate's own routes.
+func productRoutes(s string) (route.Table, error) {
+	t, err := route.Decode(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvRoutes, err)
+	}
+	if err := append(append(route.Table{}, route.Keygate...), t...).Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvRoutes, err)
+	}
+	return t, nil
 }

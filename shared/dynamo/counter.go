@@ -2,7 +2,7 @@ package dynamo
 
 import (
 	"context"
-	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,10 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/keygate/keygate/shared/apierr"
-	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/metering"
+	"github.com/keygate/keygate/shared/principal"
 )
 
 // Budget item attributes. A live key's validity and last use are attributes
@@ -25,16 +24,28 @@ const (
 	attrPrevDay   = "pday"
 	attrPrevUsed  = "pused"
 	attrSuspended = "suspended"
-	attrCap       = "cap" // the cap of the tier billing set, when it set one
-	validPrefix   = "v_"  // v_<prefix>: unix seconds from which the key may no longer be used
-	lastUsePrefix = "lu_" // lu_<prefix>: unix seconds of the key's last metered request
-	rotatedPrefix = "r_"  // r_<prefix>: present once the key was rotated
+	attrCap       = "cap"  // the cap of the tier billing set, when it set one
+	attrRoom      = "room" // limit - used for the day counted: what a request's cost is tested against
+	validPrefix   = "v_"   // v_<prefix>: unix seconds from which the key may no longer be used
+	lastUsePrefix = "lu_"  // lu_<prefix>: unix seconds of the key's last metered request
+	rotatedPrefix = "r_"   // r_<prefix>: present once the key was rotated
+	scopesPrefix  = "sc_"  // sc_<prefix>: string set of the key's scopes; absent: every scope
+	networkPrefix = "ip_"  // ip_<prefix>: the key's networks, canonical; absent: anywhere
 
 	skState = "STATE"
 )
 
 func budgetPK(id string) string { return "BUDGET#" + id }
-func daySK(day string) string   { return "DAY#" + day }
+
+// scopeSet is a key's canonical scopes as the string set the meter's
+// contains() tests, or nil for every scope (no attribute).
+func scopeSet(canonical string) types.AttributeValue {
+	if canonical == "" || canonical == principal.AllScopes {
+		return nil
+	}
+	return &types.AttributeValueMemberSS{Value: strings.Split(canonical, " ")}
+}
+func daySK(day string) string { return "DAY#" + day }
 
 // PutBudget writes a budget whole.
 func (st *Store) PutBudget(ctx context.Context, b keys.Budget) error {
@@ -44,6 +55,7 @@ func (st *Store) PutBudget(ctx context.Context, b keys.Budget) error {
 	item[attrLimit] = n(b.Limit)
 	item[attrDay] = s(b.Day)
 	item[attrUsed] = n(b.Used)
+	item[attrRoom] = n(b.Limit - b.Used)
 	if b.Suspended {
 		item[attrSuspended] = &types.AttributeValueMemberBOOL{Value: true}
 	}
@@ -52,6 +64,16 @@ func (st *Store) PutBudget(ctx context.Context, b keys.Budget) error {
 	}
 	for prefix, until := range b.ValidUntil {
 		item[validPrefix+prefix] = n64(until.Unix())
+	}
+	for prefix, sc := range b.Scopes {
+		if v := scopeSet(sc); v != nil {
+			item[scopesPrefix+prefix] = v
+		}
+	}
+	for prefix, ips := range b.AllowedIPs {
+		if ips != "" {
+			item[networkPrefix+prefix] = s(ips)
+		}
 	}
 	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Table), Item: item})
 	return storeErr("put budget", err)
@@ -64,7 +86,11 @@ func unmarshalBudget(item map[string]types.AttributeValue) keys.Budget {
 		PrevDay:    str(item, attrPrevDay),
 		ValidUntil: map[string]time.Time{},
 		LastUsed:   map[string]time.Time{},
+		Scopes:     map[string]string{},
+		AllowedIPs: map[string]string{},
 	}
+	room, hasRoom := num(item, attrRoom)
+	b.Room, b.HasRoom = int(room), hasRoom
 	limit, _ := num(item, attrLimit)
 	used, _ := num(item, attrUsed)
 	pused, _ := num(item, attrPrevUsed)
@@ -83,6 +109,14 @@ func unmarshalBudget(item map[string]types.AttributeValue) keys.Budget {
 			if sec, ok := num(item, name); ok {
 				b.LastUsed[name[len(lastUsePrefix):]] = time.Unix(sec, 0).UTC()
 			}
+		case strings.HasPrefix(name, scopesPrefix):
+			if v, ok := item[name].(*types.AttributeValueMemberSS); ok {
+				names := slices.Clone(v.Value)
+				slices.Sort(names)
+				b.Scopes[name[len(scopesPrefix):]] = strings.Join(names, " ")
+			}
+		case strings.HasPrefix(name, networkPrefix):
+			b.AllowedIPs[name[len(networkPrefix):]] = str(item, name)
 		}
 	}
 	return b
@@ -139,9 +173,11 @@ func (st *Store) UpdateBudget(ctx context.Context, id string, c keys.BudgetChang
 		// the PATCH cannot be overtaken).
 		e.cond = append(e.cond, "("+v+" <= "+l+" OR ("+v+" <= "+e.value(n(c.Cap))+
 			" AND (attribute_not_exists("+cp+") OR "+v+" <= "+cp+")))")
+		e.set = append(e.set, e.name(attrRoom)+" = "+v+" - "+e.name(attrUsed))
 	}
 	if c.LowerTo > 0 {
-		e.setAttr(attrLimit, n(c.LowerTo))
+		v := e.value(n(c.LowerTo))
+		e.set = append(e.set, e.name(attrLimit)+" = "+v, e.name(attrRoom)+" = "+v+" - "+e.name(attrUsed))
 	}
 	if c.SetCap > 0 {
 		e.setAttr(attrCap, n(c.SetCap))
@@ -155,8 +191,23 @@ func (st *Store) UpdateBudget(ctx context.Context, id string, c keys.BudgetChang
 	for prefix, until := range c.Valid {
 		e.setAttr(validPrefix+prefix, n64(until.Unix()))
 	}
+	for prefix, sc := range c.Scopes {
+		if v := scopeSet(sc); v != nil {
+			e.setAttr(scopesPrefix+prefix, v)
+		} else {
+			e.remove = append(e.remove, e.name(scopesPrefix+prefix))
+		}
+	}
+	for prefix, ips := range c.AllowedIPs {
+		if ips != "" {
+			e.setAttr(networkPrefix+prefix, s(ips))
+		} else {
+			e.remove = append(e.remove, e.name(networkPrefix+prefix))
+		}
+	}
 	for _, prefix := range c.Invalidate {
-		e.remove = append(e.remove, e.name(validPrefix+prefix), e.name(lastUsePrefix+prefix), e.name(rotatedPrefix+prefix))
+		e.remove = append(e.remove, e.name(validPrefix+prefix), e.name(lastUsePrefix+prefix), e.name(rotatedPrefix+prefix),
+			e.name(scopesPrefix+prefix), e.name(networkPrefix+prefix))
 	}
 	if c.RequireLive != "" {
 		e.cond = append(e.cond, "attribute_exists("+e.name(validPrefix+c.RequireLive)+")")
@@ -198,120 +249,6 @@ func (st *Store) UpdateBudget(ctx context.Context, id string, c keys.BudgetChang
 		}
 	}
 	return last, nil
-}
-
-// spendAttempts bounds the meter's retries when it races a day rollover.
-const spendAttempts = 4
-
-// Spend is the meter's write: one conditional UpdateItem on the budget that
-// counts the request and records the key's last use, only while the counter
-// is on today, below the stored limit, the key is still valid and the owner
-// not suspended. Revocation, expiry, grace end, suspension and a lowered limit
-// therefore hold on the very next request whatever any cache in front said.
-// Only when that write is refused does Spend read the budget, to tell why
-// (dynalite lacks ReturnValuesOnConditionCheckFailure) or to start a new day.
-func (st *Store) Spend(ctx context.Context, budget, prefix string, now time.Time) (metering.Spent, error) {
-	day := clock.Day(now)
-	sec := now.Unix()
-	for range spendAttempts {
-		sp, err := st.increment(ctx, budget, prefix, day, sec)
-		if !errors.Is(err, keys.ErrConflict) {
-			return sp, err
-		}
-		b, err := st.getBudget(ctx, budget)
-		if err != nil {
-			return metering.Spent{}, err
-		}
-		until, ok := b.ValidUntil[prefix]
-		switch {
-		case b.ID == "":
-			return metering.Spent{}, keys.ErrNotFound
-		case !ok:
-			return metering.Spent{}, keys.ErrRevoked
-		case !now.Before(until):
-			return metering.Spent{}, keys.ErrExpired
-		case b.Suspended:
-			return metering.Spent{}, keys.ErrSuspended
-		case b.Day == day && b.Used >= b.Limit:
-			return metering.Spent{Limit: b.Limit, Used: b.Used}, keys.ErrLimitReached
-		case b.Day > day:
-			// Another process already counts on the next UTC day.
-			day = b.Day
-		case b.Day < day:
-			sp, err := st.rollover(ctx, b, prefix, day, sec)
-			if !errors.Is(err, keys.ErrConflict) {
-				return sp, err
-			}
-		}
-	}
-	return metering.Spent{}, apierr.Unavailable(errors.New("meter: budget kept changing under contention"))
-}
-
-func (st *Store) increment(ctx context.Context, budget, prefix, day string, sec int64) (metering.Spent, error) {
-	ctx, cancel := st.call(ctx)
-	defer cancel()
-	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(st.Table),
-		Key:                 itemKey(budgetPK(budget), skState),
-		UpdateExpression:    aws.String("ADD #used :one SET #lu = :now"),
-		ConditionExpression: aws.String("#day = :day AND #used < #limit AND #v > :now AND attribute_not_exists(#susp)"),
-		ExpressionAttributeNames: map[string]string{
-			"#used": attrUsed, "#limit": attrLimit, "#day": attrDay, "#susp": attrSuspended,
-			"#v": validPrefix + prefix, "#lu": lastUsePrefix + prefix,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one": n(1), ":day": s(day), ":now": n64(sec),
-		},
-		ReturnValues: types.ReturnValueAllNew,
-	})
-	if isConditionFailed(err) {
-		return metering.Spent{}, keys.ErrConflict
-	}
-	if err != nil {
-		return metering.Spent{}, storeErr("count request", err)
-	}
-	used, ok1 := num(out.Attributes, attrUsed)
-	limit, ok2 := num(out.Attributes, attrLimit)
-	if !ok1 || !ok2 {
-		return metering.Spent{}, apierr.Internal(errNoCount)
-	}
-	pused, _ := num(out.Attributes, attrPrevUsed)
-	return metering.Spent{Used: int(used), Limit: int(limit), PrevDay: str(out.Attributes, attrPrevDay), PrevUsed: int(pused)}, nil
-}
-
-// rollover starts a new day on the budget with this request as its first,
-// keeping the old day in the item (pday) and archiving it as a day item.
-func (st *Store) rollover(ctx context.Context, b keys.Budget, prefix, day string, sec int64) (metering.Spent, error) {
-	cctx, cancel := st.call(ctx)
-	defer cancel()
-	out, err := st.DB.UpdateItem(cctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(st.Table),
-		Key:                 itemKey(budgetPK(b.ID), skState),
-		UpdateExpression:    aws.String("SET #pday = #day, #pused = #used, #day = :day, #used = :one, #lu = :now"),
-		ConditionExpression: aws.String("#day = :seen AND #v > :now AND attribute_not_exists(#susp) AND #limit >= :one"),
-		ExpressionAttributeNames: map[string]string{
-			"#pday": attrPrevDay, "#pused": attrPrevUsed, "#day": attrDay, "#used": attrUsed, "#limit": attrLimit,
-			"#susp": attrSuspended, "#v": validPrefix + prefix, "#lu": lastUsePrefix + prefix,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":day": s(day), ":one": n(1), ":now": n64(sec), ":seen": s(b.Day),
-		},
-		ReturnValues: types.ReturnValueUpdatedOld,
-	})
-	if isConditionFailed(err) {
-		return metering.Spent{}, keys.ErrConflict
-	}
-	if err != nil {
-		return metering.Spent{}, storeErr("start a new day", err)
-	}
-	oldDay := str(out.Attributes, attrDay)
-	oldUsed, _ := num(out.Attributes, attrUsed)
-	if oldDay != "" && oldUsed > 0 {
-		// Best effort: on failure the day stays readable from the budget's
-		// pday until the next rollover, and this request is counted anyway.
-		_ = st.archive(ctx, b.ID, oldDay, int(oldUsed), time.Unix(sec, 0))
-	}
-	return metering.Spent{Used: 1, Limit: b.Limit, PrevDay: oldDay, PrevUsed: int(oldUsed)}, nil
 }
 
 func (st *Store) archive(ctx context.Context, budget, day string, used int, now time.Time) error {

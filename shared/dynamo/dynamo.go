@@ -145,6 +145,7 @@ var ListedAttributes = []string{
 	attrPrefix, attrID, attrOwnerKind, attrOwner, attrCreatedBy, attrBudget, attrTier, attrTeamID, attrName, attrDailyLimit,
 	attrStatus, attrCreatedAt, attrUpdatedAt, attrExpiresAt, attrRevokedAt, attrRevokedReason, attrLeakURL,
 	attrLeakedAt, attrRotatedFrom, attrRotatedFromID, attrRotatedTo, attrRotatedToID, attrLastUsedAt,
+	attrScopes, attrAllowedIPs, attrCreatorEmail,
 }
 
 // storeErr classifies an SDK error: throttling, server faults and transport

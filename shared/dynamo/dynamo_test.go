@@ -18,6 +18,7 @@ import (
 	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/dynamo"
 	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/metering"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -305,7 +306,7 @@ func TestSpend(t *testing.T) {
 				if i%2 == 1 {
 					prefix = p2
 				}
-				_, err := st.Spend(ctx, id, prefix, t0)
+				_, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: prefix, At: t0, Cost: 1})
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -322,34 +323,34 @@ func TestSpend(t *testing.T) {
 		if ok != 20 || hit != 44 {
 			t.Fatalf("%d counted, %d refused; want 20 and 44", ok, hit)
 		}
-		sp, err := st.Spend(ctx, id, p1, t0)
+		sp, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: t0, Cost: 1})
 		if !errors.Is(err, keys.ErrLimitReached) || sp.Limit != 20 {
 			t.Fatalf("%+v %v", sp, err)
 		}
 	})
 	t.Run("the write refuses what the budget says, whatever the caller believed", func(t *testing.T) {
 		id := budget(t, st, 5, "2026-11-25")
-		if _, err := st.Spend(ctx, id, p2, t0.Add(time.Hour)); !errors.Is(err, keys.ErrExpired) {
+		if _, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p2, At: t0.Add(time.Hour), Cost: 1}); !errors.Is(err, keys.ErrExpired) {
 			t.Fatalf("past its validity: %v", err)
 		}
-		if _, err := st.Spend(ctx, id, "csk_live_cccccccc", t0); !errors.Is(err, keys.ErrRevoked) {
+		if _, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: "csk_live_cccccccc", At: t0, Cost: 1}); !errors.Is(err, keys.ErrRevoked) {
 			t.Fatalf("not in the budget: %v", err)
 		}
-		if _, err := st.Spend(ctx, "00000000-0000-4000-8000-000000000000", p1, t0); !errors.Is(err, keys.ErrNotFound) {
+		if _, err := st.Spend(ctx, metering.Charge{Budget: "00000000-0000-4000-8000-000000000000", Prefix: p1, At: t0, Cost: 1}); !errors.Is(err, keys.ErrNotFound) {
 			t.Fatalf("no budget: %v", err)
 		}
 		yes := true
 		if _, err := st.UpdateBudget(ctx, id, keys.BudgetChange{Suspend: &yes}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.Spend(ctx, id, p1, t0); !errors.Is(err, keys.ErrSuspended) {
+		if _, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: t0, Cost: 1}); !errors.Is(err, keys.ErrSuspended) {
 			t.Fatalf("suspended: %v", err)
 		}
 		no := false
 		if _, err := st.UpdateBudget(ctx, id, keys.BudgetChange{Suspend: &no}); err != nil {
 			t.Fatal(err)
 		}
-		sp, err := st.Spend(ctx, id, p1, t0)
+		sp, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: t0, Cost: 1})
 		if err != nil || sp.Used != 1 || sp.Limit != 5 {
 			t.Fatalf("restored: %+v %v", sp, err)
 		}
@@ -357,21 +358,21 @@ func TestSpend(t *testing.T) {
 		if err != nil || !last[p1].Equal(t0) {
 			t.Fatalf("revocation returns the last use: %v %v", last, err)
 		}
-		if _, err := st.Spend(ctx, id, p1, t0); !errors.Is(err, keys.ErrRevoked) {
+		if _, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: t0, Cost: 1}); !errors.Is(err, keys.ErrRevoked) {
 			t.Fatalf("revoked: %v", err)
 		}
 	})
 	t.Run("a lowered limit binds the very next write; a raise needs the cap", func(t *testing.T) {
 		id := budget(t, st, 10, "2026-11-25")
 		for range 3 {
-			if _, err := st.Spend(ctx, id, p1, t0); err != nil {
+			if _, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: t0, Cost: 1}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if _, err := st.UpdateBudget(ctx, id, keys.BudgetChange{Limit: 3, Cap: 0}); err != nil {
 			t.Fatalf("lowering needs no cap: %v", err)
 		}
-		if _, err := st.Spend(ctx, id, p1, t0); !errors.Is(err, keys.ErrLimitReached) {
+		if _, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: t0, Cost: 1}); !errors.Is(err, keys.ErrLimitReached) {
 			t.Fatalf("after lowering to the count: %v", err)
 		}
 		if _, err := st.UpdateBudget(ctx, id, keys.BudgetChange{Limit: 50, Cap: 40}); !errors.Is(err, keys.ErrConflict) {
@@ -391,11 +392,11 @@ func TestSpend(t *testing.T) {
 		id := budget(t, st, 10, "2026-11-24")
 		day1 := time.Date(2026, 11, 24, 23, 0, 0, 0, time.UTC)
 		for range 4 {
-			if _, err := st.Spend(ctx, id, p1, day1); err != nil {
+			if _, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: day1, Cost: 1}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		sp, err := st.Spend(ctx, id, p1, t0)
+		sp, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: t0, Cost: 1})
 		if err != nil || sp.Used != 1 || sp.Limit != 10 || sp.PrevDay != "2026-11-24" || sp.PrevUsed != 4 {
 			t.Fatalf("first of the day: %+v %v", sp, err)
 		}
@@ -419,7 +420,7 @@ func TestSpend(t *testing.T) {
 		}
 		// The day's next write returns the previous day too: a usage report
 		// needs no read of the budget.
-		if sp, err := st.Spend(ctx, id, p1, t0); err != nil || sp.Used != 2 || sp.PrevDay != "2026-11-24" || sp.PrevUsed != 4 {
+		if sp, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: t0, Cost: 1}); err != nil || sp.Used != 2 || sp.PrevDay != "2026-11-24" || sp.PrevUsed != 4 {
 			t.Fatalf("second of the day: %+v %v", sp, err)
 		}
 	})
@@ -432,7 +433,7 @@ func TestSpend(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := st.Spend(ctx, id, p1, t0)
+				_, err := st.Spend(ctx, metering.Charge{Budget: id, Prefix: p1, At: t0, Cost: 1})
 				mu.Lock()
 				defer mu.Unlock()
 				if err == nil {
@@ -487,7 +488,7 @@ func TestStalledStoreAnswersWithinTheDeadline(t *testing.T) {
 	st := dynamo.New(db, "stalled")
 	st.Timeout = 300 * time.Millisecond
 	start := time.Now()
-	_, err = st.Spend(context.Background(), "b", p1, t0)
+	_, err = st.Spend(context.Background(), metering.Charge{Budget: "b", Prefix: p1, At: t0, Cost: 1})
 	took := time.Since(start)
 	var e *apierr.Error
 	if !errors.As(err, &e) || e.Code != apierr.ServiceUnavailable {

@@ -43,6 +43,9 @@ const (
 	attrRotatedTo     = "rotatedTo"
 	attrRotatedToID   = "rotatedToId"
 	attrLastUsedAt    = "lastUsedAt"
+	attrScopes        = "scopes"     // canonical; absent: every scope
+	attrAllowedIPs    = "allowedIps" // canonical; absent: anywhere
+	attrCreatorEmail  = "createdByEmail"
 
 	// Owner item attributes.
 	attrActiveKeys     = "activeKeys"
@@ -121,6 +124,11 @@ func marshalKey(r keys.Record) map[string]types.AttributeValue {
 	opt(attrRotatedTo, r.RotatedTo)
 	opt(attrRotatedToID, r.RotatedToID)
 	optT(attrLastUsedAt, r.LastUsedAt)
+	if r.Scopes != principal.AllScopes {
+		opt(attrScopes, r.Scopes)
+	}
+	opt(attrAllowedIPs, r.AllowedIPs)
+	opt(attrCreatorEmail, r.CreatedByEmail)
 	return item
 }
 
@@ -147,28 +155,32 @@ func num(item map[string]types.AttributeValue, name string) (int64, bool) {
 
 func unmarshalKey(item map[string]types.AttributeValue) (keys.Record, error) {
 	r := keys.Record{
-		Prefix:        str(item, attrPrefix),
-		ID:            str(item, attrID),
-		Owner:         keys.Owner{Kind: keys.OwnerKind(str(item, attrOwnerKind)), ID: str(item, attrOwner)},
-		CreatedBy:     str(item, attrCreatedBy),
-		Budget:        str(item, attrBudget),
-		Name:          str(item, attrName),
-		Tier:          principal.Tier(str(item, attrTier)),
-		TeamID:        str(item, attrTeamID),
-		Status:        keys.Status(str(item, attrStatus)),
-		CreatedAt:     tm(item, attrCreatedAt),
-		UpdatedAt:     tm(item, attrUpdatedAt),
-		ExpiresAt:     tm(item, attrExpiresAt),
-		RevokedAt:     tm(item, attrRevokedAt),
-		RevokedReason: keys.RevokedReason(str(item, attrRevokedReason)),
-		LeakURL:       str(item, attrLeakURL),
-		LeakedAt:      tm(item, attrLeakedAt),
-		RotatedFrom:   str(item, attrRotatedFrom),
-		RotatedFromID: str(item, attrRotatedFromID),
-		RotatedTo:     str(item, attrRotatedTo),
-		RotatedToID:   str(item, attrRotatedToID),
-		LastUsedAt:    tm(item, attrLastUsedAt),
+		Prefix:         str(item, attrPrefix),
+		ID:             str(item, attrID),
+		Owner:          keys.Owner{Kind: keys.OwnerKind(str(item, attrOwnerKind)), ID: str(item, attrOwner)},
+		CreatedBy:      str(item, attrCreatedBy),
+		Budget:         str(item, attrBudget),
+		Name:           str(item, attrName),
+		Tier:           principal.Tier(str(item, attrTier)),
+		TeamID:         str(item, attrTeamID),
+		Status:         keys.Status(str(item, attrStatus)),
+		CreatedAt:      tm(item, attrCreatedAt),
+		UpdatedAt:      tm(item, attrUpdatedAt),
+		ExpiresAt:      tm(item, attrExpiresAt),
+		RevokedAt:      tm(item, attrRevokedAt),
+		RevokedReason:  keys.RevokedReason(str(item, attrRevokedReason)),
+		LeakURL:        str(item, attrLeakURL),
+		LeakedAt:       tm(item, attrLeakedAt),
+		RotatedFrom:    str(item, attrRotatedFrom),
+		RotatedFromID:  str(item, attrRotatedFromID),
+		RotatedTo:      str(item, attrRotatedTo),
+		RotatedToID:    str(item, attrRotatedToID),
+		LastUsedAt:     tm(item, attrLastUsedAt),
+		Scopes:         str(item, attrScopes),
+		AllowedIPs:     str(item, attrAllowedIPs),
+		CreatedByEmail: str(item, attrCreatorEmail),
 	}
+
 	if v, ok := item[attrHash].(*types.AttributeValueMemberB); ok {
 		copy(r.Hash[:], v.Value)
 	}
@@ -419,6 +431,20 @@ func (st *Store) UpdateKey(ctx context.Context, prefix string, c keys.KeyChange)
 	}
 	if !c.LastUsedAt.IsZero() {
 		e.setAttr(attrLastUsedAt, ts(c.LastUsedAt))
+	}
+	if c.Scopes != nil {
+		if *c.Scopes == "" || *c.Scopes == principal.AllScopes {
+			e.remove = append(e.remove, e.name(attrScopes))
+		} else {
+			e.setAttr(attrScopes, s(*c.Scopes))
+		}
+	}
+	if c.AllowedIPs != nil {
+		if *c.AllowedIPs == "" {
+			e.remove = append(e.remove, e.name(attrAllowedIPs))
+		} else {
+			e.setAttr(attrAllowedIPs, s(*c.AllowedIPs))
+		}
 	}
 	if len(e.set) == 0 && len(e.remove) == 0 {
 		return st.GetKey(ctx, prefix)

@@ -31,11 +31,23 @@ type Owner struct {
 	ID   string
 }
 
-// User is the owner of a personal key.
-func User(sub string) Owner { return Owner{Kind: UserOwned, ID: sub} }
+// User is the owner of a personal key; id is the user's owner id
+// (principal.Qualify of the issuer and the sub).
+func User(id string) Owner { return Owner{Kind: UserOwned, ID: id} }
 
-// Workspace is the owner of a workspace key.
+// UserOf is the signed-in caller as the owner of personal keys.
+func UserOf(p principal.Principal) Owner { return User(p.UserID()) }
+
+// Workspace is the owner of a workspace key; id is the workspace's owner id
+// (principal.Qualify of the issuer and the team id).
 func Workspace(id string) Owner { return Owner{Kind: WorkspaceOwned, ID: id} }
+
+// Local is the owner's id as its issuer wrote it: the sub or the team id,
+// without the issuer qualification.
+func (o Owner) Local() string {
+	_, id := principal.Unqualify(o.ID)
+	return id
+}
 
 // Status of a key as the API shows it. Only Active and Revoked are stored;
 // Expired and Suspended follow from expiresAt and the owner's tier.
@@ -89,6 +101,22 @@ type Record struct {
 	RotatedTo, RotatedToID     string
 	// LastUsedAt is copied here from the budget when the key stops being live.
 	LastUsedAt time.Time
+	// Scopes are what the key may call: principal.AllScopes or sorted names
+	// joined by one space. Empty (a key made before scopes) is all.
+	Scopes string
+	// AllowedIPs are the networks the key may be used from, canonical
+	// (ParseAllowedIPs); empty is anywhere.
+	AllowedIPs string
+	// CreatedByEmail is the creating token's email claim, when it had one.
+	CreatedByEmail string
+}
+
+// ScopeSet is the key's scopes in canonical form, AllScopes when unset.
+func (r Record) ScopeSet() string {
+	if r.Scopes == "" {
+		return principal.AllScopes
+	}
+	return r.Scopes
 }
 
 // Expired reports whether the key is past its expiry at now.
@@ -117,13 +145,17 @@ func (r Record) Principal() principal.Principal {
 		DailyLimit: r.DailyLimit,
 		Budget:     r.Budget,
 		CreatedBy:  r.CreatedBy,
+		Scopes:     r.ScopeSet(),
+		AllowedIPs: r.AllowedIPs,
 	}
+	tag, id := principal.Unqualify(r.Owner.ID)
+	p.IssuerTag = tag
 	switch r.Owner.Kind {
 	case WorkspaceOwned:
-		p.WorkspaceID = r.Owner.ID
-		p.TeamID = r.Owner.ID
+		p.WorkspaceID = id
+		p.TeamID = id
 	default:
-		p.Sub = r.Owner.ID
+		p.Sub = id
 	}
 	return p
 }
@@ -148,6 +180,15 @@ type Budget struct {
 	// has no entry.
 	ValidUntil map[string]time.Time
 	LastUsed   map[string]time.Time
+	// Room is what today's counter may still take (Limit - Used), which the
+	// meter's write tests against a route's cost; HasRoom is false on a
+	// budget written before costs, which the meter first gives one.
+	Room    int
+	HasRoom bool
+	// Scopes and AllowedIPs hold, per live key prefix, the key's canonical
+	// scopes and networks when it has any limit (no entry: all, anywhere).
+	Scopes     map[string]string
+	AllowedIPs map[string]string
 }
 
 // NoExpiry is the validity of a key that never expires.
@@ -210,6 +251,10 @@ var (
 	ErrWrongSecret  = errors.New("key secret does not match")
 	ErrLimitReached = errors.New("daily limit reached")
 	ErrConflict     = errors.New("condition failed")
+	// ErrScope: the key's scopes do not include the route's.
+	ErrScope = errors.New("route outside the key's scopes")
+	// ErrNetwork: the request comes from outside the key's networks.
+	ErrNetwork = errors.New("source address outside the key's networks")
 )
 
 // KeyChange is a conditional update of a key record. Nil or zero fields are
@@ -241,6 +286,10 @@ type KeyChange struct {
 	RotatedToID string
 	LastUsedAt  time.Time
 	UpdatedAt   time.Time // zero leaves it
+	// Scopes and AllowedIPs replace the key's when non-nil (canonical;
+	// AllScopes and "" clear the limit).
+	Scopes     *string
+	AllowedIPs *string
 }
 
 // BudgetChange is a conditional update of a budget.
@@ -262,6 +311,10 @@ type BudgetChange struct {
 	RequireLive string
 	// Suspend sets or clears the suspension flag when non-nil.
 	Suspend *bool
+	// Scopes and AllowedIPs set keys' limits by prefix (canonical;
+	// AllScopes and "" remove the limit). Invalidate removes them too.
+	Scopes     map[string]string
+	AllowedIPs map[string]string
 	// LowerTo lowers the limit to this cap when it is above it (tier change).
 	LowerTo int
 }

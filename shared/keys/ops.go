@@ -27,7 +27,7 @@ func WorkspaceOwner(p principal.Principal, id string, header *string) (Owner, er
 	if p.Tier != principal.Team && p.Tier != principal.Enterprise {
 		return Owner{}, apierr.New(apierr.Forbidden, "Workspace API keys need the Team tier or above; your tier is %s.", p.Tier)
 	}
-	return Workspace(id), nil
+	return Workspace(principal.Qualify(p.IssuerTag, id)), nil
 }
 
 // ReportLeak handles a report that tok was found in public at url. A live

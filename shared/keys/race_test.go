@@ -17,6 +17,7 @@ import (
 	"github.com/keygate/keygate/shared/dynamo"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/lambdahttp"
+	"github.com/keygate/keygate/shared/metering"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -81,7 +82,7 @@ func TestRacePatchExpiryVsRotate(t *testing.T) {
 	rec, _ := svc.Store.GetKey(ctx, prefix)
 	t.Logf("predecessor record: rotatedTo=%s expiresAt=%v", rec.RotatedTo, rec.ExpiresAt)
 	later := clk.Now().Add(30 * 24 * time.Hour)
-	if _, err := h.Store.Spend(ctx, rot.Predecessor.Budget, prefix, later); err == nil {
+	if _, err := h.Store.Spend(ctx, metering.Charge{Budget: rot.Predecessor.Budget, Prefix: prefix, At: later, Cost: 1}); err == nil {
 		t.Errorf("rotated predecessor (grace 60 s) still metered OK 30 days later")
 	}
 }
@@ -180,7 +181,7 @@ func TestRaceSetTierVsCreate(t *testing.T) {
 	if c.Key.Prefix == "" {
 		return
 	}
-	if _, err := h.Store.Spend(ctx, c.Key.Budget, c.Key.Prefix, clk.Now()); err == nil {
+	if _, err := h.Store.Spend(ctx, metering.Charge{Budget: c.Key.Budget, Prefix: c.Key.Prefix, At: clk.Now(), Cost: 1}); err == nil {
 		t.Errorf("key created across a downgrade to free is not suspended")
 	}
 }
@@ -318,7 +319,7 @@ func TestRaceRotateNotRetrySafe(t *testing.T) {
 	if r.RotatedTo != rot.Key.Prefix {
 		t.Fatalf("old key rotatedTo %s, successor %s", r.RotatedTo, rot.Key.Prefix)
 	}
-	if _, err := st.Spend(ctx, rot.Key.Budget, rot.Key.Prefix, time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)); err != nil {
+	if _, err := st.Spend(ctx, metering.Charge{Budget: rot.Key.Budget, Prefix: rot.Key.Prefix, At: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Cost: 1}); err != nil {
 		t.Fatalf("the successor does not work: %v", err)
 	}
 	if _, err := svc.Rotate(ctx, alice, o, keys.Ref{Prefix: k.Key.Prefix}, keys.RotateInput{}); code(err) != "Conflict" {

@@ -59,6 +59,10 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, o Owner, re
 		}
 		succUntil = succExpires
 	}
+	scopes, ips, err := s.parseAccess(in.Access, f)
+	if err != nil {
+		return Rotated{}, err
+	}
 	var pred Record
 	var resume bool
 	for attempt := 0; ; attempt++ {
@@ -74,7 +78,7 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, o Owner, re
 				return Rotated{}, err
 			}
 		}
-		r, err := s.rotateOnce(ctx, p, pred, resume, now, grace, succExpires, succUntil, ref)
+		r, err := s.rotateOnce(ctx, p, pred, resume, now, grace, succExpires, succUntil, ref, scopes, ips)
 		if errors.Is(err, errExpiryMoved) && attempt+1 < claimAttempts {
 			continue
 		}
@@ -114,7 +118,7 @@ func (s *Service) rotatable(ctx context.Context, o Owner, ref Ref, now time.Time
 }
 
 func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Record, resume bool, now time.Time,
-	grace time.Duration, succExpires, succUntil time.Time, ref Ref) (Rotated, error) {
+	grace time.Duration, succExpires, succUntil time.Time, ref Ref, scopes, ips *string) (Rotated, error) {
 	b, err := s.budget(ctx, pred.Budget)
 	if err != nil {
 		return Rotated{}, err
@@ -137,7 +141,8 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 		Prefix: secret.Prefix(), Hash: secret.Hash(), ID: id, Owner: pred.Owner, CreatedBy: p.Sub, Budget: pred.Budget,
 		Name: pred.Name, DailyLimit: b.Limit, Tier: pred.Tier, TeamID: pred.TeamID,
 		Status: Active, CreatedAt: now, UpdatedAt: now, ExpiresAt: succExpires,
-		RotatedFrom: pred.Prefix, RotatedFromID: pred.ID,
+		RotatedFrom: pred.Prefix, RotatedFromID: pred.ID, CreatedByEmail: p.Email,
+		Scopes: deref(scopes, pred.ScopeSet()), AllowedIPs: deref(ips, pred.AllowedIPs),
 	}
 	if pred.Owner.Kind == UserOwned {
 		succ.TeamID = p.TeamID
@@ -170,16 +175,21 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 			older = append(older, prefix)
 		}
 	}
-	change := BudgetChange{
+	access := func(c BudgetChange) BudgetChange {
+		c.Scopes = map[string]string{succ.Prefix: succ.ScopeSet()}
+		c.AllowedIPs = map[string]string{succ.Prefix: succ.AllowedIPs}
+		return c
+	}
+	change := access(BudgetChange{
 		Valid:       map[string]time.Time{succ.Prefix: succUntil, pred.Prefix: predUntil},
 		MarkRotated: pred.Prefix,
 		RequireLive: pred.Prefix,
 		Invalidate:  older,
-	}
+	})
 	last, err := s.Store.UpdateBudget(ctx, pred.Budget, change)
 	if errors.Is(err, ErrConflict) {
 		// The predecessor was revoked meanwhile: admit the successor only.
-		last, err = s.Store.UpdateBudget(ctx, pred.Budget, BudgetChange{Valid: map[string]time.Time{succ.Prefix: succUntil}, Invalidate: older})
+		last, err = s.Store.UpdateBudget(ctx, pred.Budget, access(BudgetChange{Valid: map[string]time.Time{succ.Prefix: succUntil}, Invalidate: older}))
 	}
 	if err != nil {
 		return Rotated{}, fmt.Errorf("rotate key %s: admit successor: %w", pred.Prefix, err)

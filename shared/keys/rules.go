@@ -28,13 +28,13 @@ const (
 // names the field the caller actually sent: /v1 is camelCase, the workspace
 // API snake_case.
 type Fields struct {
-	Name, DailyLimit, ExpiresAt, Grace string
+	Name, DailyLimit, ExpiresAt, Grace, Scopes, AllowedIPs string
 }
 
 // The two surfaces' spellings.
 var (
-	CamelCase = Fields{Name: "name", DailyLimit: "dailyLimit", ExpiresAt: "expiresAt", Grace: "gracePeriodSeconds"}
-	SnakeCase = Fields{Name: "name", DailyLimit: "daily_limit", ExpiresAt: "expires_at", Grace: "grace_period_seconds"}
+	CamelCase = Fields{Name: "name", DailyLimit: "dailyLimit", ExpiresAt: "expiresAt", Grace: "gracePeriodSeconds", Scopes: "scopes", AllowedIPs: "allowedIps"}
+	SnakeCase = Fields{Name: "name", DailyLimit: "daily_limit", ExpiresAt: "expires_at", Grace: "grace_period_seconds", Scopes: "scopes", AllowedIPs: "allowed_ips"}
 )
 
 func (f Fields) or() Fields {

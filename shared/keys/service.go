@@ -33,6 +33,9 @@ type Service struct {
 	Store  Store
 	Clock  clock.Clock
 	Limits config.Limits
+	// Scopes are the deployment's scope names (its route table): what a
+	// key's scopes may name.
+	Scopes ScopeChecker
 	Leaks  LeakAction // default revoke
 	Rand   io.Reader  // crypto/rand.Reader when nil
 	Log    *slog.Logger
@@ -49,7 +52,34 @@ type CreateInput struct {
 	Name       *string
 	DailyLimit *int
 	ExpiresAt  *string // RFC 3339; nil: never
-	Fields     Fields
+	Access
+	Fields Fields
+}
+
+// Access is what a request may say about where a key may be used: its
+// scopes and networks, nil when not given.
+type Access struct {
+	Scopes     *[]string
+	AllowedIPs *[]string
+}
+
+// parse checks the given limits; nil results were not given.
+func (s *Service) parseAccess(a Access, f Fields) (scopes, ips *string, err error) {
+	if a.Scopes != nil {
+		v, err := ParseScopes(*a.Scopes, s.Scopes, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		scopes = &v
+	}
+	if a.AllowedIPs != nil {
+		v, err := ParseAllowedIPs(*a.AllowedIPs, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		ips = &v
+	}
+	return scopes, ips, nil
 }
 
 // UpdateInput is a PATCH. ClearExpiry removes the expiry (JSON null).
@@ -58,14 +88,17 @@ type UpdateInput struct {
 	DailyLimit  *int
 	ExpiresAt   *string
 	ClearExpiry bool
-	Fields      Fields
+	Access
+	Fields Fields
 }
 
-// RotateInput is a rotation request.
+// RotateInput is a rotation request; the successor keeps its predecessor's
+// scopes and networks unless Access gives new ones.
 type RotateInput struct {
 	GraceSeconds *int
 	ExpiresAt    *string
-	Fields       Fields
+	Access
+	Fields Fields
 }
 
 // Ref names a key on a management route: by prefix (/v1) or by id (the
@@ -168,6 +201,10 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, o Owner, in
 		}
 		until = expires
 	}
+	scopes, ips, err := s.parseAccess(in.Access, f)
+	if err != nil {
+		return Created{}, err
+	}
 	info, err := s.reserveSlot(ctx, o)
 	if err != nil {
 		return Created{}, err
@@ -188,8 +225,9 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, o Owner, in
 		return Created{}, apierr.Internal(err)
 	}
 	r := Record{
-		ID: id, Owner: o, CreatedBy: p.Sub, Budget: id, Name: name, DailyLimit: limit, Tier: tier, TeamID: p.TeamID,
-		Status: Active, CreatedAt: now, UpdatedAt: now, ExpiresAt: expires,
+		ID: id, Owner: o, CreatedBy: p.Sub, CreatedByEmail: p.Email, Budget: id, Name: name, DailyLimit: limit, Tier: tier,
+		TeamID: p.TeamID, Status: Active, CreatedAt: now, UpdatedAt: now, ExpiresAt: expires,
+		Scopes: deref(scopes, principal.AllScopes), AllowedIPs: deref(ips, ""),
 	}
 	if o.Kind == WorkspaceOwned {
 		r.TeamID = o.ID
@@ -230,6 +268,8 @@ func (s *Service) issue(ctx context.Context, r *Record, b *Budget, until time.Ti
 		}
 		r.Prefix, r.Hash = secret.Prefix(), secret.Hash()
 		b.ValidUntil = map[string]time.Time{r.Prefix: until}
+		b.Scopes = map[string]string{r.Prefix: r.ScopeSet()}
+		b.AllowedIPs = map[string]string{r.Prefix: r.AllowedIPs}
 		if err := s.Store.PutBudget(ctx, *b); err != nil {
 			return apikey.Key{}, err
 		}
@@ -419,8 +459,9 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, o Owner, re
 		return Key{}, err
 	}
 	f := in.Fields.or()
-	if in.Name == nil && in.DailyLimit == nil && in.ExpiresAt == nil && !in.ClearExpiry {
-		return Key{}, apierr.New(apierr.BadRequest, "Give at least one of the fields '%s', '%s' and '%s'.", f.Name, f.DailyLimit, f.ExpiresAt)
+	if in.Name == nil && in.DailyLimit == nil && in.ExpiresAt == nil && !in.ClearExpiry && in.Scopes == nil && in.AllowedIPs == nil {
+		return Key{}, apierr.New(apierr.BadRequest, "Give at least one of the fields '%s', '%s', '%s', '%s' and '%s'.",
+			f.Name, f.DailyLimit, f.ExpiresAt, f.Scopes, f.AllowedIPs)
 	}
 	now := s.now()
 	change := KeyChange{Owner: o, RequireActive: true, NotExpiredAt: now, UpdatedAt: now}
@@ -443,6 +484,10 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, o Owner, re
 			return Key{}, err
 		}
 		change.ExpiresAt, until = &t, t
+	}
+	var err error
+	if change.Scopes, change.AllowedIPs, err = s.parseAccess(in.Access, f); err != nil {
+		return Key{}, err
 	}
 	r, err := s.resolve(ctx, o, ref)
 	if err != nil {
@@ -487,15 +532,25 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, o Owner, re
 	if err != nil {
 		return Key{}, fmt.Errorf("update key %s: %w", prefix, err)
 	}
+	// The budget, which the meter reads: the key's validity, scopes and
+	// networks in one write, from the very next request on.
+	bc := BudgetChange{RequireLive: r.Prefix}
 	if change.ExpiresAt != nil {
-		_, err := s.Store.UpdateBudget(ctx, r.Budget, BudgetChange{
-			Valid: map[string]time.Time{r.Prefix: until}, RequireLive: r.Prefix, RequireNotRotated: r.Prefix,
-		})
+		bc.Valid, bc.RequireNotRotated = map[string]time.Time{r.Prefix: until}, r.Prefix
+	}
+	if change.Scopes != nil {
+		bc.Scopes = map[string]string{r.Prefix: *change.Scopes}
+	}
+	if change.AllowedIPs != nil {
+		bc.AllowedIPs = map[string]string{r.Prefix: *change.AllowedIPs}
+	}
+	if bc.Valid != nil || bc.Scopes != nil || bc.AllowedIPs != nil {
+		_, err := s.Store.UpdateBudget(ctx, r.Budget, bc)
 		if errors.Is(err, ErrConflict) {
-			return Key{}, apierr.New(apierr.Conflict, "This key was rotated or revoked while its expiry was being changed; its grace period or revocation stands.")
+			return Key{}, apierr.New(apierr.Conflict, "This key was rotated or revoked while it was being changed; its grace period or revocation stands.")
 		}
 		if err != nil {
-			return Key{}, fmt.Errorf("update key %s expiry: %w", r.Prefix, err)
+			return Key{}, fmt.Errorf("update key %s: %w", r.Prefix, err)
 		}
 	}
 	b, err := s.budget(ctx, r.Budget)
@@ -592,4 +647,11 @@ func (s *Service) Authenticate(ctx context.Context, key apikey.Key) (Record, err
 		return r, ErrExpired
 	}
 	return r, nil
+}
+
+func deref(v *string, def string) string {
+	if v == nil {
+		return def
+	}
+	return *v
 }

@@ -116,6 +116,14 @@ func jsonFields(t reflect.Type) map[string]bool {
 	m := map[string]bool{}
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			// An embedded struct's fields are the outer object's, as
+			// encoding/json reads them.
+			for inner := range jsonFields(f.Type) {
+				m[inner] = true
+			}
+			continue
+		}
 		if name == "-" || !f.IsExported() {
 			continue
 		}
@@ -138,13 +146,20 @@ func decodeError(err error) error {
 		if typ.Field == "" {
 			return apierr.New(apierr.BadRequest, "The request body must be a JSON object.")
 		}
+		field := typ.Field
+		if i := strings.LastIndexByte(field, '.'); i >= 0 {
+			// A member of an embedded struct is the object's own.
+			field = field[i+1:]
+		}
 		want := typ.Type.String()
 		if strings.HasPrefix(want, "int") || want == "*int" {
 			want = "an integer"
+		} else if strings.Contains(want, "[]string") {
+			want = "a list of strings"
 		} else if strings.Contains(want, "string") {
 			want = "a string"
 		}
-		return apierr.New(apierr.BadRequest, "Field '%s' must be %s.", typ.Field, want)
+		return apierr.New(apierr.BadRequest, "Field '%s' must be %s.", field, want)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return apierr.New(apierr.BadRequest, "The request body is not valid JSON (it ends too early).")
 	default:

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/metering"
@@ -60,6 +62,12 @@ type Request struct {
 	PathParams map[string]string
 	Query      map[string]string
 	RequestID  string
+	// Route is the route's declaration (scope, cost).
+	Route route.Route
+	// SourceIP is the caller's address as API Gateway saw it (invalid when
+	// it gave none); UserAgent the User-Agent it reported.
+	SourceIP  netip.Addr
+	UserAgent string
 }
 
 // Header returns the value of a request header, case-insensitively, and
@@ -95,9 +103,9 @@ type Response struct {
 // Handler is a route.
 type Handler func(ctx context.Context, r *Request) (Response, error)
 
-// Meter counts a key's request (metering.Meter).
+// Meter counts a key's request on a route from an address (metering.Meter).
 type Meter interface {
-	Count(ctx context.Context, p principal.Principal) (metering.Quota, error)
+	Count(ctx context.Context, p principal.Principal, rt route.Route, from netip.Addr) (metering.Quota, error)
 }
 
 // Lambda is the proxy-integration handler signature.
@@ -108,11 +116,11 @@ type Options struct {
 	Meter Meter
 	Log   *slog.Logger
 	Clock clock.Clock // default the system clock
-	// Public routes have no authorizer: no principal, nothing metered
-	// (GitHub's secret scanning reports authenticate by signature).
-	Public bool
-	// MaxBody is the route's body limit; 0 is MaxBody (16 KiB).
-	MaxBody int
+	// Route is the route's declaration: its scope and cost, whether it is
+	// public (no authorizer: no principal, nothing metered; GitHub's secret
+	// scanning reports authenticate by signature) or unmetered, and its
+	// body limit (0 is MaxBody, 16 KiB).
+	Route route.Route
 }
 
 // Adapter wraps a route with metering, envelopes and recovery.
@@ -130,7 +138,9 @@ func Adapter(h Handler, o Options) Lambda {
 		ctx, cancel := WithinLambdaDeadline(ctx)
 		defer cancel()
 		start := time.Now()
-		req := &Request{Headers: ev.Headers, PathParams: ev.PathParameters, Query: ev.QueryStringParameters, RequestID: ev.RequestContext.RequestID}
+		req := &Request{Headers: ev.Headers, PathParams: ev.PathParameters, Query: ev.QueryStringParameters,
+			RequestID: ev.RequestContext.RequestID, Route: o.Route, UserAgent: ev.RequestContext.Identity.UserAgent}
+		req.SourceIP, _ = netip.ParseAddr(ev.RequestContext.Identity.SourceIP)
 		defer func() {
 			if v := recover(); v != nil {
 				log.ErrorContext(ctx, "panic in handler", "requestId", req.RequestID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -170,7 +180,7 @@ func Adapter(h Handler, o Options) Lambda {
 }
 
 func serve(ctx context.Context, h Handler, o Options, ev events.APIGatewayProxyRequest, req *Request) (events.APIGatewayProxyResponse, error) {
-	if !o.Public {
+	if !o.Route.Public {
 		p, err := principal.FromContext(ev.RequestContext.Authorizer)
 		if err != nil {
 			return events.APIGatewayProxyResponse{}, apierr.Internal(fmt.Errorf("route reached without an authorizer principal: %w", err))
@@ -182,7 +192,16 @@ func serve(ctx context.Context, h Handler, o Options, ev events.APIGatewayProxyR
 				return events.APIGatewayProxyResponse{}, apierr.New(apierr.Unauthorized, "The token has expired; sign in again or refresh it.")
 			}
 		case principal.ViaKey:
-			q, err := o.Meter.Count(ctx, p)
+			if !p.HasScope(o.Route.Scope) {
+				// API Gateway refuses this already (the authorizer's policy
+				// lists only the key's routes); checked again here, before
+				// anything is counted. The meter's write checks the stored
+				// scopes, which a PATCH may have narrowed since.
+				return events.APIGatewayProxyResponse{}, apierr.New(apierr.Forbidden,
+					"This API key's scopes (%s) do not allow %s, which needs the scope %s. Give the key that scope, or use a key that has it.",
+					strings.Join(p.ScopeList(), ", "), o.Route.Name(), o.Route.Scope)
+			}
+			q, err := o.Meter.Count(ctx, p, o.Route, req.SourceIP)
 			if err != nil && q.Limit == 0 && apierr.From(err).Code == apierr.ServiceUnavailable {
 				// The store did not answer: the headers carry the limit the
 				// authorizer saw, and nothing remaining.
@@ -202,7 +221,7 @@ func serve(ctx context.Context, h Handler, o Options, ev events.APIGatewayProxyR
 			return events.APIGatewayProxyResponse{}, apierr.New(apierr.BadRequest, "The request body is not valid base64.")
 		}
 	}
-	limit := o.MaxBody
+	limit := o.Route.MaxBody
 	if limit <= 0 {
 		limit = MaxBody
 	}

@@ -6,12 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/lambdahttp"
@@ -25,7 +27,7 @@ type fixedMeter struct {
 	err error
 }
 
-func (m fixedMeter) Count(context.Context, principal.Principal) (metering.Quota, error) {
+func (m fixedMeter) Count(context.Context, principal.Principal, route.Route, netip.Addr) (metering.Quota, error) {
 	return m.q, m.err
 }
 
@@ -232,7 +234,7 @@ func TestAdapterShapes(t *testing.T) {
 	})
 	t.Run("a public route runs without a principal and is not metered", func(t *testing.T) {
 		o := opts(fixedMeter{err: apierr.New(apierr.InternalError, "must not be called")})
-		o.Public = true
+		o.Route.Public = true
 		resp, _ := lambdahttp.Adapter(okHandler, o)(ctx, event(nil, "x"))
 		if resp.StatusCode != 200 || resp.Headers["X-RateLimit-Limit"] != "" {
 			t.Fatalf("%d %v %s", resp.StatusCode, resp.Headers, resp.Body)

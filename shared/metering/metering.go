@@ -12,11 +12,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/lru"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -28,18 +33,49 @@ const Retention = 90 * 24 * time.Hour
 type Spent struct {
 	Used  int
 	Limit int
+	// Room is what the day's counter may still take after the request.
+	Room int
 	// PrevDay and PrevUsed are the budget's previous counted day and its
 	// count as the same write left them ("" and 0 when there is none).
 	PrevDay  string
 	PrevUsed int
+	// Read is set when the store read the budget to decide (a refusal, a
+	// new day, networks that changed): Scopes and AllowedIPs are then the
+	// key's as stored.
+	Read       bool
+	Scopes     string
+	AllowedIPs string
+}
+
+// Charge is one key request for the meter: which key, what the route costs
+// and needs, and where the request came from.
+type Charge struct {
+	Budget, Prefix string
+	// Cost is what the request takes from the day's budget (>= 1).
+	Cost int
+	// Scope is the route's scope; "" needs none.
+	Scope string
+	// From is the request's source address as API Gateway saw it.
+	From netip.Addr
+	// AllowedIPs are the key's networks From was checked against
+	// (canonical; "" anywhere): the store admits the request only while
+	// they are still the key's.
+	AllowedIPs string
+	At         time.Time
 }
 
 // Counter stores the budgets.
 type Counter interface {
-	// Spend counts one request of key prefix on budget at now. Errors:
-	// keys.ErrLimitReached (with the limit in Spent), keys.ErrRevoked,
-	// ErrExpired, ErrSuspended, ErrNotFound, or an unavailable store.
-	Spend(ctx context.Context, budget, prefix string, now time.Time) (Spent, error)
+	// Spend counts one request in one conditional write. Errors:
+	// keys.ErrLimitReached (with the limit and room in Spent),
+	// keys.ErrRevoked, ErrExpired, ErrSuspended, ErrNotFound, ErrScope,
+	// ErrNetwork (with the stored scopes or networks in Spent), or an
+	// unavailable store.
+	Spend(ctx context.Context, c Charge) (Spent, error)
+	// Check tells, with one consistent read and no write, whether the key
+	// may make a request the meter does not count (same errors but the
+	// limit's).
+	Check(ctx context.Context, c Charge) (Spent, error)
 	// History returns a budget's archived counts of the days from..to.
 	History(ctx context.Context, budget, from, to string) (map[string]int, error)
 }
@@ -60,27 +96,76 @@ type Quota struct {
 type Meter struct {
 	Counter Counter
 	Clock   clock.Clock
+
+	// networks remembers, per key prefix, the networks the store last
+	// showed (they may be newer than an authorizer answer cached up to its
+	// TTL), so a key whose networks changed costs one extra read per
+	// process, not one per request.
+	networksOnce sync.Once
+	networks     *lru.Cache[string, string]
 }
 
-// Count charges one request to p's key. It returns the quota after the
-// request; with a RateLimitExceeded error when the limit is spent, an
-// Unauthorized error when the key may no longer be used, and a
-// ServiceUnavailable error when the store fails (fail closed: an unmetered
-// request is never let through).
-func (m *Meter) Count(ctx context.Context, p principal.Principal) (Quota, error) {
+// networksMemory bounds the remembered networks and how long one is kept.
+const (
+	networksMemory    = 10_000
+	networksMemoryTTL = time.Hour
+)
+
+func (m *Meter) seen() *lru.Cache[string, string] {
+	m.networksOnce.Do(func() { m.networks = lru.New[string, string](networksMemory) })
+	return m.networks
+}
+
+// Count charges p's key for one request on rt from the address from. It
+// returns the quota after the request; with a RateLimitExceeded error when
+// the limit does not hold the route's cost, an Unauthorized error when the
+// key may no longer be used, a Forbidden error when the route is outside
+// the key's scopes or the address outside its networks (nothing counted),
+// and a ServiceUnavailable error when the store fails (fail closed: an
+// unmetered request is never let through). A route the meter does not count
+// (rt.Unmetered) is checked the same way with one read instead.
+func (m *Meter) Count(ctx context.Context, p principal.Principal, rt route.Route, from netip.Addr) (Quota, error) {
 	now := m.Clock.Now()
 	q := Quota{Reset: clock.NextMidnight(now), At: now}
-	sp, err := m.Counter.Spend(ctx, p.Budget, p.KeyPrefix, now)
+	c := Charge{Budget: p.Budget, Prefix: p.KeyPrefix, Cost: rt.Units(), Scope: rt.Scope, From: from, AllowedIPs: p.AllowedIPs, At: now}
+	if ips, ok := m.seen().Get(p.KeyPrefix, now); ok {
+		c.AllowedIPs = ips
+	}
+	var (
+		sp  Spent
+		err error
+	)
+	if rt.Unmetered {
+		sp, err = m.Counter.Check(ctx, c)
+	} else {
+		sp, err = m.Counter.Spend(ctx, c)
+	}
+	if sp.Read && sp.AllowedIPs != c.AllowedIPs {
+		m.seen().Put(p.KeyPrefix, sp.AllowedIPs, now.Add(networksMemoryTTL))
+	}
 	switch {
 	case err == nil:
-		q.Limit, q.Used, q.Remaining = sp.Limit, sp.Used, max(0, sp.Limit-sp.Used)
+		q.Limit, q.Used, q.Remaining = sp.Limit, sp.Used, max(0, sp.Room)
 		q.PrevDay, q.PrevUsed = sp.PrevDay, sp.PrevUsed
 		return q, nil
 	case errors.Is(err, keys.ErrLimitReached):
-		q.Limit, q.Used = sp.Limit, sp.Limit
+		q.Limit, q.Used, q.Remaining = sp.Limit, sp.Used, max(0, sp.Room)
+		if c.Cost > 1 && q.Remaining > 0 {
+			return q, apierr.New(apierr.RateLimitExceeded,
+				"This request costs %d of this key's daily limit of %d and only %d remain; it resets at %s (in %s). Raise the key's daily limit to allow more.",
+				c.Cost, sp.Limit, q.Remaining, q.Reset.Format(time.RFC3339), humanDuration(q.Reset.Sub(now)))
+		}
 		return q, apierr.New(apierr.RateLimitExceeded,
 			"This key's daily limit of %d requests is spent; it resets at %s (in %s). Raise the key's daily limit to allow more.",
 			sp.Limit, q.Reset.Format(time.RFC3339), humanDuration(q.Reset.Sub(now)))
+	case errors.Is(err, keys.ErrScope):
+		return q, apierr.New(apierr.Forbidden,
+			"This API key's scopes (%s) do not allow %s, which needs the scope %s. Give the key that scope, or use a key that has it.",
+			strings.Join(keys.ScopeList(sp.Scopes), ", "), rt.Name(), rt.Scope)
+	case errors.Is(err, keys.ErrNetwork):
+		return q, apierr.New(apierr.Forbidden,
+			"This API key may only be used from %s; this request came from %s.",
+			strings.Join(keys.AllowedIPList(sp.AllowedIPs), ", "), addrText(from))
 	case errors.Is(err, keys.ErrRevoked), errors.Is(err, keys.ErrExpired), errors.Is(err, keys.ErrNotFound):
 		return q, apierr.New(apierr.Unauthorized, "This API key can no longer be used: it was revoked, it expired, or its rotation grace period ended.")
 	case errors.Is(err, keys.ErrSuspended):
@@ -88,6 +173,13 @@ func (m *Meter) Count(ctx context.Context, p principal.Principal) (Quota, error)
 	default:
 		return q, fmt.Errorf("meter key %s: %w", p.KeyPrefix, err)
 	}
+}
+
+func addrText(a netip.Addr) string {
+	if !a.IsValid() {
+		return "an unknown address"
+	}
+	return a.Unmap().String()
 }
 
 // humanDuration says a wait the way a person would: "4 h 48 min", "12 min",

@@ -1,6 +1,13 @@
 package metrics
 
-import "strconv"
+import (
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/keygate/keygate/route"
+)
 
 // The dimension names, and for each the fixed set of values it may take.
 // Index 0 of every value table means "not set".
@@ -17,22 +24,64 @@ const (
 var dimNames = [numDims]string{"Route", "Outcome", "Component", "Reason", "Operation", "Result"}
 
 // routeTable is every route of the API as "METHOD template", the form API
-// Gateway's resource takes. A route added to the API is one more line here;
-// a test checks that functions/handlers' route table is covered.
-var routeTable = []string{
-	"",
-	"other", // a route missing from this table: counted, never named
-	"POST /v1/api-keys",
-	"GET /v1/api-keys",
-	"PATCH /v1/api-keys/{prefix}",
-	"DELETE /v1/api-keys/{prefix}",
-	"POST /v1/api-keys/{prefix}/rotate",
-	"GET /v1/usage",
-	"GET /api/v1/workspaces/{id}/api-keys",
-	"POST /api/v1/workspaces/{id}/api-keys",
-	"DELETE /api/v1/workspaces/{id}/api-keys/{keyId}",
-	"POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate",
-	"POST /v1/secret-scanning/github",
+// Gateway's resource takes: keygate's own (route.Keygate), then the
+// product's routes a process registers with RegisterRoutes. It is replaced
+// whole (copy on write), so a request reads one consistent table.
+var routeTable atomic.Pointer[dimTable]
+
+// dimTable is a dimension's values and their JSON encodings.
+type dimTable struct {
+	names  []string
+	quoted [][]byte
+}
+
+func newDimTable(names []string) *dimTable {
+	t := &dimTable{names: names, quoted: make([][]byte, len(names))}
+	for i, v := range names {
+		if !plainValue(v) {
+			panic("metrics: dimension value needs escaping: " + v)
+		}
+		t.quoted[i] = []byte(strconv.Quote(v))
+	}
+	return t
+}
+
+func init() {
+	routeTable.Store(newDimTable(append([]string{
+		"",
+		"other", // a route missing from this table: counted, never named
+	}, routeNames(route.Keygate)...)))
+}
+
+func routeNames(t route.Table) []string {
+	out := make([]string, len(t))
+	for i, r := range t {
+		out[i] = r.Name()
+	}
+	return out
+}
+
+// maxRoutes keeps a Route in its uint8.
+const maxRoutes = 255
+
+var registering sync.Mutex
+
+// RegisterRoutes adds a deployment's product routes to the Route dimension
+// (at start-up; app.New does it). Routes already known, and any past the
+// 255th, are left out (counted as "other").
+func RegisterRoutes(t route.Table) {
+	registering.Lock()
+	defer registering.Unlock()
+	names := routeTable.Load().names
+	added := slices.Clone(names)
+	for _, name := range routeNames(t) {
+		if len(added) < maxRoutes && !slices.Contains(added, name) {
+			added = append(added, name)
+		}
+	}
+	if len(added) != len(names) {
+		routeTable.Store(newDimTable(added))
+	}
 }
 
 // Route is a route of the API, as a Route dimension value.
@@ -46,8 +95,9 @@ const RouteOther Route = 1
 // sent). A pair not in the table is RouteOther, so a path with a key in it
 // can never become a dimension value.
 func RouteOf(method, resource string) Route {
-	for i := 2; i < len(routeTable); i++ {
-		r := routeTable[i]
+	table := routeTable.Load().names
+	for i := 2; i < len(table); i++ {
+		r := table[i]
 		if len(r) == len(method)+1+len(resource) && r[:len(method)] == method && r[len(method)] == ' ' && r[len(method)+1:] == resource {
 			return Route(i)
 		}
@@ -138,26 +188,31 @@ const (
 
 var resultTable = []string{"", "ok", "error"}
 
-var valueTables = [numDims][]string{routeTable, outcomeTable, componentTable, reasonTable, operationTable, resultTable}
+// fixedTables are the dimensions whose values never change (every one but
+// the route), each encoded once.
+var fixedTables = [numDims]*dimTable{
+	dOutcome: newDimTable(outcomeTable), dComponent: newDimTable(componentTable), dReason: newDimTable(reasonTable),
+	dOperation: newDimTable(operationTable), dResult: newDimTable(resultTable),
+}
 
-// quoted holds every dimension value as a JSON string, encoded once.
-var quoted [numDims][][]byte
-
-func init() {
-	for d, t := range valueTables {
-		quoted[d] = make([][]byte, len(t))
-		for i, v := range t {
-			if !plainValue(v) {
-				panic("metrics: dimension value needs escaping: " + v)
-			}
-			quoted[d][i] = []byte(strconv.Quote(v))
-		}
+func table(d int) *dimTable {
+	if d == dRoute {
+		return routeTable.Load()
 	}
+	return fixedTables[d]
+}
+
+// quotedValue is a dimension value as a JSON string.
+func quotedValue(d int, v uint8) []byte {
+	if t := table(d); int(v) < len(t.quoted) {
+		return t.quoted[v]
+	}
+	return []byte(`""`)
 }
 
 func value(d int, v uint8) string {
-	if int(v) < len(valueTables[d]) {
-		return valueTables[d][v]
+	if t := table(d); int(v) < len(t.names) {
+		return t.names[v]
 	}
 	return ""
 }

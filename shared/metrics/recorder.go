@@ -50,7 +50,7 @@ func (r *Recorder) add(inv *invocation, s series) bool {
 
 func (r *Recorder) addLocked(s series) {
 	for d := range numDims {
-		if int(s.dims[d]) >= len(valueTables[d]) {
+		if int(s.dims[d]) >= len(table(d).names) {
 			if d != dRoute {
 				return // not a value of the fixed set: dropped, never written
 			}
@@ -155,7 +155,7 @@ func (r *Recorder) flushLocked() {
 				b = append(b, ",\""...)
 				b = append(b, dimNames[d]...)
 				b = append(b, "\":"...)
-				b = append(b, quoted[d][doc[d]]...)
+				b = append(b, quotedValue(d, doc[d])...)
 			}
 		}
 		for _, i := range members[:nm] {

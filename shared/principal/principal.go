@@ -6,6 +6,8 @@
 package principal
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -56,6 +58,12 @@ type Principal struct {
 	Tier   Tier
 	TeamID string // custom:teamId; for a workspace key, the workspace
 	Method Method
+	// IssuerTag names the user pool that issued the caller's identity: ""
+	// for the first trusted issuer, else IssuerTagOf its URL. A user is
+	// (issuer, sub) and a workspace (issuer, teamId): see Qualify.
+	IssuerTag string
+	// Email is the JWT's email claim when it has one (ID tokens do).
+	Email string
 	// Exp is when a JWT expires. The functions refuse a principal past it, so
 	// a cached authorizer answer never outlives its token.
 	Exp time.Time
@@ -74,7 +82,81 @@ type Principal struct {
 	// DailyLimit is the key's limit: as the authorizer read it, replaced by
 	// the stored one the meter enforced once the request is counted.
 	DailyLimit int
+	// Scopes are what the key may call: AllScopes, or scope names sorted and
+	// joined by one space. Empty for a JWT, which may call everything.
+	Scopes string
+	// AllowedIPs are the networks the key may be used from, canonical
+	// prefixes joined by commas; empty: anywhere.
+	AllowedIPs string
 }
+
+// AllScopes is the Scopes of a key that may call every route.
+const AllScopes = "*"
+
+// HasScope reports whether p may call a route that needs scope (none: "").
+func (p Principal) HasScope(scope string) bool {
+	if scope == "" || p.Method != ViaKey || p.Scopes == AllScopes || p.Scopes == "" {
+		return true
+	}
+	s := p.Scopes
+	for s != "" {
+		name, rest, _ := strings.Cut(s, " ")
+		if name == scope {
+			return true
+		}
+		s = rest
+	}
+	return false
+}
+
+// ScopeList is p's scopes as a list: ["*"] for a JWT or an unrestricted key.
+func (p Principal) ScopeList() []string {
+	if p.Method != ViaKey || p.Scopes == "" {
+		return []string{AllScopes}
+	}
+	return strings.Split(p.Scopes, " ")
+}
+
+// IssuerTagOf is the tag of a trusted issuer that is not the first one: eight
+// hex digits of the SHA-256 of its URL, stable across deployments.
+func IssuerTagOf(issuer string) string {
+	sum := sha256.Sum256([]byte(issuer))
+	return hex.EncodeToString(sum[:4])
+}
+
+// primaryMark tags an identity of the first issuer that itself holds the
+// separator, so that every qualified id splits one way.
+const primaryMark = "~"
+
+// Qualify is the owner id of a user's sub or a workspace's team id issued by
+// the pool of tag: the id itself for the first trusted issuer (so data
+// written before several issuers were trusted stays valid), tag|id for any
+// other. Two pools that both have a team called acme have two workspaces.
+func Qualify(tag, id string) string {
+	switch {
+	case tag == "" && !strings.Contains(id, "|"):
+		return id
+	case tag == "":
+		return primaryMark + "|" + id
+	}
+	return tag + "|" + id
+}
+
+// Unqualify splits an owner id made by Qualify into the issuer tag and the
+// id as the issuer wrote it.
+func Unqualify(owner string) (tag, id string) {
+	tag, id, ok := strings.Cut(owner, "|")
+	if !ok {
+		return "", owner
+	}
+	if tag == primaryMark {
+		tag = ""
+	}
+	return tag, id
+}
+
+// UserID is the caller's owner id as a user (see Qualify).
+func (p Principal) UserID() string { return Qualify(p.IssuerTag, p.Sub) }
 
 // WorkspaceKey reports whether p is a key that belongs to a workspace.
 func (p Principal) WorkspaceKey() bool { return p.Method == ViaKey && p.WorkspaceID != "" }
@@ -103,6 +185,10 @@ const (
 	ctxOwnerKind   = "ownerKind"
 	ctxWorkspaceID = "workspaceId"
 	ctxCreatedBy   = "createdBy"
+	ctxIssuerTag   = "issuerTag"
+	ctxEmail       = "email"
+	ctxScopes      = "scopes"
+	ctxAllowedIPs  = "allowedIps"
 )
 
 // Owner kinds in the context.
@@ -114,9 +200,9 @@ const (
 // Context renders p as an authorizer context. Every value is a string, as API
 // Gateway hands them to the integration.
 func (p Principal) Context() map[string]any {
-	n := 5
+	n := 7
 	if p.Method == ViaKey {
-		n = 13
+		n = 17
 	}
 	m := make(map[string]any, n)
 	m[ctxSub] = p.Sub
@@ -126,7 +212,21 @@ func (p Principal) Context() map[string]any {
 	if !p.Exp.IsZero() {
 		m[ctxExp] = strconv.FormatInt(p.Exp.Unix(), 10)
 	}
+	if p.IssuerTag != "" {
+		m[ctxIssuerTag] = p.IssuerTag
+	}
+	if p.Email != "" {
+		m[ctxEmail] = p.Email
+	}
 	if p.Method == ViaKey {
+		scopes := p.Scopes
+		if scopes == "" {
+			scopes = AllScopes
+		}
+		m[ctxScopes] = constant(scopes)
+		if p.AllowedIPs != "" {
+			m[ctxAllowedIPs] = p.AllowedIPs
+		}
 		m[ctxPrefix] = p.KeyPrefix
 		m[ctxKeyID] = p.KeyID
 		m[ctxKeyName] = p.KeyName
@@ -163,6 +263,8 @@ func constant(s string) any {
 		return "user"
 	case "workspace":
 		return "workspace"
+	case AllScopes:
+		return AllScopes
 	}
 	return s
 }
@@ -172,10 +274,12 @@ func constant(s string) any {
 // keygate's own authorizer, so a bad one is a bug or a misconfigured route.
 func FromContext(m map[string]any) (Principal, error) {
 	p := Principal{
-		Sub:    str(m[ctxSub]),
-		Tier:   ParseTier(str(m[ctxTier])),
-		TeamID: str(m[ctxTeamID]),
-		Method: Method(str(m[ctxMethod])),
+		Sub:       str(m[ctxSub]),
+		Tier:      ParseTier(str(m[ctxTier])),
+		TeamID:    str(m[ctxTeamID]),
+		Method:    Method(str(m[ctxMethod])),
+		IssuerTag: str(m[ctxIssuerTag]),
+		Email:     str(m[ctxEmail]),
 	}
 	if s := str(m[ctxExp]); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -195,6 +299,12 @@ func FromContext(m map[string]any) (Principal, error) {
 		p.KeyName = str(m[ctxKeyName])
 		p.Budget = str(m[ctxBudget])
 		p.CreatedBy = str(m[ctxCreatedBy])
+		p.AllowedIPs = str(m[ctxAllowedIPs])
+		if p.Scopes = str(m[ctxScopes]); p.Scopes == "" {
+			// A context rendered before keys had scopes (an authorizer
+			// answer cached across a deployment): the key may call all.
+			p.Scopes = AllScopes
+		}
 		if p.KeyPrefix == "" || p.Budget == "" {
 			return Principal{}, fmt.Errorf("authorizer context has a key without prefix or budget")
 		}

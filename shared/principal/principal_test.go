@@ -44,12 +44,12 @@ func TestContextRoundTrip(t *testing.T) {
 			p: principal.Principal{
 				Sub: "user-1", Tier: principal.Team, TeamID: "team-7", Method: principal.ViaKey,
 				KeyPrefix: "csk_live_a1b2c3d4", KeyID: "550e8400-e29b-41d4-a716-446655440000", KeyName: "CI Pipeline",
-				Budget: "b-1", CreatedBy: "user-1", DailyLimit: 1000,
+				Budget: "b-1", CreatedBy: "user-1", DailyLimit: 1000, Scopes: principal.AllScopes,
 			},
 			want: map[string]any{
 				"sub": "user-1", "tier": "team", "teamId": "team-7", "authMethod": "key",
 				"keyPrefix": "csk_live_a1b2c3d4", "keyId": "550e8400-e29b-41d4-a716-446655440000", "keyName": "CI Pipeline",
-				"dailyLimit": "1000", "budget": "b-1", "createdBy": "user-1", "ownerKind": "user",
+				"dailyLimit": "1000", "budget": "b-1", "createdBy": "user-1", "ownerKind": "user", "scopes": "*",
 			},
 		},
 		{
@@ -57,11 +57,12 @@ func TestContextRoundTrip(t *testing.T) {
 			p: principal.Principal{
 				Tier: principal.Enterprise, TeamID: "ws-1", Method: principal.ViaKey, WorkspaceID: "ws-1",
 				KeyPrefix: "csk_live_00000000", KeyID: "k", KeyName: "n", Budget: "b", CreatedBy: "alice", DailyLimit: 1,
+				Scopes: principal.AllScopes,
 			},
 			want: map[string]any{
 				"sub": "", "tier": "enterprise", "teamId": "ws-1", "authMethod": "key",
 				"keyPrefix": "csk_live_00000000", "keyId": "k", "keyName": "n", "dailyLimit": "1", "budget": "b",
-				"createdBy": "alice", "ownerKind": "workspace", "workspaceId": "ws-1",
+				"createdBy": "alice", "ownerKind": "workspace", "workspaceId": "ws-1", "scopes": "*",
 			},
 		},
 	}
@@ -178,5 +179,44 @@ func TestParseTier(t *testing.T) {
 				t.Fatalf("ParseTier(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestScopedKeyRoundTrip(t *testing.T) {
+	p := principal.Principal{
+		Sub: "u", Tier: principal.Pro, Method: principal.ViaKey, KeyPrefix: "csk_live_a1b2c3d4", Budget: "b",
+		Scopes: "reports:read usage:read", AllowedIPs: "10.0.0.0/8,::1/128", IssuerTag: "0a1b2c3d", Email: "u@example.com",
+	}
+	got, err := principal.FromContext(p.Context())
+	if err != nil || got != p {
+		t.Fatalf("FromContext(Context()) = %+v, %v; want %+v", got, err, p)
+	}
+	for scope, want := range map[string]bool{"": true, "reports:read": true, "usage:read": true, "reports:write": false, "reports": false} {
+		if p.HasScope(scope) != want {
+			t.Errorf("HasScope(%q) = %v", scope, !want)
+		}
+	}
+	jwt := principal.Principal{Sub: "u", Method: principal.ViaJWT}
+	if !jwt.HasScope("reports:write") || jwt.ScopeList()[0] != "*" {
+		t.Error("a JWT caller has every scope")
+	}
+}
+
+func TestQualify(t *testing.T) {
+	for _, tt := range []struct{ tag, id, owner string }{
+		{"", "alice", "alice"},
+		{"0a1b2c3d", "alice", "0a1b2c3d|alice"},
+		{"", "a|b", "~|a|b"},
+		{"0a1b2c3d", "a|b", "0a1b2c3d|a|b"},
+	} {
+		if got := principal.Qualify(tt.tag, tt.id); got != tt.owner {
+			t.Errorf("Qualify(%q, %q) = %q, want %q", tt.tag, tt.id, got, tt.owner)
+		}
+		if tag, id := principal.Unqualify(tt.owner); tag != tt.tag || id != tt.id {
+			t.Errorf("Unqualify(%q) = %q, %q", tt.owner, tag, id)
+		}
+	}
+	if principal.IssuerTagOf("https://a") == principal.IssuerTagOf("https://b") || len(principal.IssuerTagOf("x")) != 8 {
+		t.Error("issuer tags")
 	}
 }
