@@ -123,6 +123,8 @@ type Options struct {
 	OwnStore bool
 	// Product are product routes served beside keygate's own.
 	Product []devstack.ProductRoute
+	// ExtraIssuers are trusted after the stack's own dev issuer.
+	ExtraIssuers []string
 }
 
 // Stack starts the whole local API on free ports with its own table (or its
@@ -153,6 +155,7 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 		UnknownKIDRefresh: o.UnknownKIDRefresh,
 		DynamoDBOptions:   o.DynamoDBOptions,
 		Product:           o.Product,
+		ExtraIssuers:      o.ExtraIssuers,
 	})
 	if err != nil {
 		t.Fatalf("start local stack: %v", err)
