@@ -19,6 +19,7 @@ import (
 	"github.com/keygate/keygate/authorizer"
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/devissuer"
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/clock"
@@ -563,5 +564,47 @@ func TestWorkspaceKeyPrincipal(t *testing.T) {
 	p, err := principal.FromContext(res.Context)
 	if err != nil || !p.WorkspaceKey() || p.WorkspaceID != "ws-1" || p.KeyID != c.Key.ID || p.CreatedBy != "alice" {
 		t.Fatalf("the functions see %+v (%v)", p, err)
+	}
+}
+
+// TestScopedKeyPolicy: a key limited to scopes is allowed exactly the
+// methods of the deployment's routes that need one of them or none (so a
+// cached answer is right on every route); an unrestricted key and a JWT get
+// the whole stage.
+func TestScopedKeyPolicy(t *testing.T) {
+	f := newCachingFixture(t, time.Minute)
+	f.a.Routes = append(append(route.Table{}, route.Keygate...),
+		route.Route{Method: "GET", Path: "/v1/reports", Scope: "reports:read"},
+		route.Route{Method: "POST", Path: "/v1/reports/{id}/share", Scope: "reports:write", Cost: 5})
+	f.keys.Scopes = f.a.Routes
+	name, read := "read-only", []string{"reports:read"}
+	c, err := f.keys.Create(t.Context(), owner, keys.User(owner.Sub), keys.CreateInput{Name: &name, Access: keys.Access{Scopes: &read}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the store's answer, then the positive cache's
+		res, err := f.handle(t, authz("Bearer "+c.Secret.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stage := strings.TrimSuffix(stageArn, "/*")
+		var want []string
+		for _, rt := range route.Keygate {
+			if rt.Scope == "" && !rt.Public {
+				want = append(want, stage+"/"+rt.Resource())
+			}
+		}
+		want = append(want, stage+"/GET/v1/reports")
+		if got := res.PolicyDocument.Statement; len(got) != 1 || got[0].Effect != "Allow" || !reflect.DeepEqual(got[0].Resource, want) {
+			t.Fatalf("policy %+v\nwant resources %v", got, want)
+		}
+		if res.Context["scopes"] != "reports:read" {
+			t.Fatalf("context %v", res.Context)
+		}
+	}
+	all := f.createKey(t, "all", 10)
+	res, err := f.handle(t, authz("Bearer "+all.Secret.String()))
+	if err != nil || !reflect.DeepEqual(res.PolicyDocument.Statement[0].Resource, []string{stageArn}) {
+		t.Fatalf("%+v %v", res.PolicyDocument, err)
 	}
 }

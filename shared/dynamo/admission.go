@@ -101,19 +101,22 @@ var admission = []rule{
 		},
 		onNewDay: true,
 	},
-	{ // the counter is on today
-		cond: func(variant) string { return "#day = :day" },
-		check: func(b keys.Budget, _ *metering.Charge, day string) error {
-			return when(b.Day < day, errNewDay)
-		},
-	},
-	{ // today's counter has room for the route's cost
+	{ // today's counter has room for the route's cost (a new day's, the whole limit)
 		cond: func(variant) string { return "#room >= :cost" },
-		check: func(b keys.Budget, c *metering.Charge, _ string) error {
+		check: func(b keys.Budget, c *metering.Charge, day string) error {
+			if b.Day < day {
+				return when(b.Limit < c.Cost, keys.ErrLimitReached)
+			}
 			if !b.HasRoom {
 				return errNoRoom
 			}
 			return when(b.Room < c.Cost, keys.ErrLimitReached)
+		},
+	},
+	{ // the counter is on today
+		cond: func(variant) string { return "#day = :day" },
+		check: func(b keys.Budget, _ *metering.Charge, day string) error {
+			return when(b.Day < day, errNewDay)
 		},
 	},
 }
@@ -207,7 +210,7 @@ func (st *Store) Spend(ctx context.Context, c metering.Charge) (metering.Spent, 
 			}
 			read = readOf(b, c.Prefix)
 			if err := refusal(b, &c, day, true); err != nil && !errors.Is(err, errStaleNetworks) {
-				return outcome(b, read, err)
+				return outcome(b, read, day, err)
 			}
 		}
 		sp, err := st.increment(ctx, c, day)
@@ -236,7 +239,7 @@ func (st *Store) Spend(ctx context.Context, c metering.Charge) (metering.Spent, 
 				return withRead(sp, read), err
 			}
 		default:
-			return outcome(b, read, err)
+			return outcome(b, read, day, err)
 		}
 	}
 	return metering.Spent{}, apierr.Unavailable(errors.New("meter: budget kept changing under contention"))
@@ -251,7 +254,7 @@ func (st *Store) Check(ctx context.Context, c metering.Charge) (metering.Spent, 
 	}
 	sp := readOf(b, c.Prefix)
 	if err := refusal(b, &c, clock.Day(c.At), true); err != nil && !errors.Is(err, errStaleNetworks) {
-		return outcome(b, sp, err)
+		return outcome(b, sp, clock.Day(c.At), err)
 	}
 	sp.Used, sp.Room = b.Used, b.Limit-b.Used
 	if b.Day != clock.Day(c.At) {
@@ -278,11 +281,15 @@ func withRead(sp, read metering.Spent) metering.Spent {
 	return sp
 }
 
-// outcome is a refusal as the meter reports it: the limit and room with
-// ErrLimitReached, the stored scopes or networks with ErrScope or ErrNetwork.
-func outcome(b keys.Budget, read metering.Spent, err error) (metering.Spent, error) {
+// outcome is a refusal as the meter reports it: the limit and the day's use
+// and room with ErrLimitReached, the stored scopes or networks with ErrScope
+// or ErrNetwork.
+func outcome(b keys.Budget, read metering.Spent, day string, err error) (metering.Spent, error) {
 	if errors.Is(err, keys.ErrLimitReached) {
 		read.Used, read.Room = b.Used, b.Room
+		if b.Day < day {
+			read.Used, read.Room = 0, b.Limit
+		}
 	}
 	return read, err
 }
