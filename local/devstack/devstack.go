@@ -21,10 +21,10 @@ import (
 
 	"github.com/keygate/keygate/authorizer"
 	"github.com/keygate/keygate/functions/handlers"
-	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/dynalite"
 	"github.com/keygate/keygate/local/gateway"
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/app"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/cognito"
