@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -72,4 +73,77 @@ func TestStrictParsing(t *testing.T) {
 func jsonInt(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestNumbersOutOfRangeAre400 sends numbers that do not fit their field, on
+// both surfaces: each is 400 naming the field as the caller spelled it,
+// checked as an integer before any arithmetic (a grace period of 9223372037
+// seconds once overflowed a time.Duration into a grace ending in 1734).
+func TestNumbersOutOfRangeAre400(t *testing.T) {
+	s := testenv.Stack(t, testenv.Options{})
+	c := testenv.NewClient(t, s)
+	pro := testenv.Token(t, s, devissuer.Token{Sub: "numbers", Tier: "pro"})
+	team := testenv.Token(t, s, devissuer.Token{Sub: "numbers-ws", Tier: "team", TeamID: "numbers"})
+	huge := []string{
+		"86401",                // one second past the maximum
+		"9223372037",           // * 1e9 overflows int64 nanoseconds
+		"18446744074",          // * 1e9 wraps past 2^64
+		"9223372036854775807",  // 2^63-1
+		"9223372036854775808",  // 2^63: does not fit an int64
+		"-9223372036854775808", // -2^63
+		"1e3",                  // an exponent
+		"3600.5",               // a fraction
+		"3600.0",               // a fraction, however round
+		"1E400",                // beyond float64
+	}
+	for _, n := range huge {
+		t.Run("gracePeriodSeconds "+n+" is 400 naming it", func(t *testing.T) {
+			_, prefix := c.CreateKey(pro, map[string]any{"name": "g"})
+			r := c.Do("POST", "/v1/api-keys/"+prefix+"/rotate", testenv.Bearer(pro), `{"gracePeriodSeconds":`+n+`}`)
+			testenv.Must(t, r, 400, "BadRequest")
+			if !strings.Contains(r.Message(), "'gracePeriodSeconds'") {
+				t.Fatalf("message %q does not name gracePeriodSeconds", r.Message())
+			}
+		})
+		t.Run("grace_period_seconds "+n+" is 400 naming it", func(t *testing.T) {
+			r := c.DoWith("POST", "/api/v1/workspaces/numbers/api-keys", map[string]string{"Authorization": testenv.Bearer(team)}, map[string]any{"name": "g"})
+			testenv.MustBare(t, r, 201, "")
+			id, _ := r.JSON["id"].(string)
+			r = c.Do("POST", "/api/v1/workspaces/numbers/api-keys/"+id+"/rotate", testenv.Bearer(team), `{"grace_period_seconds":`+n+`}`)
+			testenv.MustBare(t, r, 400, "BadRequest")
+			if !strings.Contains(r.Message(), "'grace_period_seconds'") {
+				t.Fatalf("message %q does not name grace_period_seconds", r.Message())
+			}
+		})
+	}
+	for _, n := range []string{"9223372036854775808", "1e3", "2.5", "1E400", "-0.0"} {
+		t.Run("dailyLimit "+n+" is 400 naming it", func(t *testing.T) {
+			r := c.Do("POST", "/v1/api-keys", testenv.Bearer(pro), `{"name":"d","dailyLimit":`+n+`}`)
+			testenv.Must(t, r, 400, "BadRequest")
+			if !strings.Contains(r.Message(), "'dailyLimit'") {
+				t.Fatalf("message %q does not name dailyLimit", r.Message())
+			}
+		})
+		t.Run("daily_limit "+n+" is 400 naming it", func(t *testing.T) {
+			r := c.Do("POST", "/api/v1/workspaces/numbers/api-keys", testenv.Bearer(team), `{"name":"d","daily_limit":`+n+`}`)
+			testenv.MustBare(t, r, 400, "BadRequest")
+			if !strings.Contains(r.Message(), "'daily_limit'") {
+				t.Fatalf("message %q does not name daily_limit", r.Message())
+			}
+		})
+	}
+	t.Run("a huge dailyLimit that fits an integer is over the cap: 403 naming it", func(t *testing.T) {
+		r := c.Do("POST", "/v1/api-keys", testenv.Bearer(pro), `{"name":"d","dailyLimit":9223372036854775807}`)
+		testenv.Must(t, r, 403, "Forbidden")
+		if !strings.Contains(r.Message(), "'dailyLimit'") {
+			t.Fatalf("message %q does not name dailyLimit", r.Message())
+		}
+	})
+	t.Run("days of 10 digits is 400 naming it", func(t *testing.T) {
+		testenv.Must(t, c.Do("GET", "/v1/usage?days=9223372037", testenv.Bearer(pro), nil), 400, "BadRequest")
+	})
+	t.Run("the largest grace is still accepted", func(t *testing.T) {
+		_, prefix := c.CreateKey(pro, map[string]any{"name": "g"})
+		testenv.Must(t, c.Do("POST", "/v1/api-keys/"+prefix+"/rotate", testenv.Bearer(pro), `{"gracePeriodSeconds":86400}`), 201, "")
+	})
 }

@@ -121,13 +121,17 @@ func (s *Service) parseExpiry(v string, now time.Time, f Fields) (time.Time, err
 	return t, nil
 }
 
-// parseGrace checks a rotation grace period in seconds.
+// parseGrace checks a rotation grace period in seconds. The range is checked
+// on the integer as sent, before it becomes a Duration: multiplied first, a
+// number such as 9223372037 overflows int64 nanoseconds and passes as a
+// negative or small grace.
 func parseGrace(v *int, f Fields) (time.Duration, error) {
 	if v == nil {
 		return DefaultGrace, nil
 	}
-	if *v < 0 || time.Duration(*v)*time.Second > MaxGrace {
-		return 0, apierr.New(apierr.BadRequest, "Field '%s' must be an integer from 0 to %d (got %d).", f.or().Grace, int(MaxGrace/time.Second), *v)
+	const maxSeconds = int(MaxGrace / time.Second)
+	if *v < 0 || *v > maxSeconds {
+		return 0, apierr.New(apierr.BadRequest, "Field '%s' must be an integer from 0 to %d (got %d).", f.or().Grace, maxSeconds, *v)
 	}
 	return time.Duration(*v) * time.Second, nil
 }
