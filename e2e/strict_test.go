@@ -37,7 +37,19 @@ func TestStrictParsing(t *testing.T) {
 			jsonInt(cl["exp"]) + `,"iat":` + jsonInt(cl["iat"]) + extra + `}`
 	}
 
+	// timed is a pro user's claims with exp as written.
+	timed := func(exp string) string {
+		return `{"iss":"` + s.Issuer.URL + `","token_use":"access","client_id":"` + s.Issuer.ClientID + `","sub":"strict","custom:tier":"pro","exp":` + exp + `}`
+	}
+
 	cases := []errorCase{
+		// Time claims: plain integer seconds of years 1970-9999, else 401
+		// (never a 5xx for a token the gateway would then cache).
+		{"exp 1e19 is 401", "GET", "/v1/api-keys", "Bearer " + raw(timed("1e19")), nil, 401, "Unauthorized", ""},
+		{"exp 1e300 is 401", "GET", "/v1/api-keys", "Bearer " + raw(timed("1e300")), nil, 401, "Unauthorized", ""},
+		{"exp in year 10000 is 401", "GET", "/v1/api-keys", "Bearer " + raw(timed("253402300800")), nil, 401, "Unauthorized", ""},
+		{"a fractional exp is 401", "GET", "/v1/api-keys", "Bearer " + raw(timed("1900000000.5")), nil, 401, "Unauthorized", ""},
+		{"exp in year 9999 is fine", "GET", "/v1/api-keys", "Bearer " + raw(timed("253402300799")), nil, 200, "", ""},
 		// Authorization: only ASCII space and tab are whitespace.
 		{"a trailing no-break space after the key is 401", "GET", "/v1/usage", "Bearer " + key + "\u00a0", nil, 401, "Unauthorized", ""},
 		{"a no-break space as the separator is 401", "GET", "/v1/usage", "Bearer\u00a0" + key, nil, 401, "Unauthorized", ""},

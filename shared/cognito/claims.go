@@ -17,12 +17,15 @@ import (
 // tokens get confused), and on this hot path it costs a fraction of the
 // reflective decode.
 type Claims struct {
-	Issuer    string
-	Subject   string
-	Audience  []string
-	ExpiresAt float64
-	NotBefore float64
-	IssuedAt  float64
+	Issuer   string
+	Subject  string
+	Audience []string
+	// ExpiresAt, NotBefore and IssuedAt are Unix seconds; 0 is absent. A
+	// time claim that is not a plain integer within MaxUnixSeconds is
+	// refused as it is read, so no arithmetic on it can overflow.
+	ExpiresAt int64
+	NotBefore int64
+	IssuedAt  int64
 	TokenUse  string
 	ClientID  string
 	Tier      string
@@ -30,21 +33,25 @@ type Claims struct {
 	Email     string
 }
 
+// MaxUnixSeconds is the last second of year 9999 (9999-12-31T23:59:59Z), the
+// latest time claim accepted.
+const MaxUnixSeconds = 253402300799
+
 var errClaims = errors.New("malformed claims")
 
 // checkTimes applies the time rules at now, with Leeway on each: exp is
 // required and must be after now; nbf and iat, when present, not after it.
+// The claims are already within years 1970-9999, so time.Unix cannot
+// overflow.
 func (c *Claims) checkTimes(now time.Time) error {
-	t := float64(now.UnixNano()) / 1e9
-	leeway := Leeway.Seconds()
 	switch {
 	case c.ExpiresAt == 0:
 		return errors.New("token has no exp")
-	case !(t < c.ExpiresAt+leeway):
+	case !now.Before(time.Unix(c.ExpiresAt, 0).Add(Leeway)):
 		return errors.New("token is expired")
-	case c.NotBefore != 0 && t+leeway < c.NotBefore:
+	case c.NotBefore != 0 && now.Add(Leeway).Before(time.Unix(c.NotBefore, 0)):
 		return errors.New("token is not valid yet")
-	case c.IssuedAt != 0 && t+leeway < c.IssuedAt:
+	case c.IssuedAt != 0 && now.Add(Leeway).Before(time.Unix(c.IssuedAt, 0)):
 		return errors.New("token used before issued")
 	}
 	return nil
@@ -83,11 +90,11 @@ func (c *Claims) member(d *scanner, name string) error {
 	case "email":
 		c.Email, err = d.strClaim(name)
 	case "exp":
-		c.ExpiresAt, err = d.numClaim(name)
+		c.ExpiresAt, err = d.timeClaim(name)
 	case "nbf":
-		c.NotBefore, err = d.numClaim(name)
+		c.NotBefore, err = d.timeClaim(name)
 	case "iat":
-		c.IssuedAt, err = d.numClaim(name)
+		c.IssuedAt, err = d.timeClaim(name)
 	case "aud":
 		if d.peek() == '[' {
 			d.eat('[')
@@ -248,18 +255,26 @@ func (d *scanner) strClaim(name string) (string, error) {
 	return d.str()
 }
 
-func (d *scanner) numClaim(name string) (float64, error) {
+// timeClaim reads a NumericDate as keygate accepts it: a plain integer (no
+// sign, fraction or exponent) of Unix seconds from 0 to MaxUnixSeconds.
+func (d *scanner) timeClaim(name string) (int64, error) {
 	start := d.i
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		if (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
-			break
-		}
+	var v int64
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		v = v*10 + int64(d.b[d.i]-'0')
 		d.i++
+		if v > MaxUnixSeconds {
+			return 0, fmt.Errorf("%w: claim %q is past year 9999", errClaims, name)
+		}
 	}
-	v, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
-	if err != nil || start == d.i {
-		return 0, fmt.Errorf("%w: claim %q is not a number", errClaims, name)
+	if d.i == start {
+		return 0, fmt.Errorf("%w: claim %q is not a whole number of seconds from 1970", errClaims, name)
+	}
+	if d.i < len(d.b) {
+		switch d.b[d.i] {
+		case '.', 'e', 'E':
+			return 0, fmt.Errorf("%w: claim %q is not a plain integer", errClaims, name)
+		}
 	}
 	return v, nil
 }

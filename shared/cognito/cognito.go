@@ -307,7 +307,7 @@ func (v *Verifier) verify(token string, now time.Time) (principal.Principal, err
 		Tier:      principal.ParseTier(c.Tier),
 		TeamID:    c.TeamID,
 		Method:    principal.ViaJWT,
-		Exp:       time.Unix(int64(c.ExpiresAt), 0).UTC(),
+		Exp:       time.Unix(c.ExpiresAt, 0).UTC(),
 		IssuerTag: v.issuers[c.Issuer].tag,
 		Email:     c.Email,
 	}, nil

@@ -193,3 +193,65 @@ func TestHeaderIsReadStrictly(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeClaimsOutsideYears1970To9999AreRefused: exp, nbf and iat must be
+// plain integers of Unix seconds within years 1970-9999. Anything else is an
+// invalid token, never a principal whose expiry overflowed (an exp of 1e19
+// once became a negative time and a 500 on every request).
+func TestTimeClaimsOutsideYears1970To9999AreRefused(t *testing.T) {
+	f := newFixture(t, cognito.Options{UnknownKIDRefresh: time.Hour})
+	exp, iat := jsonNum(now.Add(time.Hour).Unix()), jsonNum(now.Unix())
+	payload := func(exp, nbf, iat string) string {
+		p := `{"iss":"` + f.iss.URL + `","token_use":"access","client_id":"` + clientID + `","sub":"u","exp":` + exp
+		if nbf != "" {
+			p += `,"nbf":` + nbf
+		}
+		if iat != "" {
+			p += `,"iat":` + iat
+		}
+		return p + `}`
+	}
+	const lastSecondOf9999 = "253402300799"
+	tests := []struct {
+		name    string
+		payload string
+		ok      bool
+	}{
+		{"exp within range is accepted", payload(exp, "", iat), true},
+		{"exp at the last second of 9999 is accepted", payload(lastSecondOf9999, "", iat), true},
+		{"nbf and iat of 0 (1970) are accepted", payload(exp, "0", "0"), true},
+		{"exp 1e19 is refused", payload("1e19", "", iat), false},
+		{"exp 1e300 is refused", payload("1e300", "", iat), false},
+		{"exp 10000000000000000000 is refused", payload("10000000000000000000", "", iat), false},
+		{"exp 9223372036854775807 is refused", payload("9223372036854775807", "", iat), false},
+		{"exp in year 10000 is refused", payload("253402300800", "", iat), false},
+		{"exp written with an exponent is refused, however plain its value", payload("1.8e9", "", iat), false},
+		{"a fractional exp is refused", payload(exp+".5", "", iat), false},
+		{"exp with a zero fraction is refused", payload(exp+".0", "", iat), false},
+		{"a negative exp is refused", payload("-1", "", iat), false},
+		{"exp -0 is refused", payload("-0", "", iat), false},
+		{"nbf 1e19 is refused", payload(exp, "1e19", iat), false},
+		{"nbf -1 is refused", payload(exp, "-1", iat), false},
+		{"a fractional nbf is refused", payload(exp, "0.5", iat), false},
+		{"iat 1e300 is refused", payload(exp, "", "1e300"), false},
+		{"iat -9223372036854775808 is refused", payload(exp, "", "-9223372036854775808"), false},
+		{"a fractional iat is refused", payload(exp, "", iat+".25"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := f.v.Verify(signRaw(t, f.iss, tt.payload))
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if p.Exp.Year() < 1970 || p.Exp.Year() > 9999 {
+					t.Fatalf("exp %v", p.Exp)
+				}
+				return
+			}
+			if !errors.Is(err, cognito.ErrInvalidToken) {
+				t.Fatalf("Verify = %+v, %v; want ErrInvalidToken", p, err)
+			}
+		})
+	}
+}
