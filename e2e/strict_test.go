@@ -50,6 +50,12 @@ func TestStrictParsing(t *testing.T) {
 		{"exp in year 10000 is 401", "GET", "/v1/api-keys", "Bearer " + raw(timed("253402300800")), nil, 401, "Unauthorized", ""},
 		{"a fractional exp is 401", "GET", "/v1/api-keys", "Bearer " + raw(timed("1900000000.5")), nil, 401, "Unauthorized", ""},
 		{"exp in year 9999 is fine", "GET", "/v1/api-keys", "Bearer " + raw(timed("253402300799")), nil, 200, "", ""},
+		// Strings in claims: valid UTF-8, no unpaired surrogate escape.
+		{"a sub with a raw 0xff byte is 401", "GET", "/v1/api-keys", "Bearer " + raw(claims(",\"sub\":\"ab\xffcd\"")), nil, 401, "Unauthorized", ""},
+		{"a sub with a lone surrogate escape is 401", "GET", "/v1/api-keys", "Bearer " + raw(claims(`,"sub":"ab\ud800cd"`)), nil, 401, "Unauthorized", ""},
+		{"a custom:teamId with a raw 0xfe byte is 401", "GET", "/v1/api-keys", "Bearer " + raw(claims(",\"sub\":\"strict\",\"custom:teamId\":\"t\xfe\"")), nil, 401, "Unauthorized", ""},
+		{"a custom:teamId with a lone surrogate escape is 401", "GET", "/v1/api-keys", "Bearer " + raw(claims(`,"sub":"strict","custom:teamId":"\udc00"`)), nil, 401, "Unauthorized", ""},
+		{"a sub with an escaped surrogate pair is fine", "GET", "/v1/api-keys", "Bearer " + raw(claims(`,"sub":"strict-\ud83d\ude00"`)), nil, 200, "", ""},
 		// Authorization: only ASCII space and tab are whitespace.
 		{"a trailing no-break space after the key is 401", "GET", "/v1/usage", "Bearer " + key + "\u00a0", nil, 401, "Unauthorized", ""},
 		{"a no-break space as the separator is 401", "GET", "/v1/usage", "Bearer\u00a0" + key, nil, 401, "Unauthorized", ""},
@@ -157,5 +163,67 @@ func TestNumbersOutOfRangeAre400(t *testing.T) {
 	t.Run("the largest grace is still accepted", func(t *testing.T) {
 		_, prefix := c.CreateKey(pro, map[string]any{"name": "g"})
 		testenv.Must(t, c.Do("POST", "/v1/api-keys/"+prefix+"/rotate", testenv.Bearer(pro), `{"gracePeriodSeconds":86400}`), 201, "")
+	})
+}
+
+// TestInvalidUTF8InBodiesIs400 sends, to every JSON route of both surfaces,
+// strings that encoding/json would silently rewrite to U+FFFD (a raw 0xff
+// byte, an unpaired surrogate escape): each is 400 naming the field, and
+// nothing is created or changed.
+func TestInvalidUTF8InBodiesIs400(t *testing.T) {
+	s := testenv.Stack(t, testenv.Options{})
+	c := testenv.NewClient(t, s)
+	pro := testenv.Token(t, s, devissuer.Token{Sub: "utf8", Tier: "pro"})
+	team := testenv.Token(t, s, devissuer.Token{Sub: "utf8-ws", Tier: "team", TeamID: "utf8"})
+	_, prefix := c.CreateKey(pro, map[string]any{"name": "k"})
+	r := c.Do("POST", "/api/v1/workspaces/utf8/api-keys", testenv.Bearer(team), map[string]any{"name": "w"})
+	testenv.MustBare(t, r, 201, "")
+	wsKeyID, _ := r.JSON["id"].(string)
+
+	bad := []struct{ what, name string }{
+		{"a raw 0xff byte", "ab\xffcd"},
+		{"a lone high surrogate escape", `ab\ud800cd`},
+		{"a lone low surrogate escape", `\udc00`},
+	}
+	for _, b := range bad {
+		name := `"name":"` + b.name + `"`
+		expires := `"expiresAt":"2027-01-01T00:00:00Z` + b.name + `"`
+		cases := []errorCase{
+			{"create with " + b.what + " in name is 400", "POST", "/v1/api-keys", testenv.Bearer(pro), "{" + name + "}", 400, "BadRequest", "'name'"},
+			{"rename with " + b.what + " is 400", "PATCH", "/v1/api-keys/" + prefix, testenv.Bearer(pro), "{" + name + "}", 400, "BadRequest", "'name'"},
+			{"patch with " + b.what + " in expiresAt is 400", "PATCH", "/v1/api-keys/" + prefix, testenv.Bearer(pro), "{" + expires + "}", 400, "BadRequest", "'expiresAt'"},
+			{"rotate with " + b.what + " in expiresAt is 400", "POST", "/v1/api-keys/" + prefix + "/rotate", testenv.Bearer(pro), "{" + expires + "}", 400, "BadRequest", "'expiresAt'"},
+			{"create with " + b.what + " in an unknown field is 400", "POST", "/v1/api-keys", testenv.Bearer(pro), `{"name":"ok","x":"` + b.name + `"}`, 400, "BadRequest", "'x'"},
+		}
+		runErrorCases(t, c, cases)
+		t.Run("workspace create with "+b.what+" in name is 400", func(t *testing.T) {
+			r := c.Do("POST", "/api/v1/workspaces/utf8/api-keys", testenv.Bearer(team), "{"+name+"}")
+			testenv.MustBare(t, r, 400, "BadRequest")
+			if !strings.Contains(r.Message(), "'name'") {
+				t.Fatalf("message %q does not name the field", r.Message())
+			}
+		})
+		t.Run("workspace rotate with "+b.what+" in expires_at is 400", func(t *testing.T) {
+			r := c.Do("POST", "/api/v1/workspaces/utf8/api-keys/"+wsKeyID+"/rotate", testenv.Bearer(team), `{"expires_at":"`+b.name+`"}`)
+			testenv.MustBare(t, r, 400, "BadRequest")
+			if !strings.Contains(r.Message(), "'expires_at'") {
+				t.Fatalf("message %q does not name the field", r.Message())
+			}
+		})
+	}
+	t.Run("nothing was created or renamed", func(t *testing.T) {
+		r := c.Do("GET", "/v1/api-keys", testenv.Bearer(pro), nil)
+		testenv.Must(t, r, 200, "")
+		keys, _ := r.Data()["keys"].([]any)
+		if len(keys) != 1 || keys[0].(map[string]any)["name"] != "k" {
+			t.Fatalf("keys after the refusals: %s", r.Body)
+		}
+	})
+	t.Run("an escaped surrogate pair is a character, not an error", func(t *testing.T) {
+		r := c.Do("POST", "/v1/api-keys", testenv.Bearer(pro), `{"name":"ok \ud83d\ude00"}`)
+		testenv.Must(t, r, 201, "")
+		if r.Data()["name"] != "ok 😀" {
+			t.Fatalf("name %q", r.Data()["name"])
+		}
 	})
 }

@@ -1,12 +1,13 @@
 package cognito
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/keygate/keygate/shared/jsontext"
 )
 
 // Claims are the Cognito claims keygate reads. They are decoded by
@@ -219,27 +220,25 @@ func (d *scanner) eat(c byte) bool {
 	return false
 }
 
-// str reads a string, unescaping it only when it has escapes.
+// str reads a string, which must be valid UTF-8 without an unpaired
+// surrogate escape (jsontext): decoded leniently, "a\xffb" and "a\ud800b"
+// would both read as "a\uFFFDb", and two different subs would be one user.
 func (d *scanner) str() (string, error) {
 	if !d.eat('"') {
 		return "", errClaims
 	}
-	start, escaped := d.i, false
+	start := d.i
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case '\\':
-			escaped = true
 			d.i += 2
 			continue
 		case '"':
 			raw := d.b[start:d.i]
 			d.i++
-			if !escaped {
-				return string(raw), nil
-			}
-			var s string
-			if err := json.Unmarshal(d.b[start-1:d.i], &s); err != nil {
-				return "", errClaims
+			s, err := jsontext.Unquote(raw)
+			if err != nil {
+				return "", fmt.Errorf("%w: %w", errClaims, err)
 			}
 			return s, nil
 		}

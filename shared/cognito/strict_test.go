@@ -255,3 +255,54 @@ func TestTimeClaimsOutsideYears1970To9999AreRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestClaimsWithInvalidUTF8AreRefused: a string in the token that is not
+// valid UTF-8, raw or as an unpaired surrogate escape, is an invalid token.
+// Decoded the forgiving way, "a\xffb" and "a\ud800b" both become "a\uFFFDb",
+// so two different subs would collapse into one owner.
+func TestClaimsWithInvalidUTF8AreRefused(t *testing.T) {
+	f := newFixture(t, cognito.Options{UnknownKIDRefresh: time.Hour})
+	base := func(extra string) string {
+		return `{"iss":"` + f.iss.URL + `","token_use":"access","client_id":"` + clientID + `","exp":` +
+			jsonNum(now.Add(time.Hour).Unix()) + extra + `}`
+	}
+	tests := []struct {
+		name    string
+		payload string
+		sub     string // when accepted
+		team    string
+	}{
+		{"a sub of valid multibyte UTF-8 is accepted", base(`,"sub":"jöhn-✓"`), "jöhn-✓", ""},
+		{"an escaped surrogate pair is accepted as its character", base(`,"sub":"a\ud83d\ude00b","custom:teamId":"t\u00e9"`), "a😀b", "té"},
+		{"a sub with a raw 0xff byte is refused", base(",\"sub\":\"ab\xffcd\""), "", ""},
+		{"a sub with a truncated UTF-8 sequence is refused", base(",\"sub\":\"ab\xe2\x9c\""), "", ""},
+		{"a sub with an overlong encoding is refused", base(",\"sub\":\"\xc0\xaf\""), "", ""},
+		{"a sub with an encoded surrogate is refused", base(",\"sub\":\"\xed\xa0\x80\""), "", ""},
+		{"a sub with a lone high surrogate escape is refused", base(`,"sub":"a\ud800b"`), "", ""},
+		{"a sub with a lone low surrogate escape is refused", base(`,"sub":"a\udc00"`), "", ""},
+		{"a sub with a high surrogate escape at its end is refused", base(`,"sub":"a\ud800"`), "", ""},
+		{"two high surrogate escapes are refused", base(`,"sub":"\ud800\ud800"`), "", ""},
+		{"a high surrogate before a non-surrogate escape is refused", base(`,"sub":"\ud800\u0041"`), "", ""},
+		{"a custom:teamId with a raw 0xfe byte is refused", base(",\"sub\":\"u\",\"custom:teamId\":\"t\xfe\""), "", ""},
+		{"a custom:teamId with a lone surrogate escape is refused", base(`,"sub":"u","custom:teamId":"\udfff"`), "", ""},
+		{"invalid UTF-8 in a claim keygate does not read is refused too", base(",\"sub\":\"u\",\"name\":\"\xff\""), "", ""},
+		{"invalid UTF-8 in a claim name is refused", base(",\"sub\":\"u\",\"\xff\":1"), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := f.v.Verify(signRaw(t, f.iss, tt.payload))
+			if tt.sub == "" {
+				if !errors.Is(err, cognito.ErrInvalidToken) {
+					t.Fatalf("Verify = %+v, %v; want ErrInvalidToken", p, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Sub != tt.sub || p.TeamID != tt.team {
+				t.Fatalf("sub %q team %q, want %q %q", p.Sub, p.TeamID, tt.sub, tt.team)
+			}
+		})
+	}
+}

@@ -10,18 +10,20 @@ import (
 	"sync"
 
 	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/jsontext"
 )
 
 // DecodeJSON reads a JSON object body into v, a pointer to a struct, strictly:
 // a member name must match a json tag exactly (encoding/json alone would take
 // "NAME" for "name"), a name may appear only once at any depth (encoding/json
-// would keep the last), and unknown fields, trailing data and wrong types are
-// 400s that name the field.
+// would keep the last), every string must be valid UTF-8 without an unpaired
+// surrogate escape (encoding/json would replace it with U+FFFD), and unknown
+// fields, trailing data and wrong types are 400s that name the field.
 func DecodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apierr.New(apierr.BadRequest, "The request body is empty; send a JSON object.")
 	}
-	if err := refuseDuplicates(body); err != nil {
+	if err := checkMembers(body); err != nil {
 		return err
 	}
 	var fields map[string]json.RawMessage
@@ -47,30 +49,46 @@ func DecodeJSON(body []byte, v any) error {
 	return nil
 }
 
-// refuseDuplicates walks the body's tokens and refuses an object that names
-// a member twice. Syntax errors are left to the decoder that follows.
-func refuseDuplicates(body []byte) error {
+// checkMembers walks the body's tokens and refuses an object that names a
+// member twice, and any string (value or member name, at any depth) that is
+// not valid UTF-8 or holds an unpaired surrogate escape: encoding/json would
+// quietly replace either with U+FFFD. The message names the top-level field
+// the string is in. Syntax errors are left to the decoder that follows.
+func checkMembers(body []byte) error {
 	type frame struct {
 		object    bool
 		expectKey bool
 		names     map[string]bool
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := jsontext.NewDecoder(body)
 	dec.UseNumber()
 	var stack []*frame
+	field := "" // the top-level member being read
 	value := func() {
 		if n := len(stack); n > 0 && stack[n-1].object {
 			stack[n-1].expectKey = true
 		}
 	}
 	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil
-		}
 		top := (*frame)(nil)
 		if n := len(stack); n > 0 {
 			top = stack[n-1]
+		}
+		tok, err := dec.Token()
+		if errors.Is(err, jsontext.ErrInvalidUTF8) {
+			if top != nil && top.object && top.expectKey {
+				if len(stack) > 1 && field != "" {
+					return apierr.New(apierr.BadRequest, "Field '%s' must be valid UTF-8 text: a field name inside it has bytes that are not UTF-8 or an unpaired \\u surrogate escape.", clipName(field))
+				}
+				return apierr.New(apierr.BadRequest, "A field name in the request body is not valid UTF-8 text (bytes that are not UTF-8 or an unpaired \\u surrogate escape).")
+			}
+			if field == "" {
+				return apierr.New(apierr.BadRequest, "The request body is not valid UTF-8 text (bytes that are not UTF-8 or an unpaired \\u surrogate escape).")
+			}
+			return apierr.New(apierr.BadRequest, "Field '%s' must be valid UTF-8 text; it has bytes that are not UTF-8 or an unpaired \\u surrogate escape.", clipName(field))
+		}
+		if err != nil {
+			return nil
 		}
 		switch t := tok.(type) {
 		case json.Delim:
@@ -90,6 +108,9 @@ func refuseDuplicates(body []byte) error {
 				}
 				top.names[t] = true
 				top.expectKey = false
+				if len(stack) == 1 {
+					field = t
+				}
 				continue
 			}
 			value()

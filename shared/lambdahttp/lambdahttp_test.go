@@ -187,6 +187,47 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
+// TestDecodeJSONRefusesInvalidUTF8 : bytes that are not UTF-8, and \u escapes
+// of unpaired surrogates, are 400 naming the field, never replaced with
+// U+FFFD (which made "ab\xffcd" a key named "ab\uFFFDcd").
+func TestDecodeJSONRefusesInvalidUTF8(t *testing.T) {
+	type in struct {
+		Name   *string  `json:"name"`
+		Limit  *int     `json:"dailyLimit"`
+		Scopes []string `json:"scopes"`
+	}
+	cases := []struct{ name, body, want string }{
+		{"a raw 0xff byte in a value", "{\"name\":\"ab\xffcd\"}", "'name'"},
+		{"a truncated sequence in a value", "{\"name\":\"ab\xe2\x9c\"}", "'name'"},
+		{"an overlong encoding", "{\"name\":\"\xc0\xaf\"}", "'name'"},
+		{"an encoded surrogate", "{\"name\":\"\xed\xa0\x80\"}", "'name'"},
+		{"a lone high surrogate escape", `{"name":"\ud800"}`, "'name'"},
+		{"a lone low surrogate escape", `{"name":"a\udc00b"}`, "'name'"},
+		{"a high surrogate before a plain escape", `{"name":"\ud800\u0041"}`, "'name'"},
+		{"a bad string inside an array names the member", `{"name":"a","scopes":["ok","\udfff"]}`, "'scopes'"},
+		{"a bad string after a good member names its own", "{\"dailyLimit\":3,\"name\":\"\xfe\"}", "'name'"},
+		{"a bad member name", "{\"na\xffme\":\"a\"}", "field name"},
+		{"a bad string in an unknown member", "{\"extra\":\"\xff\"}", "'extra'"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var v in
+			err := lambdahttp.DecodeJSON([]byte(tc.body), &v)
+			if err == nil || apierr.From(err).Code != apierr.BadRequest || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "UTF-8") {
+				t.Fatalf("got %v (name %v), want BadRequest about UTF-8 mentioning %q", err, v.Name, tc.want)
+			}
+		})
+	}
+	for _, body := range []string{`{"name":"caf\u00e9 \ud83d\ude00"}`, `{"name":"café 😀"}`, `{"name":"\ufffd"}`} {
+		t.Run("valid: "+body, func(t *testing.T) {
+			var v in
+			if err := lambdahttp.DecodeJSON([]byte(body), &v); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 func TestNullable(t *testing.T) {
 	type in struct {
 		ExpiresAt lambdahttp.Nullable[string] `json:"expiresAt"`
