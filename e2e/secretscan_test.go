@@ -260,3 +260,46 @@ func TestSecretScanningRefusals(t *testing.T) {
 	// None of it touched the key.
 	testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 200, "")
 }
+
+// TestGitHubPublishedSamplesThroughTheRoute posts each signed sample GitHub
+// has published, byte for byte with its headers, to the route: each is
+// accepted (200, its string a false positive), the oldest, without a source
+// member, included; the same body with one byte changed is 401.
+func TestGitHubPublishedSamplesThroughTheRoute(t *testing.T) {
+	gh := secretscantest.New(t)
+	gh.PublishSamples()
+	s := testenv.Stack(t, testenv.Options{Env: map[string]string{"KEYGATE_GITHUB_KEYS_URL": gh.URL}})
+	post := func(t *testing.T, keyID, sig, body string) (int, []byte) {
+		t.Helper()
+		req, err := http.NewRequest("POST", s.URL+"/v1/secret-scanning/github", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(secretscan.HeaderKeyID, keyID)
+		req.Header.Set(secretscan.HeaderSignature, sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		apispec.Check(t, "POST", "/v1/secret-scanning/github", req.Header, resp.StatusCode, resp.Header, b)
+		return resp.StatusCode, b
+	}
+	for _, sample := range secretscantest.Samples {
+		t.Run(sample.Name+" is accepted", func(t *testing.T) {
+			st, b := post(t, sample.KeyID, sample.Signature, sample.Payload)
+			want := `[{"token_raw":"some_token","token_type":"some_type","label":"false_positive"}]`
+			if st != 200 || strings.TrimSpace(string(b)) != want {
+				t.Fatalf("%d %s, want 200 %s", st, b, want)
+			}
+		})
+		t.Run(sample.Name+" with one byte changed is 401", func(t *testing.T) {
+			changed := strings.Replace(sample.Payload, "some_token", "some_tokeN", 1)
+			if st, b := post(t, sample.KeyID, sample.Signature, changed); st != 401 {
+				t.Fatalf("%d %s", st, b)
+			}
+		})
+	}
+}

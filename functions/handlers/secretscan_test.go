@@ -305,8 +305,11 @@ func TestSecretScanRefusals(t *testing.T) {
 		{"duplicated member", func(f *scanFixture, t *testing.T) *lambdahttp.Request {
 			return signed(f.signer, []byte(`[{"token":"`+liveKey+`","token":"x","type":"t","url":"","source":"content"}]`))
 		}, 400},
-		{"unknown member", func(f *scanFixture, t *testing.T) *lambdahttp.Request {
-			return signed(f.signer, []byte(`[{"token":"`+liveKey+`","type":"t","url":"","source":"content","extra":""}]`))
+		{"missing type", func(f *scanFixture, t *testing.T) *lambdahttp.Request {
+			return signed(f.signer, []byte(`[{"token":"`+liveKey+`","url":"","source":"content"}]`))
+		}, 400},
+		{"a lone surrogate escape in the token", func(f *scanFixture, t *testing.T) *lambdahttp.Request {
+			return signed(f.signer, []byte(`[{"token":"csk_live_\ud800","type":"t"}]`))
 		}, 400},
 		{"too many items", func(f *scanFixture, t *testing.T) *lambdahttp.Request {
 			ms := make([]secretscantest.Match, secretscan.MaxReportItems+1)

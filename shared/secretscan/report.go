@@ -1,11 +1,12 @@
 package secretscan
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"unicode/utf8"
+
+	"github.com/keygate/keygate/shared/jsontext"
 )
 
 // Report limits. An item is about 200-400 bytes (a 41-character key, a
@@ -26,17 +27,23 @@ const (
 type Match struct {
 	Token  string `json:"token"`  // the matched string (never log it)
 	Type   string `json:"type"`   // the secret type's name agreed with GitHub
-	URL    string `json:"url"`    // the public URL where it was found; may be empty
-	Source string `json:"source"` // where on GitHub it was found: content, commit, issue_comment, ...
+	URL    string `json:"url"`    // the public URL where it was found; may be empty or absent
+	Source string `json:"source"` // where on GitHub it was found (content, commit, ...); absent in older reports
 }
 
-// The report item's members, in the order GitHub documents them.
+// The report item's members keygate reads, in the order GitHub documents
+// them; the first two are required.
 var members = [...]string{"token", "type", "url", "source"}
 
-// ParseReport reads a report body strictly: a JSON array of objects, each
-// with exactly the members token, type, url and source, every one a string
-// (token and type not empty), no member twice, nothing after the array, valid
-// UTF-8 throughout, at most MaxReportBytes and MaxReportItems. Errors are
+const required = 2
+
+// ParseReport reads a report body: a JSON array of objects, each with the
+// string members token and type (not empty) and, when present, url and source
+// (strings, or null for absent). Other members are ignored, whatever their
+// value, so the day GitHub adds one the reports keep working (its older
+// reports have no source). A member keygate reads may appear only once; the
+// array must be the whole body, valid UTF-8 throughout (no unpaired surrogate
+// escapes either), at most MaxReportBytes and MaxReportItems. Errors are
 // ErrMalformedReport and name the item and member at fault.
 func ParseReport(body []byte) ([]Match, error) {
 	if len(body) > MaxReportBytes {
@@ -47,7 +54,7 @@ func ParseReport(body []byte) ([]Match, error) {
 		// the token.
 		return nil, malformed("The report is not valid UTF-8.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := jsontext.NewDecoder(body)
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, syntaxError(err)
@@ -78,7 +85,7 @@ func ParseReport(body []byte) ([]Match, error) {
 	return out, nil
 }
 
-func parseItem(dec *json.Decoder, i int) (Match, error) {
+func parseItem(dec *jsontext.Decoder, i int) (Match, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return Match{}, syntaxError(err)
@@ -96,7 +103,10 @@ func parseItem(dec *json.Decoder, i int) (Match, error) {
 		name := tok.(string) // object keys are always strings
 		idx := memberIndex(name)
 		if idx < 0 {
-			return Match{}, malformed("Report item %d: member %s is not one of token, type, url, source.", i, quote(name))
+			if err := skipValue(dec); err != nil {
+				return Match{}, err
+			}
+			continue
 		}
 		if seen[idx] {
 			return Match{}, malformed("Report item %d: member %q appears twice.", i, name)
@@ -107,7 +117,7 @@ func parseItem(dec *json.Decoder, i int) (Match, error) {
 			return Match{}, syntaxError(err)
 		}
 		s, ok := tok.(string)
-		if !ok {
+		if !ok && (tok != nil || idx < required) {
 			return Match{}, malformed("Report item %d: member %q must be a string.", i, name)
 		}
 		switch idx {
@@ -124,8 +134,8 @@ func parseItem(dec *json.Decoder, i int) (Match, error) {
 	if _, err := dec.Token(); err != nil { // the closing '}'
 		return Match{}, syntaxError(err)
 	}
-	for idx, ok := range seen {
-		if !ok {
+	for idx := range required {
+		if !seen[idx] {
 			return Match{}, malformed("Report item %d: member %q is missing.", i, members[idx])
 		}
 	}
@@ -138,6 +148,27 @@ func parseItem(dec *json.Decoder, i int) (Match, error) {
 	return m, nil
 }
 
+// skipValue passes over one value of any kind, its strings checked like
+// every other.
+func skipValue(dec *jsontext.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return syntaxError(err)
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
 func memberIndex(name string) int {
 	for i, n := range members {
 		if n == name {
@@ -147,7 +178,7 @@ func memberIndex(name string) int {
 	return -1
 }
 
-// quote renders a caller-chosen member name for a message, cut short.
+// quote renders a caller-chosen string for a message, cut short.
 func quote(s string) string {
 	const max = 32
 	if utf8.RuneCountInString(s) > max {
@@ -165,6 +196,8 @@ func quoteRunes(r []rune) string {
 func syntaxError(err error) error {
 	var syn *json.SyntaxError
 	switch {
+	case errors.Is(err, jsontext.ErrInvalidUTF8):
+		return malformed("The report is not valid UTF-8: a string holds an unpaired \\u surrogate escape.")
 	case errors.As(err, &syn):
 		return malformed("The report is not valid JSON (error at byte %d).", syn.Offset)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
