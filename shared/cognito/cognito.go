@@ -1,31 +1,38 @@
 // Package cognito verifies Amazon Cognito JWTs (ID and access tokens) against
-// each trusted user pool's JWKS, fetched over HTTP and cached. An unknown kid
-// triggers at most one refetch per UnknownKIDRefresh. A token already
+// each trusted user pool's JWKS, fetched over HTTP and cached. A token already
 // verified is not verified again: a bounded LRU keyed by the token's SHA-256
 // remembers who it is for until it expires, and is dropped whenever a JWKS
-// changes. A JWKS that cannot be fetched for a kid not seen yet makes the
-// answer ErrUnavailable (503), never a 401 that blames a good token.
+// changes.
+//
+// A kid the cached JWKS lacks makes the verifier fetch the JWKS again, with at
+// most one fetch in flight per pool and fetches for unseen kids at least
+// UnknownKIDRefresh (5 s) apart. A token with an unseen kid is refused (401)
+// only when a JWKS fetched for it (or one in flight when it arrived) does not
+// list the kid; when the fetch fails, or the spacing allows none yet, the
+// answer is ErrUnavailable (503): it may be a key the pool published a moment
+// ago, and keygate cannot decide. So tokens with made-up kids can neither make
+// a good token 401 nor delay a real new signing key by more than the spacing
+// and one fetch.
 package cognito
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/MicahParks/jwkset"
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/time/rate"
 
 	"github.com/keygate/keygate/shared/lru"
 	"github.com/keygate/keygate/shared/principal"
@@ -43,6 +50,12 @@ const maxJWKS = 1 << 20
 
 // DefaultCacheSize is how many verified tokens are remembered: a few MB.
 const DefaultCacheSize = 10_000
+
+// DefaultUnknownKIDRefresh is the least time between two JWKS fetches caused
+// by unseen kids: well under the contract's 10 s, so a real new signing key
+// is accepted within it plus one fetch however many made-up kids arrive, and
+// one fetch per 5 s per container is all they can cost the pool's endpoint.
+const DefaultUnknownKIDRefresh = 5 * time.Second
 
 var (
 	// ErrInvalidToken is every reason a token is refused; the detail is
@@ -62,8 +75,9 @@ type Options struct {
 	// JWKSURL overrides the JWKS location (one issuer only).
 	JWKSURL   string
 	ClientIDs []string // accepted app clients (client_id of access tokens, aud of ID tokens)
-	// UnknownKIDRefresh is the least time between refetches caused by an
-	// unknown kid. Default one minute.
+	// UnknownKIDRefresh is the least time between JWKS fetches caused by
+	// unseen kids (wall-clock time, not Now). Default
+	// DefaultUnknownKIDRefresh.
 	UnknownKIDRefresh time.Duration
 	// RefreshInterval refetches the JWKS in the background. Default one hour.
 	RefreshInterval time.Duration
@@ -87,16 +101,38 @@ type Verifier struct {
 	generation atomic.Uint64
 }
 
-// issuer is one trusted pool: its JWKS (keyfunc's storage, which refetches
-// on an unknown kid within the rate limit) and whether its last fetch
-// failed.
+// issuer is one trusted pool: its signing keys from the last JWKS fetched,
+// and the state of its fetches.
 type issuer struct {
 	// tag qualifies the identities of every issuer but the first
 	// (principal.Qualify): a user is (issuer, sub).
 	tag     string
-	keys    jwkset.Storage
+	url     string
+	client  *http.Client
+	spacing time.Duration
 	ctx     context.Context
-	failing atomic.Bool
+	v       *Verifier
+	log     *slog.Logger
+	onFetch func(ok bool)
+
+	keys atomic.Pointer[map[string]signingKey]
+
+	mu        sync.Mutex
+	attempted time.Time // start of the last fetch for an unseen kid; zero: none yet
+	running   *fetchRun // the fetch in flight, nil when none
+	lastSum   *[sha256.Size]byte
+}
+
+// signingKey is one JWKS entry: an RS256 key, or why it cannot verify.
+type signingKey struct {
+	pub *rsa.PublicKey
+	err error
+}
+
+// fetchRun is one JWKS fetch; err is set before done is closed.
+type fetchRun struct {
+	done chan struct{}
+	err  error
 }
 
 type cached struct {
@@ -114,7 +150,7 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 		return nil, errors.New("cognito: a JWKS URL override needs exactly one issuer")
 	}
 	if o.UnknownKIDRefresh == 0 {
-		o.UnknownKIDRefresh = time.Minute
+		o.UnknownKIDRefresh = DefaultUnknownKIDRefresh
 	}
 	if o.RefreshInterval == 0 {
 		o.RefreshInterval = time.Hour
@@ -141,108 +177,193 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 		if url == "" {
 			url = iss + "/.well-known/jwks.json"
 		}
-		is := &issuer{}
-		client := *o.HTTPClient
-		client.Transport = &watch{next: transport(o.HTTPClient), is: is, v: v, onFetch: o.OnFetch}
-		noErr := true
-		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{url}, keyfunc.Override{
-			Client:                    &client,
-			HTTPTimeout:               jwksTimeout,
-			NoErrorReturnFirstHTTPReq: &noErr,
-			// Look in the fetched JWKS first: there is no other key source,
-			// and the empty "given" store would build an error per lookup.
-			PrioritizeHTTP: true,
-			// The wait bounds the refetch itself; a limiter with no token
-			// left answers at once rather than waiting for the next minute.
-			RateLimitWaitMax:  jwksTimeout,
-			RefreshInterval:   o.RefreshInterval,
-			RefreshUnknownKID: rate.NewLimiter(rate.Every(o.UnknownKIDRefresh), 1),
-			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-				return func(ctx context.Context, err error) {
-					is.failing.Store(true)
-					log.WarnContext(ctx, "JWKS fetch failed", "url", u, "error", err)
-				}
-			},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("cognito: JWKS client for %s: %w", iss, err)
-		}
-		is.keys, is.ctx = kf.Storage(), ctx
+		is := &issuer{url: url, client: o.HTTPClient, spacing: o.UnknownKIDRefresh, ctx: ctx, v: v, log: log, onFetch: o.OnFetch}
 		if iss != o.Issuers[0] {
 			is.tag = principal.IssuerTagOf(iss)
 		}
+		is.keys.Store(&map[string]signingKey{})
+		// A pool whose JWKS cannot be fetched yet is not an error: its
+		// tokens are ErrUnavailable until it can.
+		is.refresh()
+		go is.refreshEvery(o.RefreshInterval)
 		v.issuers[iss] = is
 	}
 	return v, nil
 }
 
-func transport(c *http.Client) http.RoundTripper {
-	if c.Transport != nil {
-		return c.Transport
-	}
-	return http.DefaultTransport
-}
-
-// watch records the outcome of each JWKS fetch: whether the pool's keys can
-// be fetched right now, and whether they changed (which drops every cached
-// verification).
-type watch struct {
-	next    http.RoundTripper
-	is      *issuer
-	v       *Verifier
-	onFetch func(bool)
-	last    atomic.Pointer[[sha256.Size]byte]
-}
-
-func (w *watch) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := w.next.RoundTrip(r)
-	ok := err == nil && resp.StatusCode == http.StatusOK
-	if ok {
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxJWKS))
-		resp.Body.Close()
-		if rerr != nil {
-			ok, err = false, rerr
-		} else {
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			sum := sha256.Sum256(body)
-			if prev := w.last.Swap(&sum); prev != nil && *prev != sum {
-				w.v.generation.Add(1)
-			}
+// refreshEvery fetches the JWKS in the background until the verifier's
+// context ends.
+func (is *issuer) refreshEvery(d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-is.ctx.Done():
+			return
+		case <-t.C:
+			is.refresh()
 		}
 	}
-	// A body that does not parse is reported by keyfunc's error handler,
-	// which marks the pool failing again.
-	w.is.failing.Store(!ok)
-	if w.onFetch != nil {
-		w.onFetch(ok)
+}
+
+// refresh fetches the JWKS, or waits for the fetch already in flight.
+func (is *issuer) refresh() error {
+	is.mu.Lock()
+	run, mine := is.start()
+	is.mu.Unlock()
+	return is.finish(run, mine)
+}
+
+// start returns the fetch in flight, or a new one the caller must run
+// (mine). The caller holds mu.
+func (is *issuer) start() (run *fetchRun, mine bool) {
+	if is.running != nil {
+		return is.running, false
 	}
-	return resp, err
+	is.running = &fetchRun{done: make(chan struct{})}
+	return is.running, true
+}
+
+// finish runs the fetch if it is the caller's, else waits for it, and
+// returns its outcome.
+func (is *issuer) finish(run *fetchRun, mine bool) error {
+	if !mine {
+		<-run.done
+		return run.err
+	}
+	run.err = is.fetch()
+	is.mu.Lock()
+	is.running = nil
+	is.mu.Unlock()
+	close(run.done)
+	return run.err
+}
+
+// fetch gets the JWKS and, if it parses, makes it the pool's keys. A JWKS
+// that differs from the last one drops every cached verification.
+func (is *issuer) fetch() (err error) {
+	defer func() {
+		if err != nil {
+			is.log.WarnContext(is.ctx, "JWKS fetch failed", "url", is.url, "error", err)
+		}
+		if is.onFetch != nil {
+			is.onFetch(err == nil)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(is.ctx, jwksTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, is.url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := is.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("JWKS answered %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKS+1))
+	if err != nil {
+		return fmt.Errorf("read JWKS: %w", err)
+	}
+	if len(body) > maxJWKS {
+		return fmt.Errorf("JWKS larger than %d bytes", maxJWKS)
+	}
+	keys, err := parseJWKS(body)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	is.mu.Lock()
+	if is.lastSum != nil && *is.lastSum != sum {
+		is.v.generation.Add(1)
+	}
+	is.lastSum = &sum
+	is.keys.Store(&keys)
+	is.mu.Unlock()
+	return nil
+}
+
+// parseJWKS reads a JWKS document into its keys by kid. Keys of a type this
+// package does not know are left out; one that does not parse fails the
+// whole document (the last good keys stay in use).
+func parseJWKS(body []byte) (map[string]signingKey, error) {
+	var set jwkset.JWKSMarshal
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, fmt.Errorf("JWKS is not JSON: %w", err)
+	}
+	keys := make(map[string]signingKey, len(set.Keys))
+	for _, m := range set.Keys {
+		if m.KID == "" {
+			continue
+		}
+		jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+		if errors.Is(err, jwkset.ErrUnsupportedKey) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("JWKS key %q: %w", m.KID, err)
+		}
+		k := signingKey{}
+		if a := jwk.Marshal().ALG.String(); a != "" && a != "RS256" {
+			k.err = fmt.Errorf("%w: key %q is for %s, not RS256", ErrInvalidToken, m.KID, a)
+		} else if pub, ok := jwk.Key().(*rsa.PublicKey); ok {
+			k.pub = pub
+		} else {
+			k.err = fmt.Errorf("%w: key %q is not an RSA public key", ErrInvalidToken, m.KID)
+		}
+		keys[m.KID] = k
+	}
+	return keys, nil
+}
+
+func (is *issuer) lookup(kid string) (signingKey, bool) {
+	k, ok := (*is.keys.Load())[kid]
+	return k, ok
 }
 
 // key finds the RS256 key kid in the pool the token claims to come from (a
-// token of any other issuer is refused before any key is looked up); an
-// unknown kid refetches the pool's JWKS within its rate limit. A kid that
-// is not found while the pool's JWKS cannot be fetched is ErrUnavailable.
+// token of any other issuer is refused before any key is looked up). An
+// unseen kid is looked for in a JWKS fetched for it, within the fetch
+// spacing: ErrInvalidToken when that JWKS lacks it, ErrUnavailable when the
+// fetch failed or none may start yet.
 func (v *Verifier) key(c *Claims, kid string) (*rsa.PublicKey, error) {
 	is, ok := v.issuers[c.Issuer]
 	if !ok {
 		return nil, fmt.Errorf("%w: issuer %q is not trusted", ErrInvalidToken, c.Issuer)
 	}
-	jwk, err := is.keys.KeyRead(is.ctx, kid)
+	if k, ok := is.lookup(kid); ok {
+		return k.pub, k.err
+	}
+	return is.fetchFor(kid)
+}
+
+// fetchFor fetches the JWKS for an unseen kid, or waits for the fetch in
+// flight, and looks again.
+func (is *issuer) fetchFor(kid string) (*rsa.PublicKey, error) {
+	is.mu.Lock()
+	if since := time.Since(is.attempted); is.running == nil && !is.attempted.IsZero() && since < is.spacing {
+		is.mu.Unlock()
+		// The last fetch may have been made for a made-up kid a moment
+		// before the pool published this one: not a reason to blame it.
+		return nil, fmt.Errorf("%w: key %q is not in the JWKS and the next fetch may start in %v",
+			ErrUnavailable, kid, (is.spacing - since).Round(time.Millisecond))
+	}
+	run, mine := is.start()
+	if mine {
+		is.attempted = time.Now()
+	}
+	is.mu.Unlock()
+	err := is.finish(run, mine)
+	if k, ok := is.lookup(kid); ok {
+		return k.pub, k.err
+	}
 	if err != nil {
-		if is.failing.Load() {
-			return nil, fmt.Errorf("%w: key %q: %w", ErrUnavailable, kid, err)
-		}
-		return nil, fmt.Errorf("%w: key %q: %w", ErrInvalidToken, kid, err)
+		return nil, fmt.Errorf("%w: key %q: the JWKS cannot be fetched: %w", ErrUnavailable, kid, err)
 	}
-	if a := jwk.Marshal().ALG.String(); a != "" && a != "RS256" {
-		return nil, fmt.Errorf("%w: key %q is for %s, not RS256", ErrInvalidToken, kid, a)
-	}
-	pub, ok := jwk.Key().(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%w: key %q is not an RSA public key", ErrInvalidToken, kid)
-	}
-	return pub, nil
+	return nil, fmt.Errorf("%w: key %q is not in the pool's JWKS", ErrInvalidToken, kid)
 }
 
 // Verify checks a token and returns who it is for. Errors wrap

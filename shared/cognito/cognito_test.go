@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,7 +36,10 @@ var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 type jwks struct {
 	hits    atomic.Int64
 	down    atomic.Bool
-	current atomic.Pointer[http.Handler]
+	stalled atomic.Bool // accept and never answer, as a hung endpoint does
+	// running and maxRunning count fetches being answered at once.
+	running, maxRunning atomic.Int64
+	current             atomic.Pointer[http.Handler]
 }
 
 func (j *jwks) serve(h http.Handler) { j.current.Store(&h) }
@@ -43,6 +47,18 @@ func (j *jwks) serve(h http.Handler) { j.current.Store(&h) }
 func (j *jwks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(r.URL.Path, "/.well-known/jwks.json") {
 		j.hits.Add(1)
+		n := j.running.Add(1)
+		defer j.running.Add(-1)
+		for {
+			m := j.maxRunning.Load()
+			if n <= m || j.maxRunning.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		if j.stalled.Load() {
+			<-r.Context().Done()
+			return
+		}
 		if j.down.Load() {
 			http.Error(w, "JWKS unavailable", http.StatusInternalServerError)
 			return
@@ -348,11 +364,13 @@ func TestUnknownKIDRefetch(t *testing.T) {
 			t.Fatalf("JWKS fetches = %d, want 2", n)
 		}
 	})
-	t.Run("second unknown kid within the interval is refused at once without a refetch", func(t *testing.T) {
+	t.Run("second unknown kid within the interval is unavailable at once without a refetch", func(t *testing.T) {
+		// No JWKS fetched for it says it is unknown: it may be a key the
+		// pool published a moment ago, so keygate cannot decide yet (503).
 		start := time.Now()
 		_, err := v.Verify(mint(t, stranger(t, iss), user))
-		if !errors.Is(err, cognito.ErrInvalidToken) {
-			t.Fatalf("Verify = %v, want ErrInvalidToken", err)
+		if !errors.Is(err, cognito.ErrUnavailable) {
+			t.Fatalf("Verify = %v, want ErrUnavailable", err)
 		}
 		if n := j.hits.Load(); n != 2 {
 			t.Fatalf("JWKS fetches = %d, want still 2 (rate limited)", n)
@@ -369,8 +387,9 @@ func TestUnknownKIDRefetch(t *testing.T) {
 }
 
 func TestKeyRotation(t *testing.T) {
+	const spacing = 50 * time.Millisecond
 	iss, j, _ := newIssuer(t, false)
-	v := newVerifier(t, iss, cognito.Options{UnknownKIDRefresh: time.Hour})
+	v := newVerifier(t, iss, cognito.Options{UnknownKIDRefresh: spacing})
 	user := devissuer.Token{Sub: "user-1"}
 	old := mint(t, iss, user)
 	if _, err := v.Verify(old); err != nil {
@@ -401,7 +420,8 @@ func TestKeyRotation(t *testing.T) {
 			t.Fatalf("JWKS fetches = %d, want still 1", n)
 		}
 	})
-	t.Run("token of the retired key is refused once the JWKS drops it", func(t *testing.T) {
+	t.Run("token of the retired key is refused once a JWKS fetched for it drops it", func(t *testing.T) {
+		time.Sleep(spacing + 10*time.Millisecond)
 		if _, err := v.Verify(old); !errors.Is(err, cognito.ErrInvalidToken) {
 			t.Fatalf("Verify(old) = %v, want ErrInvalidToken", err)
 		}
@@ -452,4 +472,117 @@ func TestJWKSDownAtStart(t *testing.T) {
 			t.Fatalf("Verify after the JWKS came back: %v", err)
 		}
 	})
+}
+
+// TestUnseenKidWhileJWKSStalledIs503NotBlamedOnGarbage: a token with a
+// made-up kid spends a refetch; then the JWKS endpoint hangs and the pool
+// rotates its key. A token with the real new kid must be 503 (keygate cannot
+// decide), never a 401 because the garbage token used the refetch.
+func TestUnseenKidWhileJWKSStalledIs503NotBlamedOnGarbage(t *testing.T) {
+	iss, j, _ := newIssuer(t, false)
+	v := newVerifier(t, iss, cognito.Options{}) // the default refetch spacing
+	user := devissuer.Token{Sub: "user-1"}
+	if _, err := v.Verify(mint(t, stranger(t, iss), user)); !errors.Is(err, cognito.ErrInvalidToken) {
+		t.Fatalf("garbage kid with the JWKS up = %v, want ErrInvalidToken after a fetch", err)
+	}
+	j.stalled.Store(true)
+	next := stranger(t, iss)
+	j.serve(next.Handler()) // what the pool would serve, could it be reached
+	for _, tc := range []struct{ name, token string }{
+		{"the pool's real new kid", mint(t, next, user)},
+		{"another made-up kid", mint(t, stranger(t, iss), user)},
+	} {
+		t.Run(tc.name+" is unavailable, not invalid", func(t *testing.T) {
+			start := time.Now()
+			_, err := v.Verify(tc.token)
+			if !errors.Is(err, cognito.ErrUnavailable) || errors.Is(err, cognito.ErrInvalidToken) {
+				t.Fatalf("Verify = %v after %v, want ErrUnavailable", err, time.Since(start))
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("answered after %v; a fetch is bounded by its 2 s timeout", d)
+			}
+		})
+	}
+	t.Run("past the spacing, a fetch that hangs is unavailable within its timeout", func(t *testing.T) {
+		j.stalled.Store(false)
+		j.serve(iss.Handler())
+		short := newVerifier(t, iss, cognito.Options{UnknownKIDRefresh: 50 * time.Millisecond})
+		if _, err := short.Verify(mint(t, stranger(t, iss), user)); !errors.Is(err, cognito.ErrInvalidToken) {
+			t.Fatalf("garbage kid with the JWKS up = %v", err)
+		}
+		j.stalled.Store(true)
+		j.serve(next.Handler())
+		time.Sleep(60 * time.Millisecond)
+		start := time.Now()
+		_, err := short.Verify(mint(t, next, user))
+		if !errors.Is(err, cognito.ErrUnavailable) || errors.Is(err, cognito.ErrInvalidToken) {
+			t.Fatalf("Verify = %v, want ErrUnavailable", err)
+		}
+		if d := time.Since(start); d < time.Second || d > 3*time.Second {
+			t.Fatalf("answered after %v; want after the fetch's 2 s timeout", d)
+		}
+	})
+}
+
+// TestMadeUpKidsDoNotDelayARealNewKeyPast10s: while tokens with made-up kids
+// arrive all the time, the pool rotates its signing key; a token with the new
+// kid is accepted within 10 s, the JWKS is never fetched twice at once, and
+// the fetches stay spaced.
+func TestMadeUpKidsDoNotDelayARealNewKeyPast10s(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the default refetch spacing")
+	}
+	iss, j, _ := newIssuer(t, false)
+	v := newVerifier(t, iss, cognito.Options{}) // the default refetch spacing
+	user := devissuer.Token{Sub: "user-1"}
+	garbage := make([]string, 8)
+	for i := range garbage {
+		garbage[i] = mint(t, stranger(t, iss), user)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := v.Verify(garbage[i%len(garbage)]); err == nil {
+					t.Error("a made-up kid verified")
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+	time.Sleep(300 * time.Millisecond) // the attackers have drained any budget
+	start := time.Now()
+	hits := j.hits.Load()
+	next := stranger(t, iss)
+	j.serve(next.Handler()) // the pool rotates
+	real := mint(t, next, user)
+	for {
+		_, err := v.Verify(real)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, cognito.ErrInvalidToken) && time.Since(start) > 10*time.Second {
+			t.Fatalf("the new key's token is still refused after %v: %v", time.Since(start), err)
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("the new key's token is still unavailable after %v: %v", time.Since(start), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(start)
+	t.Logf("new key accepted after %v", took.Round(time.Millisecond))
+	if m := j.maxRunning.Load(); m > 1 {
+		t.Errorf("%d JWKS fetches ran at once, want at most 1", m)
+	}
+	if n := j.hits.Load() - hits; float64(n) > took.Seconds()/cognito.DefaultUnknownKIDRefresh.Seconds()+2 {
+		t.Errorf("%d JWKS fetches in %v: not spaced by %v", n, took, cognito.DefaultUnknownKIDRefresh)
+	}
 }

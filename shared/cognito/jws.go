@@ -16,7 +16,7 @@ import (
 // without padding or stray bits, a header whose alg is exactly RS256 and
 // whose kid names a key, no crit, no member twice, and claims that are one
 // JSON object read by Claims.UnmarshalJSON. The signature is still checked by
-// golang-jwt's RS256 and the key still found by keyfunc's JWKS storage.
+// golang-jwt's RS256, against the key of the pool's cached JWKS.
 
 var b64 = base64.RawURLEncoding.Strict()
 
