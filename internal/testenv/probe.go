@@ -16,6 +16,13 @@ type Probe struct {
 	mu    sync.Mutex
 	calls map[string]int
 	fail  map[string]bool
+	hooks map[string]*hook
+}
+
+// hook runs do before the n-th call of an operation from now on.
+type hook struct {
+	n  int
+	do func()
 }
 
 // ErrInjected is the failure a probe injects.
@@ -34,7 +41,17 @@ func (p *Probe) Option() func(*dynamodb.Options) {
 					}
 					p.calls[op]++
 					fail := p.fail[op]
+					var do func()
+					if h := p.hooks[op]; h != nil {
+						if h.n--; h.n == 0 {
+							do = h.do
+							delete(p.hooks, op)
+						}
+					}
 					p.mu.Unlock()
+					if do != nil {
+						do()
+					}
 					if fail {
 						return middleware.InitializeOutput{}, middleware.Metadata{}, ErrInjected
 					}
@@ -64,4 +81,16 @@ func (p *Probe) Fail(op string, on bool) {
 		p.fail = map[string]bool{}
 	}
 	p.fail[op] = on
+}
+
+// Before runs do (once) just before the n-th call of op (e.g. "PutItem")
+// counted from now, as that call is about to be sent: a test pauses the store
+// at an exact point of a request with it.
+func (p *Probe) Before(op string, n int, do func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hooks == nil {
+		p.hooks = map[string]*hook{}
+	}
+	p.hooks[op] = &hook{n: n, do: do}
 }

@@ -57,6 +57,10 @@ type Gateway struct {
 	// API Gateway's by the identity source, the Authorization header.
 	CacheTTL time.Duration
 	Now      func() time.Time // default time.Now
+	// FunctionTimeout and AuthorizerTimeout are each invocation's deadline,
+	// as Lambda gives one; default DefaultFunctionTimeout and
+	// DefaultAuthorizerTimeout.
+	FunctionTimeout, AuthorizerTimeout time.Duration
 
 	cacheOnce sync.Once
 	cache     *lru.Cache[string, events.APIGatewayCustomAuthorizerResponse]
@@ -64,6 +68,15 @@ type Gateway struct {
 	noRouteOnce sync.Once
 	noRoute     string
 }
+
+// The deployed functions' timeouts (infra/stack/functions.go: the route
+// functions 10 s, the authorizer 5 s). Each local invocation gets its own as
+// the context deadline Lambda would give it, so the adapter and the
+// authorizer stop their store calls in time here as they do deployed.
+const (
+	DefaultFunctionTimeout   = 10 * time.Second
+	DefaultAuthorizerTimeout = 5 * time.Second
+)
 
 // maxCached bounds the emulated authorizer cache.
 const maxCached = 10_000
@@ -151,6 +164,8 @@ func (g *Gateway) authorizeRequest(w http.ResponseWriter, r *http.Request, c *ca
 	var err error
 	if !hit {
 		authCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: c.requestID + "-auth"})
+		authCtx, cancel := context.WithTimeout(authCtx, orDefault(g.AuthorizerTimeout, DefaultAuthorizerTimeout))
+		defer cancel()
 		res, err = g.authorize(authCtx, events.APIGatewayCustomAuthorizerRequestTypeRequest{
 			Type: "REQUEST", MethodArn: c.methodArn, Resource: c.route.Path, Path: r.URL.Path, HTTPMethod: r.Method,
 			Headers: c.headers, MultiValueHeaders: c.multiHeaders, QueryStringParameters: c.query,
@@ -191,6 +206,13 @@ func (g *Gateway) authorizeRequest(w http.ResponseWriter, r *http.Request, c *ca
 		authorizer[k] = fmt.Sprint(v) // REST API hands context values over as strings
 	}
 	return authorizer, true
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 func (g *Gateway) now() time.Time {
@@ -247,6 +269,8 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, c *call) {
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 	}
 	fnCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID})
+	fnCtx, cancel := context.WithTimeout(fnCtx, orDefault(g.FunctionTimeout, DefaultFunctionTimeout))
+	defer cancel()
 	resp, err := invoke(fnCtx, route.Lambda, ev)
 	if err != nil {
 		g.log().ErrorContext(ctx, "integration failed", "requestId", requestID, "error", err)

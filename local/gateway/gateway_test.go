@@ -586,3 +586,42 @@ func TestNoRouteMessage(t *testing.T) {
 		t.Fatalf("404 message\n got %q\nwant %q", body.Error.Message, want)
 	}
 }
+
+// TestInvocationsHaveTheDeployedTimeouts: the authorizer and the route
+// Lambda each get a context deadline of the deployed function's timeout (5 s
+// and 10 s), as Lambda gives one; local mode once gave none, so a stalled
+// store held a request for as long as its calls added up to.
+func TestInvocationsHaveTheDeployedTimeouts(t *testing.T) {
+	var authDeadline, routeDeadline time.Time
+	var authOK, routeOK bool
+	gw := &Gateway{
+		Authorizer: func(ctx context.Context, _ events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+			authDeadline, authOK = ctx.Deadline()
+			return allowAll(), nil
+		},
+		Routes: []Route{{Method: "GET", Path: "/v1/api-keys", Lambda: func(ctx context.Context, _ events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+			routeDeadline, routeOK = ctx.Deadline()
+			return events.APIGatewayProxyResponse{StatusCode: 200, Body: "{}"}, nil
+		}}},
+		Log: slog.New(slog.DiscardHandler),
+	}
+	start := time.Now()
+	req := httptest.NewRequest("GET", "/v1/api-keys", nil)
+	req.Header.Set("Authorization", "Bearer x")
+	rec := httptest.NewRecorder()
+	gw.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	near := func(t *testing.T, what string, got time.Time, ok bool, want time.Duration) {
+		t.Helper()
+		if !ok {
+			t.Fatalf("the %s was invoked without a deadline", what)
+		}
+		if d := got.Sub(start); d < want-time.Second || d > want+time.Second {
+			t.Fatalf("the %s's deadline is %v away, want %v", what, d, want)
+		}
+	}
+	near(t, "authorizer", authDeadline, authOK, 5*time.Second)
+	near(t, "route Lambda", routeDeadline, routeOK, 10*time.Second)
+}

@@ -10,8 +10,9 @@
 // The byOwner index (gsi1pk=OWNER#<kind>#<id>, gsi1sk=<createdAt>#<seq>#<prefix>)
 // lists an owner's keys newest first and projects everything but the hash.
 // Nothing here needs transactions or UpdateTimeToLive, so it runs on dynalite
-// as well. Every call has a deadline (Store.Timeout): a stalled store is a
-// 503, never a hang.
+// as well. Every call has a deadline (Store.Timeout), and the calls of one
+// request share one budget (shared/deadline): a stalled store is a 503 within
+// one deadline, never a hang.
 package dynamo
 
 import (
@@ -31,6 +32,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/deadline"
 )
 
 // Attribute and index names. infra/ declares the same table.
@@ -51,7 +53,9 @@ type Store struct {
 	DB    *dynamodb.Client
 	Table string
 	// Timeout bounds each call, retries included; it must stay below the
-	// calling Lambda's timeout.
+	// calling Lambda's timeout. The calls of one request marked with
+	// deadline.Share end, together, at most Timeout plus deadline.Margin
+	// after the first of them began.
 	Timeout time.Duration
 }
 
@@ -60,12 +64,10 @@ func New(db *dynamodb.Client, table string) *Store {
 	return &Store{DB: db, Table: table, Timeout: DefaultTimeout}
 }
 
-// call gives one store call its deadline.
+// call gives one store call its deadline: Timeout, within what is left of
+// the request's shared store budget when ctx carries one (deadline.Share).
 func (st *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	if st.Timeout <= 0 {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, st.Timeout)
+	return deadline.Call(ctx, st.Timeout)
 }
 
 // NewClient builds a DynamoDB client once per process. A non-empty endpoint

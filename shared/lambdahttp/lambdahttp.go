@@ -27,6 +27,7 @@ import (
 	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/clock"
+	"github.com/keygate/keygate/shared/deadline"
 	"github.com/keygate/keygate/shared/metering"
 	"github.com/keygate/keygate/shared/metrics"
 	"github.com/keygate/keygate/shared/principal"
@@ -45,8 +46,10 @@ const TokenLeeway = principal.TokenLeeway
 const DeadlineMargin = 500 * time.Millisecond
 
 // WithinLambdaDeadline bounds ctx by the invocation's deadline less
-// DeadlineMargin (a context without a deadline is left alone).
+// DeadlineMargin (a context without a deadline is not bounded), and marks it
+// as one request's, whose store calls share one budget (deadline.Share).
 func WithinLambdaDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx = deadline.Share(ctx)
 	if dl, ok := ctx.Deadline(); ok {
 		return context.WithDeadline(ctx, dl.Add(-DeadlineMargin))
 	}
