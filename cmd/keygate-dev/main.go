@@ -36,6 +36,13 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 {
+		if os.Args[1] == "report-leak" {
+			os.Exit(reportLeak(ctx, os.Args[2:], os.Stdout, os.Stderr))
+		}
+		fmt.Fprintf(os.Stderr, "keygate-dev: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
 	level := slog.LevelInfo
 	if os.Getenv(config.EnvLogLevel) == "debug" {
 		level = slog.LevelDebug
@@ -67,9 +74,10 @@ func main() {
 	}
 	defer s.Close()
 	if err := writeLocal(s.API); err != nil {
-		fmt.Fprintln(os.Stderr, "keygate-dev: keygate-admin --local will not find this stack:", err)
+		fmt.Fprintln(os.Stderr, "keygate-dev: keygate-admin --local and keygate-dev report-leak will not find this stack:", err)
 	} else {
 		defer os.Remove(devfile.Path)
+		defer os.Remove(devfile.GitHubKeyPath)
 	}
 	printHelp(s)
 	<-ctx.Done()
@@ -122,9 +130,22 @@ func lockDataDir(dir string) (func(), error) {
 }
 
 // writeLocal tells keygate-admin --local which table and endpoint this
-// stack serves.
+// stack serves, and keygate-dev report-leak where its API is and, when the
+// stack serves its own stand-in for GitHub's key list, the signing key
+// (written beside it, readable by its owner only).
 func writeLocal(s *devstack.Stack) error {
-	return devfile.Write(devfile.Local{Endpoint: s.App.Config.DynamoDBEndpoint, Table: s.App.Config.Table})
+	l := devfile.Local{Endpoint: s.App.Config.DynamoDBEndpoint, Table: s.App.Config.Table, API: s.URL}
+	if s.GitHub != nil {
+		path, err := filepath.Abs(devfile.GitHubKeyPath)
+		if err != nil {
+			return err
+		}
+		if err := s.GitHub.Save(path); err != nil {
+			return err
+		}
+		l.GitHubKeyFile, l.GitHubKeyID = path, s.GitHub.ID
+	}
+	return devfile.Write(l)
 }
 
 func printHelp(s *webapp.Stack) {
@@ -172,6 +193,10 @@ func printHelp(s *webapp.Stack) {
 	}
 	fmt.Print(tryIt(api.URL))
 	fmt.Printf("Operators: go run ./cmd/keygate-admin --local owner $PREFIX   (set-tier, usage, revoke: see the README)\n\n")
+	if api.GitHub != nil {
+		fmt.Printf("Leaked keys: GitHub's key list is stood in for at %s;\n", cfg.GitHubKeysURL)
+		fmt.Printf("send a report signed as GitHub signs one:  go run ./cmd/keygate-dev report-leak $KEY\n\n")
+	}
 	fmt.Printf("Ctrl-C stops everything.\n")
 }
 

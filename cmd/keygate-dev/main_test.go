@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/internal/testenv"
+	"github.com/keygate/keygate/local/devfile"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/webapp"
 )
@@ -188,4 +191,82 @@ func TestMakeHelpNamesEveryTarget(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReportLeakRevokesTheKeyWithReasonLeaked: a local stack serves its own
+// stand-in for GitHub's key list (in GitHub's format), make dev writes its
+// signing key beside .dev/local.json (0600), and `keygate-dev report-leak`
+// sends a report signed with it that revokes the key with reason leaked.
+func TestReportLeakRevokesTheKeyWithReasonLeaked(t *testing.T) {
+	s := testenv.Stack(t, testenv.Options{})
+	if s.GitHub == nil {
+		t.Fatal("the stack serves no key list of its own")
+	}
+	t.Chdir(t.TempDir())
+	if err := writeLocal(s); err != nil {
+		t.Fatal(err)
+	}
+	c := testenv.NewClient(t, s)
+	tok := testenv.Token(t, s, devissuer.Token{Sub: "leaker", Tier: "pro"})
+	key, prefix := c.CreateKey(tok, map[string]any{"name": "pasted into a public repo"})
+	const where = "https://github.com/octo/repo/blob/main/.env"
+
+	t.Run("the key list is GitHub's format, served locally", func(t *testing.T) {
+		if !strings.HasPrefix(s.App.Config.GitHubKeysURL, "http://127.0.0.1:") {
+			t.Fatalf("KEYGATE_GITHUB_KEYS_URL is %s", s.App.Config.GitHubKeysURL)
+		}
+		resp, err := http.Get(s.App.Config.GitHubKeysURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var list struct {
+			PublicKeys []struct {
+				KeyIdentifier string `json:"key_identifier"`
+				Key           string `json:"key"`
+				IsCurrent     bool   `json:"is_current"`
+			} `json:"public_keys"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.PublicKeys) != 1 || list.PublicKeys[0].KeyIdentifier != s.GitHub.ID || !list.PublicKeys[0].IsCurrent ||
+			!strings.HasPrefix(list.PublicKeys[0].Key, "-----BEGIN PUBLIC KEY-----") {
+			t.Fatalf("key list %+v", list)
+		}
+	})
+	t.Run("the signing key is written for its owner only", func(t *testing.T) {
+		fi, err := os.Stat(devfile.GitHubKeyPath)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v", devfile.GitHubKeyPath, fi, err)
+		}
+	})
+	t.Run("a report of a live key is a true positive and revokes it as leaked", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if code := reportLeak(t.Context(), []string{key, where}, &out, &errOut); code != 0 {
+			t.Fatalf("exit %d: %s%s", code, out.String(), errOut.String())
+		}
+		if !strings.Contains(out.String(), "true_positive") || !strings.Contains(out.String(), prefix) || strings.Contains(out.String(), key) {
+			t.Fatalf("output %q", out.String())
+		}
+		r := c.Do("GET", "/v1/api-keys?status=all", testenv.Bearer(tok), nil)
+		testenv.Must(t, r, 200, "")
+		k := r.Data()["keys"].([]any)[0].(map[string]any)
+		if k["prefix"] != prefix || k["status"] != "revoked" || k["revokedReason"] != "leaked" || k["leakedUrl"] != where {
+			t.Fatalf("key after the report: %v", k)
+		}
+		testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 401, "Unauthorized")
+	})
+	t.Run("reporting it again is a false positive", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if code := reportLeak(t.Context(), []string{key}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "false_positive") {
+			t.Fatalf("exit %d: %s%s", code, out.String(), errOut.String())
+		}
+	})
+	t.Run("no key is a usage error", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if code := reportLeak(t.Context(), nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "report-leak <key>") {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+	})
 }

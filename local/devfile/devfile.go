@@ -1,7 +1,8 @@
 // Package devfile is .dev/local.json, the file in which `make dev`
 // (cmd/keygate-dev) says which table and DynamoDB endpoint it serves, so that
-// `keygate-admin --local` works on that stack. Both sides use this package, so
-// the format has one definition.
+// `keygate-admin --local` works on that stack, and where its API and its
+// stand-in for GitHub's signing key are, for `keygate-dev report-leak`. Both
+// sides use this package, so the format has one definition.
 package devfile
 
 import (
@@ -20,7 +21,18 @@ const Path = ".dev/local.json"
 type Local struct {
 	Endpoint string `json:"endpoint"`
 	Table    string `json:"table"`
+	// API is the local gateway's URL.
+	API string `json:"api,omitempty"`
+	// GitHubKeyFile is the absolute path of the private key (0600) of the
+	// stand-in for GitHub's key list, and GitHubKeyID its identifier; empty
+	// when KEYGATE_GITHUB_KEYS_URL names another list.
+	GitHubKeyFile string `json:"githubKeyFile,omitempty"`
+	GitHubKeyID   string `json:"githubKeyId,omitempty"`
 }
+
+// GitHubKeyPath is where make dev writes the GitHub stand-in's signing key,
+// relative to its working directory, readable by its owner only.
+const GitHubKeyPath = ".dev/github-signing-key.pem"
 
 // Write writes l to Path in the working directory.
 func Write(l Local) error {

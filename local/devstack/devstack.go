@@ -3,7 +3,7 @@
 // issuer you name), the authorizer and every route handler behind the local
 // gateway. `make dev` and the end-to-end tests both start it. Settings come
 // from the same KEYGATE_* variables the deployed Lambdas read; unset ones get
-// local defaults.
+// local defaults (KEYGATE_GITHUB_KEYS_URL: a key list of its own, devgithub).
 package devstack
 
 import (
@@ -21,6 +21,7 @@ import (
 
 	"github.com/keygate/keygate/authorizer"
 	"github.com/keygate/keygate/functions/handlers"
+	"github.com/keygate/keygate/local/devgithub"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/dynalite"
 	"github.com/keygate/keygate/local/gateway"
@@ -80,6 +81,9 @@ type Stack struct {
 	Dynalite  *dynalite.Server // nil when KEYGATE_DYNAMODB_ENDPOINT is set
 	Gateway   *gateway.Gateway
 	Authorize *authorizer.Authorizer
+	// GitHub signs leak reports for the key list the stack serves in place
+	// of GitHub's; nil when KEYGATE_GITHUB_KEYS_URL names another.
+	GitHub *devgithub.Signer
 
 	servers Servers
 	cancel  context.CancelFunc
@@ -148,6 +152,18 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			t[i] = pr.Route
 		}
 		env[config.EnvRoutes] = route.Encode(t)
+	}
+	if getenv(config.EnvGitHubKeysURL) == "" {
+		// Local mode's stand-in for GitHub's key list: a leak report never
+		// fetches the internet, and keygate-dev report-leak can sign one.
+		if s.GitHub, err = devgithub.New(); err != nil {
+			return nil, err
+		}
+		keysURL, err := s.servers.Listen("127.0.0.1:0", s.GitHub.Handler())
+		if err != nil {
+			return nil, fmt.Errorf("GitHub key list: %w", err)
+		}
+		env[config.EnvGitHubKeysURL] = keysURL + devgithub.KeysPath
 	}
 	cfg, err := config.LoadFrom(func(k string) string {
 		if v, ok := env[k]; ok {
