@@ -26,7 +26,7 @@ help:
 	@echo "  make console       build the web console (console/dist);  make screenshots  PNGs of it into docs/"
 	@echo "  make chromium      Debian's chromium for the browser tests (apt-get, as root, when missing)"
 	@echo "  make check-env     check Go >= 1.26, Node >= 20 and npm (make dev and make test do it first)"
-	@echo "  make clean         remove build outputs (build/, cdk.out/, bench.txt, console/dist)"
+	@echo "  make clean         remove build outputs (build/, cdk.out/, bench.txt, console/dist and its generated types)"
 	@echo "Deploying (see the README's Deploy section):"
 	@echo "  make build         cross-compile every Lambda to build/<name>/bootstrap (linux/arm64)"
 	@echo "  make synth         synthesize the CDK app offline (cdk-nag included)"
@@ -70,6 +70,6 @@ bench: $(TOOLS)
 	./scripts/bench.sh | tee bench.txt
 
 clean:
-	rm -rf build cdk.out bench.txt console/dist
+	rm -rf build cdk.out bench.txt console/dist console/src/generated
 
 -include mk/*.mk

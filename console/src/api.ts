@@ -1,87 +1,32 @@
-// The one module that talks to the keygate API (the contract in API.md):
-// typed requests and answers, and every error as an ApiError carrying the
-// envelope's code and message. Views call these methods, never fetch.
+// The one module that talks to the keygate API. Every request and answer is
+// typed from docs/openapi.yaml (src/generated/openapi.ts, written by
+// openapi-typescript in `make console`): the path, its method, its query, its
+// body and its success answer all come from the document, so a route or field
+// the document renames is a compile error here or in the views. Every failure
+// is an ApiError carrying the envelope's code and message. Views call these
+// methods, never fetch.
+import type { components, paths } from "./generated/openapi";
 
-export type KeyStatus = "active" | "revoked" | "expired" | "suspended";
+type Schemas = components["schemas"];
 
+export type KeyStatus = Schemas["KeyStatus"];
+export type RevokedReason = Schemas["RevokedReason"];
 /** A key as GET /v1/api-keys lists it. */
-export interface ApiKey {
-  prefix: string;
-  id: string;
-  name: string;
-  dailyLimit: number;
-  status: KeyStatus;
-  createdAt: string;
-  updatedAt?: string;
-  lastUsedAt: string | null;
-  expiresAt: string | null;
-  rotatedFrom?: string;
-  rotatedTo?: string;
-  revokedAt?: string;
-  revokedReason?: "owner" | "leaked" | "admin";
-}
-
-/** A key as created or rotated: the only time the full key is shown. */
-export interface NewApiKey extends ApiKey {
-  key: string;
-}
-
-export interface CreateKeyRequest {
-  name: string;
-  dailyLimit?: number;
-  expiresAt?: string;
-}
-
-export interface UpdateKeyRequest {
-  name?: string;
-  dailyLimit?: number;
-  expiresAt?: string | null;
-}
-
-export interface DayUsage {
-  date: string;
-  used: number;
-}
-
-export interface KeyUsage {
-  prefix: string;
-  name: string;
-  dailyLimit: number;
-  used: number;
-  remaining: number;
-  history?: DayUsage[];
-}
-
-export interface Usage {
-  date: string;
-  resetsAt: string;
-  keys: KeyUsage[];
-}
-
+export type ApiKey = Schemas["Key"];
+/** A key just created: the only time the full key is shown. */
+export type CreatedKey = Schemas["CreatedKey"];
+/** A rotation's successor, shown once like a created key. */
+export type RotatedKey = Schemas["RotatedKey"];
+export type CreateKeyRequest = Schemas["CreateKeyRequest"];
+export type UpdateKeyRequest = Schemas["UpdateKeyRequest"];
+export type DayUsage = Schemas["DayUsage"];
+export type KeyUsage = Schemas["KeyUsage"];
+export type Usage = Schemas["Usage"];
 /** A workspace key as the workspace API shows it (snake_case, bare JSON). */
-export interface WorkspaceKey {
-  id: string;
-  workspace_id: string;
-  name: string;
-  key?: string;
-  key_prefix: string;
-  status: KeyStatus;
-  created_by: string;
-  created_at: string;
-  updated_at: string;
-  daily_limit: number;
-  last_used_at: string | null;
-  expires_at: string | null;
-  revoked_at?: string;
-  rotated_from?: string;
-  rotated_to?: string;
-}
-
-export interface CreateWorkspaceKeyRequest {
-  name: string;
-  daily_limit?: number;
-  expires_at?: string;
-}
+export type WorkspaceKey = Schemas["WorkspaceKey"];
+export type CreatedWorkspaceKey = Schemas["CreatedWorkspaceKey"];
+export type RotatedWorkspaceKey = Schemas["RotatedWorkspaceKey"];
+export type CreateWorkspaceKeyRequest = Schemas["CreateWorkspaceKeyRequest"];
 
 /** Any failed call: the envelope's code and message, or a network failure. */
 export class ApiError extends Error {
@@ -94,7 +39,43 @@ export class ApiError extends Error {
   }
 }
 
-type Method = "GET" | "POST" | "PATCH" | "DELETE";
+// ---- types read from the document's operations
+
+type Method = "get" | "post" | "patch" | "delete";
+/** The operation at path and method; never when the document has none. */
+type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+type JsonOf<R> = R extends { content: { "application/json": infer B } } ? B : never;
+/** The JSON body of the operation's 200 or 201 answer. */
+type Success<O> = O extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201>]> : never;
+type RequestBody<O> = O extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
+type Params<O, Where extends "path" | "query"> = O extends { parameters: { [W in Where]?: infer X } } ? NonNullable<X> : never;
+
+interface Call<O> {
+  path?: Params<O, "path">;
+  query?: Params<O, "query">;
+  body?: RequestBody<O>;
+  headers?: Record<string, string>;
+}
+
+/** A call as the transport sends it, its types already checked. */
+interface RawCall {
+  path?: object;
+  query?: object;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The data of a /v1 envelope. */
+type Data<O> = Success<O> extends { data: infer D } ? D : never;
+
+export interface ApiOptions {
+  /**
+   * Called when the API refuses the session's token (401): the session was
+   * revoked or has expired where the console could not tell. The console
+   * signs out with the message.
+   */
+  onUnauthorized?: (err: ApiError) => void;
+}
 
 export class Api {
   private readonly base: string;
@@ -102,6 +83,7 @@ export class Api {
   constructor(
     apiUrl: string,
     private readonly token: () => Promise<string>,
+    private readonly options: ApiOptions = {},
   ) {
     this.base = apiUrl.replace(/\/+$/, "");
   }
@@ -110,79 +92,91 @@ export class Api {
 
   /** Every key of the caller, whatever its status, newest first. */
   async listKeys(): Promise<ApiKey[]> {
-    return (await this.v1<{ keys: ApiKey[] }>("GET", "/v1/api-keys?status=all")).keys;
+    return (await this.v1("get", "/v1/api-keys", { query: { status: "all" } })).keys;
   }
 
-  createKey(req: CreateKeyRequest): Promise<NewApiKey> {
-    return this.v1("POST", "/v1/api-keys", req);
+  createKey(body: CreateKeyRequest): Promise<CreatedKey> {
+    return this.v1("post", "/v1/api-keys", { body });
   }
 
-  updateKey(prefix: string, req: UpdateKeyRequest): Promise<ApiKey> {
-    return this.v1("PATCH", `/v1/api-keys/${encodeURIComponent(prefix)}`, req);
+  updateKey(prefix: string, body: UpdateKeyRequest): Promise<ApiKey> {
+    return this.v1("patch", "/v1/api-keys/{prefix}", { path: { prefix }, body });
   }
 
-  rotateKey(prefix: string, gracePeriodSeconds: number): Promise<NewApiKey> {
-    return this.v1("POST", `/v1/api-keys/${encodeURIComponent(prefix)}/rotate`, { gracePeriodSeconds });
+  rotateKey(prefix: string, gracePeriodSeconds: number): Promise<RotatedKey> {
+    return this.v1("post", "/v1/api-keys/{prefix}/rotate", { path: { prefix }, body: { gracePeriodSeconds } });
   }
 
   async revokeKey(prefix: string): Promise<void> {
-    await this.v1("DELETE", `/v1/api-keys/${encodeURIComponent(prefix)}`);
+    await this.v1("delete", "/v1/api-keys/{prefix}", { path: { prefix } });
   }
 
   /** Today's usage of the active keys, with `days` of history (oldest first). */
   usage(days: number, workspace?: string): Promise<Usage> {
-    const q = new URLSearchParams({ days: String(days) });
-    if (workspace) q.set("workspace", workspace);
-    return this.v1("GET", `/v1/usage?${q}`);
+    return this.v1("get", "/v1/usage", { query: workspace ? { days, workspace } : { days } });
   }
 
   // ---- /api/v1/workspaces: a team's keys (bare JSON, snake_case)
 
-  listWorkspaceKeys(ws: string): Promise<WorkspaceKey[]> {
-    return this.bare("GET", ws, "");
+  listWorkspaceKeys(id: string): Promise<WorkspaceKey[]> {
+    return this.bare("get", "/api/v1/workspaces/{id}/api-keys", id, { path: { id } });
   }
 
-  createWorkspaceKey(ws: string, req: CreateWorkspaceKeyRequest): Promise<WorkspaceKey & { key: string }> {
-    return this.bare("POST", ws, "", req);
+  createWorkspaceKey(id: string, body: CreateWorkspaceKeyRequest): Promise<CreatedWorkspaceKey> {
+    return this.bare("post", "/api/v1/workspaces/{id}/api-keys", id, { path: { id }, body });
   }
 
-  async revokeWorkspaceKey(ws: string, keyId: string): Promise<void> {
-    await this.bare("DELETE", ws, `/${encodeURIComponent(keyId)}`);
+  async revokeWorkspaceKey(id: string, keyId: string): Promise<void> {
+    await this.bare("delete", "/api/v1/workspaces/{id}/api-keys/{keyId}", id, { path: { id, keyId } });
   }
 
-  rotateWorkspaceKey(ws: string, keyId: string, gracePeriodSeconds: number): Promise<WorkspaceKey & { key: string }> {
-    return this.bare("POST", ws, `/${encodeURIComponent(keyId)}/rotate`, { grace_period_seconds: gracePeriodSeconds });
+  rotateWorkspaceKey(id: string, keyId: string, gracePeriodSeconds: number): Promise<RotatedWorkspaceKey> {
+    return this.bare("post", "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", id, {
+      path: { id, keyId },
+      body: { grace_period_seconds: gracePeriodSeconds },
+    });
   }
 
   // ---- transport
 
-  private async v1<T>(method: Method, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body);
-    const json = await readJSON(res);
-    if (!res.ok || (json as { success?: boolean })?.success !== true) throw toError(res, json);
-    return (json as { data: T }).data;
+  private async v1<P extends keyof paths, M extends Method>(method: M, path: P, call: Call<Op<P, M>>): Promise<Data<Op<P, M>>> {
+    const { res, json } = await this.send(method, path, call as RawCall);
+    if (!res.ok || (json as { success?: boolean } | undefined)?.success !== true) throw this.fail(res, json);
+    return (json as { data: Data<Op<P, M>> }).data;
   }
 
-  private async bare<T>(method: Method, ws: string, rest: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, `/api/v1/workspaces/${encodeURIComponent(ws)}/api-keys${rest}`, body, { "X-Workspace-ID": ws });
-    const json = await readJSON(res);
-    if (!res.ok) throw toError(res, json);
-    return json as T;
+  private async bare<P extends keyof paths, M extends Method>(method: M, path: P, workspace: string, call: Call<Op<P, M>>): Promise<Success<Op<P, M>>> {
+    const { res, json } = await this.send(method, path, { ...(call as RawCall), headers: { "X-Workspace-ID": workspace } });
+    if (!res.ok) throw this.fail(res, json);
+    return json as Success<Op<P, M>>;
   }
 
-  private async send(method: Method, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<Response> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${await this.token()}`, ...extra };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+  private async send(method: Method, template: string, call: RawCall): Promise<{ res: Response; json: unknown }> {
+    const params = (call.path ?? {}) as Record<string, string>;
+    let url = this.base + template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name]));
+    const query = Object.entries((call.query ?? {}) as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    if (query.length) url += "?" + new URLSearchParams(query.map(([k, v]) => [k, String(v)]));
+
+    const headers: Record<string, string> = { Authorization: `Bearer ${await this.token()}`, ...call.headers };
+    if (call.body !== undefined) headers["Content-Type"] = "application/json";
+    let res: Response;
     try {
-      return await fetch(this.base + path, {
-        method,
+      res = await fetch(url, {
+        method: method.toUpperCase(),
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
         cache: "no-store",
       });
     } catch {
       throw new ApiError(0, "NetworkError", `Could not reach the keygate API at ${this.base}. Check your connection and try again.`);
     }
+    return { res, json: await readJSON(res) };
+  }
+
+  private fail(res: Response, json: unknown): ApiError {
+    const err = toError(res, json);
+    if (res.status === 401) this.options.onUnauthorized?.(err);
+    return err;
   }
 }
 

@@ -4,11 +4,10 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { Api, ApiError } from "./api";
 import type { Auth, Session, User } from "./auth";
 import type { KeyLimits } from "./config";
+import { tierName } from "./format";
 import { KeysView } from "./keys";
 import { personalKeys, workspaceKeys } from "./keysource";
 import { SignIn } from "./signin";
-
-const tierName: Record<User["tier"], string> = { free: "Free", pro: "Pro", team: "Team", enterprise: "Enterprise" };
 
 /** Team and Enterprise members of a workspace see its keys. */
 export const hasWorkspace = (u: User) => !!u.teamId && (u.tier === "team" || u.tier === "enterprise");
@@ -29,16 +28,26 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits:
     setSession(null);
   };
 
+  // A session the API no longer accepts (revoked, or expired where the
+  // browser could not tell) signs the user out with the reason, rather than
+  // leaving every view to show its own 401.
   const api = useMemo(() => {
     if (!session) return null;
-    return new Api(props.apiUrl, async () => {
-      try {
-        return await session.token();
-      } catch {
-        signOut("Your session has ended; sign in again.");
-        throw new ApiError(401, "Unauthorized", "Your session has ended; sign in again.");
-      }
-    });
+    const ended = "Your session has ended, so you were signed out. Sign in again to continue.";
+    return new Api(
+      props.apiUrl,
+      async () => {
+        try {
+          return await session.token();
+        } catch {
+          signOut(ended);
+          throw new ApiError(401, "Unauthorized", ended);
+        }
+      },
+      // The API's 401 message is written for developers (it names the
+      // Authorization header); the person reads what happened and what to do.
+      { onUnauthorized: () => signOut("You were signed out: the API no longer accepts your session (it expired or was revoked). Sign in again to continue.") },
+    );
   }, [session]);
   const mine = useMemo(() => (api ? personalKeys(api) : null), [api]);
   const team = useMemo(() => (api && session && hasWorkspace(session.user) ? workspaceKeys(api, session.user.teamId!) : null), [api, session]);
@@ -66,7 +75,7 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits:
             {u.email}
           </span>
           <span class={`badge tier tier-${u.tier}`} data-testid="tier">
-            {tierName[u.tier]}
+            {tierName(u.tier)}
           </span>
           <button type="button" class="link" onClick={() => signOut()}>
             Sign out
@@ -87,7 +96,7 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits:
         {tab === "workspace" && team ? (
           <KeysView
             source={team}
-            me={u.sub}
+            me={u}
             limits={props.limits}
             title={`Workspace ${u.teamId}`}
             intro="Keys that belong to your team: they keep working when the person who made them leaves."
@@ -95,7 +104,7 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits:
         ) : (
           <KeysView
             source={mine}
-            me={u.sub}
+            me={u}
             limits={props.limits}
             title="API keys"
             intro="Keys for your scripts and CI pipelines. Each request with a key counts toward its daily limit."

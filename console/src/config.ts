@@ -25,23 +25,37 @@ export interface RuntimeConfig {
   defaultDailyLimit?: number;
   /** How many days ahead a key's expiry may be: the deployment's maxKeyLifetimeDays. */
   maxKeyLifetimeDays?: number;
+  /** The highest daily limit each paid tier may set: the deployment's tier caps. */
+  tierCaps?: Partial<Record<"pro" | "team" | "enterprise", number>>;
 }
 
 /** The deployment's key limits that the forms show. */
 export interface KeyLimits {
   defaultDailyLimit: number;
   maxKeyLifetimeDays: number;
+  /** The highest daily limit per paid tier (a free user may set none). */
+  tierCaps: Record<"pro" | "team" | "enterprise", number>;
 }
 
 /** The API's own defaults, for a config.json that does not carry the limits. */
-const defaultKeyLimits: KeyLimits = { defaultDailyLimit: 250, maxKeyLifetimeDays: 366 };
+const defaultKeyLimits: KeyLimits = {
+  defaultDailyLimit: 250,
+  maxKeyLifetimeDays: 366,
+  tierCaps: { pro: 10_000, team: 50_000, enterprise: 1_000_000 },
+};
 
 /** The limits config.json names, each falling back to the API's default when absent. */
 export function keyLimits(cfg: RuntimeConfig): KeyLimits {
   const pick = (v: unknown, fallback: number) => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : fallback);
+  const caps = defaultKeyLimits.tierCaps;
   return {
     defaultDailyLimit: pick(cfg.defaultDailyLimit, defaultKeyLimits.defaultDailyLimit),
     maxKeyLifetimeDays: pick(cfg.maxKeyLifetimeDays, defaultKeyLimits.maxKeyLifetimeDays),
+    tierCaps: {
+      pro: pick(cfg.tierCaps?.pro, caps.pro),
+      team: pick(cfg.tierCaps?.team, caps.team),
+      enterprise: pick(cfg.tierCaps?.enterprise, caps.enterprise),
+    },
   };
 }
 

@@ -1,10 +1,13 @@
 // The dialogs of the key list: create, edit, rotate, revoke, and the one that
 // shows a new key once.
-import { useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { KeyRow, NewKeyInput } from "./keysource";
 import type { UpdateKeyRequest } from "./api";
+import type { Tier } from "./auth";
 import type { KeyLimits } from "./config";
-import { dateInputValue, endOfDayUTC, fmtDateTime, isoDay } from "./format";
+import { fieldError, type FieldError, type FormField } from "./formerrors";
+import { dateInputValue, endOfDayUTC, fmtDateTime, fmtNumber, isoDay, tierName } from "./format";
 import { ErrorBanner, Modal, useAction } from "./ui";
 
 function Actions(props: { busy: boolean; submit: string; onCancel: () => void; danger?: boolean }) {
@@ -20,59 +23,174 @@ function Actions(props: { busy: boolean; submit: string; onCancel: () => void; d
   );
 }
 
+/**
+ * A form's submit with its errors: one about a field is shown next to that
+ * field (and the field gets the focus), any other in the form's banner.
+ */
+function useForm() {
+  const a = useAction();
+  const [invalid, setInvalid] = useState<FieldError | null>(null);
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (invalid) form.current?.querySelector<HTMLElement>(`[name=${invalid.field}]`)?.focus();
+  }, [invalid]);
+  return {
+    form,
+    busy: a.busy,
+    /** The error for the banner: one that names no field of the form. */
+    error: invalid ? null : a.error,
+    /** Runs the submit unless check finds a field at fault. */
+    submit(check: () => FieldError | null, fn: () => Promise<void>) {
+      const bad = check();
+      setInvalid(bad);
+      if (bad) return;
+      void a.run(async () => {
+        try {
+          await fn();
+        } catch (e) {
+          const fe = fieldError(e);
+          if (fe) setInvalid(fe);
+          throw e;
+        }
+      });
+    },
+    /** The attributes of a field's input, its hint's id and its message. */
+    field(name: FormField) {
+      const bad = invalid?.field === name;
+      const id = `${name}-field`;
+      const errId = `${name}-error`;
+      const hintId = `${name}-hint`;
+      return {
+        id,
+        hintId,
+        input: {
+          id,
+          name,
+          "aria-invalid": bad ? ("true" as const) : undefined,
+          "aria-describedby": bad ? `${errId} ${hintId}` : hintId,
+        },
+        message: bad ? (
+          <p class="field-error" id={errId} data-testid={`${name}-error`}>
+            {invalid!.message}
+          </p>
+        ) : null,
+      };
+    },
+  };
+}
+
+/** The daily limit a tier may set, or undefined when the tier may set none (free). */
+function capOf(limits: KeyLimits, tier: Tier): number | undefined {
+  return tier === "free" ? undefined : limits.tierCaps[tier];
+}
+
+/** Checks a daily limit as typed; empty is fine when the API fills in its default. */
+function checkLimit(s: string, cap: number | undefined, tier: Tier, emptyOK: boolean): FieldError | null {
+  const v = s.trim();
+  if (v === "") return emptyOK ? null : { field: "dailyLimit", message: "Give the key a daily limit." };
+  const n = Number(v);
+  const range = cap ? `from 1 to ${fmtNumber(cap)}` : "of at least 1";
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+    return { field: "dailyLimit", message: `The daily limit must be a whole number ${range}.` };
+  }
+  if (cap && n > cap) {
+    return { field: "dailyLimit", message: `The daily limit may be at most ${fmtNumber(cap)} on your ${tierName(tier)} plan; a higher plan raises it.` };
+  }
+  return null;
+}
+
+function checkName(s: string): FieldError | null {
+  return s.trim() === "" ? { field: "name", message: "Give the key a name, such as the script or pipeline that uses it." } : null;
+}
+
 function parseLimit(s: string): number | undefined {
   const v = s.trim();
   return v === "" ? undefined : Number(v);
 }
 
-export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promise<void>; onClose: () => void; limits: KeyLimits }) {
+/** A labelled form field: its label, a hint beside it, the control, and its error. */
+function Field(props: { label: string; f: { id: string; hintId: string; message: ComponentChildren }; hint?: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <div class="field">
+      <label for={props.f.id}>{props.label}</label>
+      {props.hint && (
+        <span class="hint" id={props.f.hintId}>
+          {props.hint}
+        </span>
+      )}
+      {props.children}
+      {props.f.message}
+    </div>
+  );
+}
+
+export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promise<void>; onClose: () => void; limits: KeyLimits; tier: Tier }) {
   const { defaultDailyLimit, maxKeyLifetimeDays } = props.limits;
+  const cap = capOf(props.limits, props.tier);
   const [name, setName] = useState("");
   const [limit, setLimit] = useState("");
   const [expires, setExpires] = useState("");
-  const a = useAction();
+  const f = useForm();
+  const nameF = f.field("name");
+  const limitF = f.field("dailyLimit");
+  const expiresF = f.field("expiresAt");
   return (
     <Modal title="Create an API key" onClose={props.onClose} testId="create-dialog">
       <form
+        ref={f.form}
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          void a.run(() =>
-            props.onCreate({
-              name,
-              dailyLimit: parseLimit(limit),
-              expiresAt: expires ? endOfDayUTC(expires) : undefined,
-            }),
+          f.submit(
+            () => checkName(name) ?? checkLimit(limit, cap, props.tier, true),
+            () =>
+              props.onCreate({
+                name,
+                dailyLimit: parseLimit(limit),
+                expiresAt: expires ? endOfDayUTC(expires) : undefined,
+              }),
           );
         }}
       >
-        <label>
-          Name
-          <input name="name" required maxLength={100} autoFocus value={name} placeholder="CI pipeline" onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
-        <label>
-          Daily limit <span class="hint">requests a day; {defaultDailyLimit} when left empty</span>
-          <input name="dailyLimit" type="number" min={1} step={1} inputMode="numeric" value={limit} placeholder={String(defaultDailyLimit)} onInput={(e) => setLimit(e.currentTarget.value)} />
-        </label>
-        <label>
-          Expires <span class="hint">optional; at the end of that day (UTC)</span>
-          <input name="expiresAt" type="date" min={isoDay(1)} max={isoDay(maxKeyLifetimeDays - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
-        </label>
-        <ErrorBanner error={a.error} />
-        <Actions busy={a.busy} submit="Create key" onCancel={props.onClose} />
+        <Field label="Name" hint="up to 100 characters" f={nameF}>
+          <input {...nameF.input} required maxLength={100} autoFocus value={name} placeholder="CI pipeline" onInput={(e) => setName(e.currentTarget.value)} />
+        </Field>
+        <Field
+          label="Daily limit"
+          hint={
+            <>
+              requests a day{cap && <>, up to {fmtNumber(cap)} on your {tierName(props.tier)} plan</>}; {fmtNumber(defaultDailyLimit)} when left empty
+            </>
+          }
+          f={limitF}
+        >
+          <input {...limitF.input} type="number" min={1} max={cap} step={1} inputMode="numeric" value={limit} placeholder={String(defaultDailyLimit)} onInput={(e) => setLimit(e.currentTarget.value)} />
+        </Field>
+        <Field label="Expires" hint="optional; at the end of that day (UTC)" f={expiresF}>
+          <input {...expiresF.input} type="date" min={isoDay(1)} max={isoDay(maxKeyLifetimeDays - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
+        </Field>
+        <ErrorBanner error={f.error} />
+        <Actions busy={f.busy} submit="Create key" onCancel={props.onClose} />
       </form>
     </Modal>
   );
 }
 
-export function EditKeyDialog(props: { row: KeyRow; onSave: (changes: UpdateKeyRequest) => Promise<void>; onClose: () => void; limits: KeyLimits }) {
+export function EditKeyDialog(props: { row: KeyRow; onSave: (changes: UpdateKeyRequest) => Promise<void>; onClose: () => void; limits: KeyLimits; tier: Tier }) {
   const { row } = props;
+  const cap = capOf(props.limits, props.tier);
   const [name, setName] = useState(row.name);
   const [limit, setLimit] = useState(String(row.dailyLimit));
   const [expires, setExpires] = useState(dateInputValue(row.expiresAt));
-  const a = useAction();
+  const f = useForm();
+  const nameF = f.field("name");
+  const limitF = f.field("dailyLimit");
+  const expiresF = f.field("expiresAt");
   return (
     <Modal title={`Edit ${row.name}`} onClose={props.onClose} testId="edit-dialog">
       <form
+        ref={f.form}
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           const changes: UpdateKeyRequest = {};
@@ -80,26 +198,37 @@ export function EditKeyDialog(props: { row: KeyRow; onSave: (changes: UpdateKeyR
           const l = parseLimit(limit);
           if (l !== undefined && l !== row.dailyLimit) changes.dailyLimit = l;
           if (expires !== dateInputValue(row.expiresAt)) changes.expiresAt = expires ? endOfDayUTC(expires) : null;
-          void a.run(() => (Object.keys(changes).length ? props.onSave(changes) : Promise.resolve(props.onClose())));
+          // A limit above the cap is the API's to refuse only when it is a
+          // change: a key above the cap (set before a downgrade) may keep it.
+          const limitCheck = () => (changes.dailyLimit === undefined && limit.trim() !== "" ? null : checkLimit(limit, cap, props.tier, false));
+          f.submit(
+            () => checkName(name) ?? limitCheck(),
+            () => (Object.keys(changes).length ? props.onSave(changes) : Promise.resolve(props.onClose())),
+          );
         }}
       >
         <p class="muted">
           <code>{row.prefix}</code>
         </p>
-        <label>
-          Name
-          <input name="name" required maxLength={100} autoFocus value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
-        <label>
-          Daily limit <span class="hint">applies from the next request</span>
-          <input name="dailyLimit" type="number" min={1} step={1} inputMode="numeric" required value={limit} onInput={(e) => setLimit(e.currentTarget.value)} />
-        </label>
-        <label>
-          Expires <span class="hint">empty: never</span>
-          <input name="expiresAt" type="date" min={isoDay(1)} max={isoDay(props.limits.maxKeyLifetimeDays - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
-        </label>
-        <ErrorBanner error={a.error} />
-        <Actions busy={a.busy} submit="Save changes" onCancel={props.onClose} />
+        <Field label="Name" hint="up to 100 characters" f={nameF}>
+          <input {...nameF.input} required maxLength={100} autoFocus value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </Field>
+        <Field
+          label="Daily limit"
+          hint={
+            <>
+              applies from the next request{cap && <>; up to {fmtNumber(cap)} on your {tierName(props.tier)} plan</>}
+            </>
+          }
+          f={limitF}
+        >
+          <input {...limitF.input} type="number" min={1} max={cap} step={1} inputMode="numeric" required value={limit} onInput={(e) => setLimit(e.currentTarget.value)} />
+        </Field>
+        <Field label="Expires" hint="empty: never" f={expiresF}>
+          <input {...expiresF.input} type="date" min={isoDay(1)} max={isoDay(props.limits.maxKeyLifetimeDays - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
+        </Field>
+        <ErrorBanner error={f.error} />
+        <Actions busy={f.busy} submit="Save changes" onCancel={props.onClose} />
       </form>
     </Modal>
   );
@@ -114,31 +243,35 @@ const graces = [
 
 export function RotateDialog(props: { row: KeyRow; onRotate: (grace: number) => Promise<void>; onClose: () => void }) {
   const [grace, setGrace] = useState(3600);
-  const a = useAction();
+  const f = useForm();
+  const graceF = f.field("grace");
   return (
     <Modal title={`Rotate ${props.row.name}`} onClose={props.onClose} testId="rotate-dialog">
       <form
+        ref={f.form}
         onSubmit={(e) => {
           e.preventDefault();
-          void a.run(() => props.onRotate(grace));
+          f.submit(
+            () => null,
+            () => props.onRotate(grace),
+          );
         }}
       >
         <p>
           A new key replaces <code>{props.row.prefix}</code> with the same name and daily limit. Both keys share one daily
           budget while the old one still works.
         </p>
-        <label>
-          Old key keeps working for
-          <select name="grace" autoFocus value={String(grace)} onChange={(e) => setGrace(Number(e.currentTarget.value))}>
+        <Field label="Old key keeps working for" hint="then it gets 401" f={graceF}>
+          <select {...graceF.input} autoFocus value={String(grace)} onChange={(e) => setGrace(Number(e.currentTarget.value))}>
             {graces.map((g) => (
               <option key={g.s} value={String(g.s)}>
                 {g.label}
               </option>
             ))}
           </select>
-        </label>
-        <ErrorBanner error={a.error} />
-        <Actions busy={a.busy} submit="Rotate key" onCancel={props.onClose} />
+        </Field>
+        <ErrorBanner error={f.error} />
+        <Actions busy={f.busy} submit="Rotate key" onCancel={props.onClose} />
       </form>
     </Modal>
   );
@@ -165,8 +298,17 @@ export function RevokeDialog(props: { row: KeyRow; onRevoke: () => Promise<void>
   );
 }
 
+/**
+ * The full key, shown this once. Leaving without "I have saved it" (Escape)
+ * asks first: the key cannot be shown again.
+ */
 export function ShownOnceDialog(props: { title: string; name: string; apiKey: string; note?: string; onClose: () => void }) {
   const [copied, setCopied] = useState<"" | "yes" | "no">("");
+  const [asking, setAsking] = useState(false);
+  const back = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (asking) back.current?.focus();
+  }, [asking]);
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(props.apiKey);
@@ -178,7 +320,7 @@ export function ShownOnceDialog(props: { title: string; name: string; apiKey: st
     }
   };
   return (
-    <Modal title={props.title} onClose={props.onClose} wide testId="shown-once">
+    <Modal title={props.title} onClose={props.onClose} onEscape={() => setAsking(!asking)} wide testId="shown-once">
       <p class="banner warn" role="note">
         <strong>Copy this key now: you will not see it again.</strong> keygate keeps only a hash of it; after you close this
         window only its prefix is shown.
@@ -194,11 +336,28 @@ export function ShownOnceDialog(props: { title: string; name: string; apiKey: st
         {copied === "yes" ? "Copied to the clipboard." : copied === "no" ? "Copying is blocked here: the key is selected, press Ctrl+C." : ""}
       </p>
       {props.note && <p class="muted">{props.note}</p>}
-      <div class="dialog-actions">
-        <button type="button" class="primary" onClick={props.onClose}>
-          I have saved it
-        </button>
-      </div>
+      {asking ? (
+        <div class="confirm-close" role="group" aria-labelledby="confirm-close-q" data-testid="confirm-close">
+          <p id="confirm-close-q">
+            <strong>Close without saving the key?</strong> It cannot be shown again: you would have to rotate the key or
+            create another.
+          </p>
+          <div class="dialog-actions">
+            <button type="button" class="secondary" ref={back} onClick={() => setAsking(false)}>
+              Back to the key
+            </button>
+            <button type="button" class="danger" onClick={props.onClose}>
+              Close without saving
+            </button>
+          </div>
+        </div>
+      ) : (
+        <div class="dialog-actions">
+          <button type="button" class="primary" onClick={props.onClose}>
+            I have saved it
+          </button>
+        </div>
+      )}
     </Modal>
   );
 }
@@ -206,5 +365,5 @@ export function ShownOnceDialog(props: { title: string; name: string; apiKey: st
 export function rotatedNote(oldRow: KeyRow, grace: number): string {
   if (grace === 0) return `The old key ${oldRow.prefix} has stopped working.`;
   const until = fmtDateTime(new Date(Date.now() + grace * 1000).toISOString());
-  return `The old key ${oldRow.prefix} keeps working until ${until}.`;
+  return `The old key ${oldRow.prefix} keeps working until ${until}; until then the two share one daily budget.`;
 }

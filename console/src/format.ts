@@ -38,3 +38,27 @@ export function dayLabel(date: string): string {
   const d = new Date(`${date}T00:00:00Z`);
   return d.toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
 }
+
+const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+const dayAndTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+
+/** A moment soon: "11:50" today, "Dec 6, 11:50" on another day (the reader's time zone). */
+export function fmtClock(ms: number, now = Date.now()): string {
+  const d = new Date(ms);
+  return d.toDateString() === new Date(now).toDateString() ? timeOnly.format(d) : dayAndTime.format(d);
+}
+
+/** A duration ahead, roughly: "under a minute", "58 min", "1 h 5 min", "23 h". */
+export function fmtTimeLeft(ms: number): string {
+  const min = Math.floor(ms / 60_000);
+  if (min < 1) return "under a minute";
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  const m = min % 60;
+  return h >= 10 || m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+const tierNames = { free: "Free", pro: "Pro", team: "Team", enterprise: "Enterprise" } as const;
+
+/** A tier as the plans are called: "Pro". */
+export const tierName = (t: keyof typeof tierNames) => tierNames[t];

@@ -1,5 +1,5 @@
 // The sign-in screen.
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Auth, Session } from "./auth";
 import { ErrorBanner, useAction } from "./ui";
 
@@ -7,6 +7,10 @@ export function SignIn(props: { auth: Auth; local: boolean; notice?: string; onS
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const a = useAction();
+  // The focus starts in the email field, also after signing out (autofocus
+  // acts only once per page load, so it would stay on <body>).
+  const emailField = useRef<HTMLInputElement>(null);
+  useEffect(() => emailField.current?.focus(), []);
   return (
     <main class="signin">
       <form
@@ -19,10 +23,14 @@ export function SignIn(props: { auth: Auth; local: boolean; notice?: string; onS
       >
         <h1 id="signin-title">Sign in to keygate</h1>
         <p class="muted">Manage the API keys of your account and see how much they are used.</p>
-        {props.notice && <p class="banner info">{props.notice}</p>}
+        {props.notice && (
+          <p class="banner info" role="alert" data-testid="signed-out">
+            {props.notice}
+          </p>
+        )}
         <label>
           Email
-          <input name="email" type="email" autoComplete="username" required autoFocus value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+          <input ref={emailField} name="email" type="email" autoComplete="username" required autoFocus value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
         </label>
         <label>
           Password

@@ -125,28 +125,76 @@ func TestFreeUserSeesWhyNoKeys(t *testing.T) {
 	}
 }
 
-// TestErrorShowsEnvelopeMessage: an API error shows the envelope's message
-// as the API wrote it.
-func TestErrorShowsEnvelopeMessage(t *testing.T) {
+// TestFormErrorsInFormWords: the create form states the tier's cap before
+// the user reaches it and refuses a limit above it next to the field; an API
+// error about a field shows next to that field in the form's words (the API
+// says "Field 'name' …"); an error about no field shows the envelope's
+// message as the API wrote it.
+func TestFormErrorsInFormWords(t *testing.T) {
 	e := browserEnv(t)
 	_, id := signInTokens(t, e, "pro@example.com")
-	body := `{"name":"Too big","dailyLimit":20000000}`
-	status, _, m := callAPI(t, e, "POST", "/v1/api-keys", id, body)
-	want := errMessage(m)
-	if status < 400 || want == "" {
-		t.Fatalf("the API accepted %s: %d %v", body, status, m)
-	}
-
 	tb := newTab(t, e)
 	tb.signIn("pro@example.com")
+	dlg := `[data-testid=create-dialog] `
 	tb.do(
-		chromedp.Click(`//button[normalize-space()="Create API key"]`),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`), "Too big"),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=create-dialog] input[name=dailyLimit]`), "20000000"),
-		chromedp.Click(chromedp.CSS(`[data-testid=create-dialog] button[type=submit]`)),
+		chromedp.Click(button("Create API key")),
+		chromedp.WaitVisible(chromedp.CSS(dlg+`input[name=name]`)),
 	)
-	if got := tb.waitText(`[data-testid=create-dialog] [role=alert]`, want); got != want {
+	// The cap is the stack's KEYGATE_TIER_CAPS, through config.json.
+	tb.waitText(`[data-testid=create-dialog]`, "up to 9,000 on your Pro plan")
+
+	// A limit above the cap: refused next to its field, before any request.
+	tb.do(
+		chromedp.SendKeys(chromedp.CSS(dlg+`input[name=name]`), "Too big"),
+		chromedp.SendKeys(chromedp.CSS(dlg+`input[name=dailyLimit]`), "20000000"),
+		chromedp.Click(chromedp.CSS(dlg+`button[type=submit]`)),
+	)
+	msg := tb.waitText(dlg+`[data-testid=dailyLimit-error]`, "The daily limit may be at most 9,000 on your Pro plan")
+	if strings.Contains(msg, "dailyLimit") {
+		t.Errorf("the form speaks the API's field name: %q", msg)
+	}
+	tb.waitFocus(dlg + `input[name=dailyLimit]`)
+	if got := eval[string](tb, `document.querySelector("[data-testid=create-dialog] input[name=dailyLimit]").getAttribute("aria-invalid")`); got != "true" {
+		t.Errorf("aria-invalid = %q on the daily limit", got)
+	}
+	if tb.exists(dlg + `[role=alert]`) {
+		t.Errorf("a field's error is also in the banner: %q", tb.text(dlg+`[role=alert]`))
+	}
+
+	// A name of one invisible character: the browser lets it through, the
+	// API refuses it naming 'name'; the form says it next to the name.
+	status, _, m := callAPI(t, e, "POST", "/v1/api-keys", id, `{"name":"\u200b"}`)
+	if status != 400 || !strings.HasPrefix(errMessage(m), "Field 'name' ") {
+		t.Fatalf("the API answered %d %v", status, m)
+	}
+	tb.setField(dlg+`input[name=dailyLimit]`, "")
+	tb.setField(dlg+`input[name=name]`, "\u200b")
+	tb.do(chromedp.Click(chromedp.CSS(dlg + `button[type=submit]`)))
+	want := "The name " + strings.TrimPrefix(errMessage(m), "Field 'name' ")
+	if got := tb.waitText(dlg+`[data-testid=name-error]`, "The name "); got != want {
+		t.Errorf("next to the name: %q, want %q", got, want)
+	}
+	if tb.exists(dlg + `[data-testid=dailyLimit-error]`) {
+		t.Error("the daily limit still shows its earlier error")
+	}
+	tb.do(chromedp.KeyEvent("\x1b"))
+	tb.waitGone(`[data-testid=create-dialog]`)
+
+	// An error about no field of the form: rotating a key revoked meanwhile
+	// (in another tab, say) is 404, shown as the API wrote it.
+	key := tb.createKey("Revoked meanwhile", "")
+	tb.clickKeyAction(key[:17], "Rotate")
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=rotate-dialog] select[name=grace]`)))
+	if status, _, m := callAPI(t, e, "DELETE", "/v1/api-keys/"+key[:17], id, ""); status != 200 {
+		t.Fatalf("revoke: %d %v", status, m)
+	}
+	status, _, m = callAPI(t, e, "POST", "/v1/api-keys/"+key[:17]+"/rotate", id, `{"gracePeriodSeconds":0}`)
+	want = errMessage(m)
+	if status != 404 || want == "" {
+		t.Fatalf("rotating a revoked key: %d %v", status, m)
+	}
+	tb.do(chromedp.Click(chromedp.CSS(`[data-testid=rotate-dialog] button[type=submit]`)))
+	if got := tb.waitText(`[data-testid=rotate-dialog] [role=alert]`, want); got != want {
 		t.Errorf("the page shows %q, the API said %q", got, want)
 	}
 }
@@ -178,6 +226,10 @@ func TestFormsShowDeploymentLimits(t *testing.T) {
 	tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=create-dialog] input[name=dailyLimit]`)))
 	want := fmt.Sprint(testDefaultDailyLimit)
 	tb.waitText(`[data-testid=create-dialog]`, want+" when left empty")
+	tb.waitText(`[data-testid=create-dialog]`, "up to 9,000 on your Pro plan")
+	if got := eval[string](tb, `document.querySelector("[data-testid=create-dialog] input[name=dailyLimit]").max`); got != fmt.Sprint(testProCap) {
+		t.Errorf("dailyLimit max %q, want the Pro cap %d", got, testProCap)
+	}
 	if got := eval[string](tb, `document.querySelector("[data-testid=create-dialog] input[name=dailyLimit]").placeholder`); got != want {
 		t.Errorf("dailyLimit placeholder %q, want %q", got, want)
 	}
@@ -252,8 +304,13 @@ func TestKeyboardAndLabels(t *testing.T) {
 	tb.do(chromedp.KeyEvent("Keyboard key"), chromedp.KeyEvent("\r"))
 	tb.waitText(`[data-testid=shown-once]`, "you will not see it again")
 	key := runT(tb, chromedp.Value(chromedp.CSS(`#new-key`)))
-	tb.do(chromedp.KeyEvent("\x1b")) // Escape closes the dialog
+	// Escape asks before the key is lost; Tab and Enter confirm.
+	tb.do(chromedp.KeyEvent("\x1b"))
+	tb.waitText(`[data-testid=confirm-close]`, "Close without saving the key?")
+	tb.waitFocus(`[data-testid=confirm-close] button.secondary`)
+	tb.do(chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r"))
 	tb.waitGone(`[data-testid=shown-once]`)
+	tb.waitFocus(`.head-actions button.primary`) // back on Create API key
 	tb.waitText(card(key[:17])+" .key-name", "Keyboard key")
 }
 
@@ -269,5 +326,79 @@ func TestNarrowScreen(t *testing.T) {
 	widths := eval[struct{ Scroll, Inner int }](tb, `({Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth})`)
 	if widths.Inner != 375 || widths.Scroll > widths.Inner {
 		t.Errorf("page is %d px wide in a %d px window", widths.Scroll, widths.Inner)
+	}
+}
+
+// chartLayout measures a usage chart as drawn: the smallest text's height on
+// screen, and how many texts touch a bar or another text.
+type chartLayout struct {
+	MinTextHeight float64
+	Texts         int
+	Overlaps      []string
+}
+
+func (tb *tab) chartLayout(sel string) chartLayout {
+	tb.t.Helper()
+	return eval[chartLayout](tb, fmt.Sprintf(`(() => {
+		const svg = document.querySelector(%q);
+		const box = (el) => el.getBoundingClientRect();
+		const texts = [...svg.querySelectorAll("text")].map((el) => ({ label: el.textContent, r: box(el) }));
+		const bars = [...svg.querySelectorAll("rect.day")].map(box).filter((r) => r.height > 0);
+		const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+		const overlaps = [];
+		texts.forEach((t, i) => {
+			if (bars.some((b) => hit(t.r, b))) overlaps.push(t.label + " / a bar");
+			texts.slice(i + 1).forEach((u) => hit(t.r, u.r) && overlaps.push(t.label + " / " + u.label));
+		});
+		return { MinTextHeight: Math.min(...texts.map((t) => t.r.height)), Texts: texts.length, Overlaps: overlaps };
+	})()`, sel))
+}
+
+// TestChartReadable: the 30-day chart of a key that used its whole limit
+// today, on a desktop and at 375 px: its text is at least 11 px high on
+// screen and no label covers a bar or another label (the limit's label once
+// sat on today's bar, and the axis text was ~5 px high on a phone).
+func TestChartReadable(t *testing.T) {
+	e := browserEnv(t)
+	tb := newTab(t, e)
+	tb.signIn("pro@example.com")
+	key := tb.createKey("Chart at its limit", "5")
+	for range 5 {
+		if status, _, m := callAPI(t, e, "GET", "/v1/usage", key, ""); status != 200 {
+			t.Fatalf("usage: %d %v", status, m)
+		}
+	}
+	tb.do(chromedp.Reload())
+	c := card(key[:17])
+	tb.waitText(c+" [data-testid=used-today]", "5 of 5")
+	tb.clickKeyAction(key[:17], "Usage, 30 days")
+	chart := c + " [data-testid=usage-chart]"
+	tb.do(chromedp.WaitVisible(chromedp.CSS(chart)))
+	tb.waitText(c+" figcaption", "Daily limit 5")
+
+	for _, width := range []int64{1280, 375} {
+		if width != 1280 {
+			tb.do(chromedp.EmulateViewport(width, 800, chromedp.EmulateMobile))
+		}
+		var l chartLayout
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			// The chart follows its new width at the next resize observation.
+			l = tb.chartLayout(chart)
+			if l.MinTextHeight >= 11 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if l.Texts < 5 || l.MinTextHeight < 11 {
+			t.Errorf("%d px: %d texts, the smallest %.1f px high; want every text at least 11 px", width, l.Texts, l.MinTextHeight)
+		}
+		if len(l.Overlaps) > 0 {
+			t.Errorf("%d px: labels overlap: %q", width, l.Overlaps)
+		}
+		widths := eval[struct{ Scroll, Inner int }](tb, `({Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth})`)
+		if widths.Scroll > widths.Inner {
+			t.Errorf("%d px: the page is %d px wide", width, widths.Scroll)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/webapp"
 	"github.com/keygate/keygate/shared/config"
+	"github.com/keygate/keygate/shared/secretscan/secretscantest"
 )
 
 func TestMain(m *testing.M) {
@@ -48,8 +49,19 @@ type env struct {
 	clock     *shiftClock
 	browser   context.Context // nil when Chromium is unavailable
 	noBrowser error
-	stop      []func()
+	// github publishes the key that signs secret scanning reports.
+	github *secretscantest.Signer
+	stop   []func()
 }
+
+// stackTB hands a helper that ties a resource to a test's lifetime the
+// shared stack's lifetime instead: it outlives the test that started it.
+type stackTB struct {
+	testing.TB
+	e *env
+}
+
+func (s stackTB) Cleanup(f func()) { s.e.stop = append(s.e.stop, f) }
 
 var (
 	setupOnce sync.Once
@@ -83,8 +95,9 @@ func stack(t *testing.T) *env {
 
 var errPrereq = errors.New("prerequisite missing")
 
-// The web app's key limits (KEYGATE_DEFAULT_DAILY_LIMIT, KEYGATE_MAX_KEY_LIFETIME_DAYS).
-const testDefaultDailyLimit, testMaxKeyLifetimeDays = 400, 90
+// The web app's key limits (KEYGATE_DEFAULT_DAILY_LIMIT, KEYGATE_MAX_KEY_LIFETIME_DAYS,
+// KEYGATE_TIER_CAPS for pro).
+const testDefaultDailyLimit, testMaxKeyLifetimeDays, testProCap = 400, 90, 9000
 
 func setup(t *testing.T) (*env, error) {
 	dir, err := webapp.ConsoleDir()
@@ -92,6 +105,9 @@ func setup(t *testing.T) (*env, error) {
 		return nil, fmt.Errorf("%w: %v", errPrereq, err)
 	}
 	e := &env{clock: &shiftClock{}}
+	// GitHub's side of secret scanning: a published key that signs reports.
+	gh := secretscantest.New(stackTB{t, e})
+	e.github = gh.AddKey(t, "gh-browser")
 	// Key limits other than the defaults, so TestFormsShowDeploymentLimits
 	// sees them reach the console through /config.json.
 	getenv := map[string]string{
@@ -99,6 +115,8 @@ func setup(t *testing.T) (*env, error) {
 		config.EnvTable:             "browser-" + testenv.TableName(t),
 		config.EnvDefaultDailyLimit: fmt.Sprint(testDefaultDailyLimit),
 		config.EnvMaxKeyLifetime:    fmt.Sprint(testMaxKeyLifetimeDays),
+		config.EnvTierCaps:          fmt.Sprintf("pro=%d", testProCap),
+		config.EnvGitHubKeysURL:     gh.URL,
 	}
 	level := slog.LevelWarn
 	var cognitoOut io.Writer

@@ -76,6 +76,37 @@ func TestScreenshots(t *testing.T) {
 	if status, _, m := callAPI(t, e, "DELETE", "/v1/api-keys/"+old[:17], id, ""); status != 200 {
 		t.Fatalf("revoke: %d %v", status, m)
 	}
+	// Staging's key rotated an hour's grace ago... minus a few minutes: the
+	// old key still works for a while and shares its budget with the new one,
+	// which the deploy job has started to use.
+	status, _, m := callAPI(t, e, "POST", "/v1/api-keys/"+staging[:17]+"/rotate", id, `{"gracePeriodSeconds":3600}`)
+	if status != 201 {
+		t.Fatalf("rotate: %d %v", status, m)
+	}
+	stagingNew := m["data"].(map[string]any)["key"].(string)
+	burst(t, e, stagingNew, 6)
+
+	// The team workspace: keys made by alice, by bob, and by a CI bot
+	// whose token carried no email.
+	_, aliceID := signInTokens(t, e, "alice@example.com")
+	_, bobID := signInTokens(t, e, "bob@example.com")
+	botClaims := tokenClaims(t, bobID)
+	delete(botClaims, "email")
+	botClaims["sub"] = "0d4f7a52-9c1e-4b7a-8f3e-2a6b5c4d3e2f"
+	for _, w := range []struct {
+		token, body string
+		uses        int
+	}{
+		{signCognitoLocal(t, botClaims), `{"name":"Nightly backup (CI bot)","daily_limit":500}`, 120},
+		{bobID, `{"name":"Mobile app backend","daily_limit":5000}`, 1840},
+		{aliceID, `{"name":"Deploy pipeline","daily_limit":1000}`, 312},
+	} {
+		status, _, m := callAPI(t, e, "POST", "/api/v1/workspaces/acme/api-keys", w.token, w.body)
+		if status != 201 {
+			t.Fatalf("workspace key %s: %d %v", w.body, status, m)
+		}
+		burst(t, e, m["key"].(string), w.uses)
+	}
 	t.Logf("seeded a month of usage in %v", time.Since(start).Round(time.Millisecond))
 
 	save := func(name string, png []byte) {
@@ -92,13 +123,28 @@ func TestScreenshots(t *testing.T) {
 	tb.signIn("pro@example.com")
 	tb.waitText(card(ci[:17])+" [data-testid=used-today]", "612 of 1,000")
 	tb.waitText(card(old[:17])+" .badge", "Revoked")
+	tb.waitText(card(staging[:17])+" .badge", "Grace period")
 	save("console-keys.png", runT(tb, chromedp.FullScreenshot(100)))
+
+	// The rotated pair: the old key's grace period, one shared budget.
+	pair := append(runT(tb, chromedp.Nodes(chromedp.CSS(card(stagingNew[:17])))), runT(tb, chromedp.Nodes(chromedp.CSS(card(staging[:17]))))...)
+	save("console-rotation.png", runT(tb, chromedp.ScreenshotNodes(pair, 1)))
 
 	tb.clickKeyAction(ci[:17], "Usage, 30 days")
 	tb.do(chromedp.WaitVisible(chromedp.CSS(card(ci[:17]) + " [data-testid=usage-chart]")))
 	time.Sleep(400 * time.Millisecond) // the bar's width transition
 	save("console-usage-chart.png", runT(tb, chromedp.Screenshot(chromedp.CSS(card(ci[:17])))))
 	tb.clickKeyAction(ci[:17], "Hide usage")
+
+	phone := newTab(t, e)
+	phone.do(chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	phone.signIn("pro@example.com")
+	phone.waitText(card(ci[:17])+" [data-testid=used-today]", "612 of 1,000")
+	save("console-mobile.png", runT(phone, chromedp.CaptureScreenshot()))
+	phone.clickKeyAction(ci[:17], "Usage, 30 days")
+	phone.do(chromedp.WaitVisible(chromedp.CSS(card(ci[:17]) + " [data-testid=usage-chart]")))
+	time.Sleep(400 * time.Millisecond)
+	save("console-mobile-chart.png", runT(phone, chromedp.Screenshot(chromedp.CSS(card(ci[:17])+" figure.chart"))))
 
 	tb.do(
 		chromedp.EmulateViewport(1200, 760),
@@ -112,11 +158,12 @@ func TestScreenshots(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	save("console-key-shown-once.png", runT(tb, chromedp.CaptureScreenshot()))
 
-	phone := newTab(t, e)
-	phone.do(chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
-	phone.signIn("pro@example.com")
-	phone.waitText(card(ci[:17])+" [data-testid=used-today]", "612 of 1,000")
-	save("console-mobile.png", runT(phone, chromedp.CaptureScreenshot()))
+	team := newTab(t, e)
+	team.do(chromedp.EmulateViewport(1200, 900))
+	team.openWorkspace("alice@example.com")
+	team.waitText(`.key-list`, "Nightly backup (CI bot)")
+	team.waitText(`.key-list`, "1,840 of 5,000")
+	save("console-workspace.png", runT(team, chromedp.FullScreenshot(100)))
 }
 
 // burst makes n key-authenticated requests, 16 at a time.

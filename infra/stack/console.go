@@ -21,7 +21,7 @@ import (
 // ConsoleConfigKey is the runtime configuration the stack writes next to the
 // console's files; the console fetches /config.json when it starts. Its shape
 // ({"apiUrl", "region", "userPoolId", "clientId", "defaultDailyLimit",
-// "maxKeyLifetimeDays"}) is agreed with console/ (src/config.ts).
+// "maxKeyLifetimeDays", "tierCaps"}) is agreed with console/ (src/config.ts).
 const ConsoleConfigKey = "config.json"
 
 // Console is the web console's hosting: a private bucket behind CloudFront.
@@ -34,12 +34,14 @@ type Console struct {
 }
 
 // ConsoleConfig is what the console needs to know at run time, all of it
-// public (the app client has no secret). The two limits are the deployment's
+// public (the app client has no secret). The limits are the deployment's
 // settings, which the console's forms show (a new key's limit when none is
-// given, the latest expiry date it offers).
+// given, the latest expiry date it offers, each paid tier's highest daily
+// limit).
 type ConsoleConfig struct {
 	APIURL, Region, UserPoolID, ClientID  *string
 	DefaultDailyLimit, MaxKeyLifetimeDays int
+	TierCaps                              map[string]int
 }
 
 // newConsoleHosting defines the bucket and the distribution. apiOrigin and
@@ -174,6 +176,7 @@ func (c *Console) deploy(st awscdk.Stack, s Settings, dir string, cfg ConsoleCon
 				"clientId":           cfg.ClientID,
 				"defaultDailyLimit":  jsii.Number(float64(cfg.DefaultDailyLimit)),
 				"maxKeyLifetimeDays": jsii.Number(float64(cfg.MaxKeyLifetimeDays)),
+				"tierCaps":           tierCapsJSON(cfg.TierCaps),
 			}, nil),
 		},
 		Prune:             jsii.Bool(true),
@@ -191,6 +194,15 @@ func (c *Console) deploy(st awscdk.Stack, s Settings, dir string, cfg ConsoleCon
 			suppressBucketDeploymentHandler(child)
 		}
 	}
+}
+
+// tierCapsJSON is the caps as config.json's tierCaps: {"pro": 10000, ...}.
+func tierCapsJSON(caps map[string]int) map[string]any {
+	out := make(map[string]any, len(caps))
+	for tier, n := range caps {
+		out[tier] = jsii.Number(float64(n))
+	}
+	return out
 }
 
 func suppressBucketDeploymentHandler(handler constructs.IConstruct) {

@@ -190,8 +190,12 @@ func TestConsoleDeployment(t *testing.T) {
 			if err := json.Unmarshal([]byte(regexp.MustCompile(`"?<<marker:0xbaba:\d+>>"?`).ReplaceAllString(doc, `"x"`)), &cfg); err != nil {
 				t.Fatalf("%s: config.json %q: %v", config, doc, err)
 			}
-			if len(cfg) != 6 || cfg["apiUrl"] == "" || cfg["region"] == "" || cfg["userPoolId"] == "" || cfg["clientId"] == "" {
-				t.Errorf("%s: config.json %s, want exactly apiUrl, region, userPoolId, clientId, defaultDailyLimit, maxKeyLifetimeDays", config, doc)
+			if len(cfg) != 7 || cfg["apiUrl"] == "" || cfg["region"] == "" || cfg["userPoolId"] == "" || cfg["clientId"] == "" {
+				t.Errorf("%s: config.json %s, want exactly apiUrl, region, userPoolId, clientId, defaultDailyLimit, maxKeyLifetimeDays, tierCaps", config, doc)
+			}
+			// The tier caps, which the create form states before a user hits them.
+			if caps, _ := cfg["tierCaps"].(map[string]any); len(caps) != 3 || caps["pro"] != 10_000.0 || caps["team"] != 50_000.0 || caps["enterprise"] != 1_000_000.0 {
+				t.Errorf("%s: config.json tierCaps = %v, want the stack's caps as numbers", config, cfg["tierCaps"])
 			}
 			// The deployment's limits, as JSON numbers known at synth time.
 			wantLimits := map[string]float64{"defaultDailyLimit": 250, "maxKeyLifetimeDays": 366}

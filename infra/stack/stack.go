@@ -107,7 +107,7 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 
 	k.Console.deploy(st, s, props.ConsoleDir, ConsoleConfig{
 		APIURL: k.API.Url(), Region: pool.region, UserPoolID: pool.userPoolID, ClientID: pool.consoleClientID,
-		DefaultDailyLimit: s.DefaultDailyLimit, MaxKeyLifetimeDays: s.MaxKeyLifetimeDays,
+		DefaultDailyLimit: s.DefaultDailyLimit, MaxKeyLifetimeDays: s.MaxKeyLifetimeDays, TierCaps: s.TierCaps,
 	})
 	k.Monitoring = newMonitoring(st, s, k)
 

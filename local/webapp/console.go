@@ -13,7 +13,7 @@ import (
 )
 
 // ConsoleConfig is the console's /config.json. The deployed stack writes the
-// same file (apiUrl, region, userPoolId, clientId and the two limits); local
+// same file (apiUrl, region, userPoolId, clientId and the limits); local
 // mode adds the rest.
 type ConsoleConfig struct {
 	APIURL     string `json:"apiUrl"`
@@ -26,6 +26,10 @@ type ConsoleConfig struct {
 	// defaults.
 	DefaultDailyLimit  int `json:"defaultDailyLimit,omitempty"`
 	MaxKeyLifetimeDays int `json:"maxKeyLifetimeDays,omitempty"`
+	// TierCaps are the highest daily limits of the paid tiers
+	// (KEYGATE_TIER_CAPS), which the create form states before a user hits
+	// them; zero leaves them out.
+	TierCaps TierCaps `json:"tierCaps,omitzero"`
 	// CognitoEndpoint is cognito-local's address; empty means AWS's.
 	CognitoEndpoint string `json:"cognitoEndpoint,omitempty"`
 	// AuthFlow is USER_PASSWORD_AUTH with cognito-local (it has no SRP);
@@ -34,6 +38,13 @@ type ConsoleConfig struct {
 	// APIToken is "id" with cognito-local (its access tokens never carry
 	// custom:tier); empty means the console's default, the access token.
 	APIToken string `json:"apiToken,omitempty"`
+}
+
+// TierCaps is config.json's tierCaps: {"pro": 10000, "team": 50000, "enterprise": 1000000}.
+type TierCaps struct {
+	Pro        int `json:"pro,omitempty"`
+	Team       int `json:"team,omitempty"`
+	Enterprise int `json:"enterprise,omitempty"`
 }
 
 // ConsoleDir finds console/dist (built by `make console`) above the working

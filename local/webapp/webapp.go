@@ -30,6 +30,7 @@ import (
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/cognito/pretoken"
 	"github.com/keygate/keygate/shared/config"
+	"github.com/keygate/keygate/shared/principal"
 )
 
 // DemoPassword is every demo user's password (local mode only).
@@ -200,6 +201,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	limits := s.API.App.Config.Limits
 	s.Console.DefaultDailyLimit = limits.DefaultDailyLimit
 	s.Console.MaxKeyLifetimeDays = int(limits.MaxKeyLifetime / (24 * time.Hour))
+	s.Console.TierCaps = TierCaps{
+		Pro: limits.TierCaps[principal.Pro], Team: limits.TierCaps[principal.Team], Enterprise: limits.TierCaps[principal.Enterprise],
+	}
 	connect := []string{s.API.URL}
 	if s.Cognito != nil {
 		connect = append(connect, s.Cognito.Endpoint)
