@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/keygate/keygate/route"
 )
 
 // Route is one method of the REST API and the Lambda that answers it.
@@ -20,20 +22,18 @@ type Route struct {
 	Public bool
 }
 
-// Routes are the contract's routes (API.md, design.md), in the order the 404
-// message lists them. Every one but the public ones is behind the authorizer.
-var Routes = []Route{
-	{Method: "POST", Path: "/v1/api-keys", Lambda: "createkey"},
-	{Method: "GET", Path: "/v1/api-keys", Lambda: "listkeys"},
-	{Method: "PATCH", Path: "/v1/api-keys/{prefix}", Lambda: "updatekey"},
-	{Method: "DELETE", Path: "/v1/api-keys/{prefix}", Lambda: "revokekey"},
-	{Method: "POST", Path: "/v1/api-keys/{prefix}/rotate", Lambda: "rotatekey"},
-	{Method: "GET", Path: "/v1/usage", Lambda: "usage"},
-	{Method: "GET", Path: "/api/v1/workspaces/{id}/api-keys", Lambda: "wslistkeys"},
-	{Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys", Lambda: "wscreatekey"},
-	{Method: "DELETE", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}", Lambda: "wsrevokekey"},
-	{Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", Lambda: "wsrotatekey"},
-	{Method: "POST", Path: "/v1/secret-scanning/github", Lambda: "secretscan", Public: true},
+// Routes are keygate's routes as the route package declares them (the one
+// declaration local mode, the authorizer and this stack read), in the order
+// the 404 message lists them. Every one but the public ones is behind the
+// authorizer.
+var Routes = routesOf(route.Keygate)
+
+func routesOf(t route.Table) []Route {
+	out := make([]Route, len(t))
+	for i, r := range t {
+		out[i] = Route{Method: r.Method, Path: r.Path, Lambda: r.Function, Public: r.Public}
+	}
+	return out
 }
 
 // CORS, as the contract's Browsers section says. Header names are sent in
@@ -61,16 +61,8 @@ func routesByPath() (paths []string, methods map[string][]string) {
 	return paths, methods
 }
 
-// routeList is the 404 message's list: methods joined per path, in Routes
-// order, e.g. "POST|GET /v1/api-keys".
-func routeList() string {
-	paths, methods := routesByPath()
-	parts := make([]string, len(paths))
-	for i, p := range paths {
-		parts[i] = strings.Join(methods[p], "|") + " " + p
-	}
-	return strings.Join(parts, ", ")
-}
+// routeList is the 404 message's list, as the local gateway renders it.
+func routeList() string { return route.Keygate.Summary() }
 
 // pathParams are the {name} segments of a route path.
 func pathParams(path string) []string {

@@ -2,11 +2,7 @@ package stack
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -128,50 +124,5 @@ func TestNotFoundListsEveryRoute(t *testing.T) {
 	}
 	if strings.ContainsAny(msg, "$#") {
 		t.Errorf("404 message %q has a VTL character", msg)
-	}
-}
-
-// TestRoutesMatchServiceCode: the stack's routes are functions/handlers'
-// route table (which local mode serves): same function, method, path and
-// authorizer, in the same order. Read from its source: infra is its own module.
-func TestRoutesMatchServiceCode(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "../../functions/handlers/routes.go", nil, 0)
-	if err != nil {
-		t.Skipf("service code not readable: %v", err)
-	}
-	var got []Route
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "Routes" || len(vs.Values) != 1 {
-			return true
-		}
-		for _, e := range vs.Values[0].(*ast.CompositeLit).Elts {
-			var r Route
-			for _, kv := range e.(*ast.CompositeLit).Elts {
-				kv := kv.(*ast.KeyValueExpr)
-				key := kv.Key.(*ast.Ident).Name
-				switch v := kv.Value.(type) {
-				case *ast.BasicLit:
-					s, _ := strconv.Unquote(v.Value)
-					switch key {
-					case "Function":
-						r.Lambda = s
-					case "Method":
-						r.Method = s
-					case "Path":
-						r.Path = s
-					}
-				case *ast.Ident:
-					if key == "Public" {
-						r.Public = v.Name == "true"
-					}
-				}
-			}
-			got = append(got, r)
-		}
-		return false
-	})
-	if !slices.Equal(got, Routes) {
-		t.Errorf("routes differ from functions/handlers/routes.go:\n infra    %v\n handlers %v", Routes, got)
 	}
 }

@@ -81,6 +81,9 @@ var lambdaSpecs = map[string]lambdaSpec{
 		tableOps: metered()},
 	"rotatekey": {id: "RotateKey", description: "keygate POST /v1/api-keys/{prefix}/rotate",
 		tableOps: metered(), indexOps: []string{"dynamodb:Query"}}, // Query: cleanup
+	// Not counted, but checked with one consistent read of the budget.
+	"scopes": {id: "Scopes", description: "keygate GET /v1/scopes",
+		tableOps: metered()},
 	"usage": {id: "Usage", description: "keygate GET /v1/usage",
 		tableOps: metered("dynamodb:BatchGetItem", "dynamodb:Query"), indexOps: []string{"dynamodb:Query"}},
 

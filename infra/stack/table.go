@@ -28,6 +28,7 @@ var ListedAttributes = []string{
 	"prefix", "id", "ownerKind", "owner", "createdBy", "budget", "tier", "teamId", "name", "dailyLimit",
 	"status", "createdAt", "updatedAt", "keyExpiresAt", "revokedAt", "revokedReason", "leakUrl",
 	"leakedAt", "rotatedFrom", "rotatedFromId", "rotatedTo", "rotatedToId", "lastUsedAt",
+	"scopes", "allowedIps", "createdByEmail",
 }
 
 func newTable(st awscdk.Stack, s Settings) awsdynamodb.Table {
