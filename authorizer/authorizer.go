@@ -81,8 +81,6 @@ type goodKey struct {
 func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	ctx, rec := metrics.Start(ctx) // metrics hook: one EMF line per invocation
 	defer rec.Flush()
-	ctx, cancel := lambdahttp.WithinLambdaDeadline(ctx)
-	defer cancel()
 	authorization, _ := lambdahttp.Header(ev.Headers, "Authorization")
 	p, rendered, err := a.authenticate(ctx, authorization)
 	if err != nil {
@@ -145,6 +143,10 @@ func (a *Authorizer) authenticateKey(ctx context.Context, cred string) (principa
 	if g, ok := a.Good.Get(hash, now); ok {
 		return g.p, g.ctx, nil
 	}
+	// Only a key the caches do not answer reaches the store: its calls
+	// share one deadline, inside the Lambda's.
+	ctx, cancel := lambdahttp.WithinLambdaDeadline(ctx)
+	defer cancel()
 	if a.Misses.Contains(prefix) {
 		metrics.Denial(ctx, metrics.ReasonUnknown) // metrics hook (the miss cache holds unknown, revoked and expired prefixes)
 		return a.deny(ctx, "key unknown or revoked (cached)", "keyPrefix", prefix)
