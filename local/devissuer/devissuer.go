@@ -3,13 +3,20 @@
 // /.well-known/jwks.json, and mints RS256 tokens shaped like Cognito's (access
 // tokens with client_id, ID tokens with aud, custom:tier and custom:teamId).
 // Local mode and the tests use it; it is never deployed.
+//
+// In local mode it also hands out tokens of the console's demo users
+// (/token?user=<email>): those come from the pool the console signs in at,
+// not from this issuer, because identities are per issuer and the demo users
+// live in that pool.
 package devissuer
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -33,7 +40,21 @@ type Issuer struct {
 
 	// down makes the JWKS endpoint answer 503 (tests of an unreachable pool).
 	down atomic.Bool
+	// users answers /token?user=; nil until SetUserTokens.
+	users atomic.Pointer[UserTokens]
 }
+
+// UserTokens returns a token of the user with that email, signed by the
+// issuer where that user lives; use is "id" or "access". An unknown user is
+// an error wrapping ErrUnknownUser whose message says who is known.
+type UserTokens func(ctx context.Context, email, use string) (string, error)
+
+// ErrUnknownUser: no such user where UserTokens looks.
+var ErrUnknownUser = errors.New("unknown user")
+
+// SetUserTokens makes /token?user=<email> answer f's tokens (local mode: a
+// sign-in at cognito-local). Safe to call while the handler serves.
+func (i *Issuer) SetUserTokens(f UserTokens) { i.users.Store(&f) }
 
 // JWKSDown makes the JWKS endpoint fail (true) or answer again (false).
 func (i *Issuer) JWKSDown(down bool) { i.down.Store(down) }
@@ -131,9 +152,10 @@ func (i *Issuer) JWKS() []byte {
 
 // Handler serves GET /.well-known/jwks.json and, for local mode,
 // GET /token?sub=&tier=&teamId=&use=access|id&ttl=<seconds> which answers a
-// fresh token as text. sub is required; tier, when given, must be one of
-// free, pro, team, enterprise (a typo would otherwise mint a free user
-// without a word).
+// fresh token of this issuer as text. sub is required; tier, when given, must
+// be one of free, pro, team, enterprise (a typo would otherwise mint a free
+// user without a word). GET /token?user=<email>[&use=id|access] answers a
+// token of that demo user from UserTokens instead (an ID token by default).
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
@@ -146,17 +168,21 @@ func (i *Issuer) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		if q.Has("user") {
+			i.userToken(w, r)
+			return
+		}
 		t := Token{Sub: q.Get("sub"), Tier: q.Get("tier"), TeamID: q.Get("teamId"), Use: q.Get("use")}
 		for name := range q {
 			switch name {
 			case "sub", "tier", "teamId", "use", "ttl":
 			default:
-				http.Error(w, fmt.Sprintf("unknown parameter %q: use sub, tier, teamId, use, ttl", name), http.StatusBadRequest)
+				http.Error(w, fmt.Sprintf("unknown parameter %q: use user (a demo user's email), or sub, tier, teamId, use, ttl", name), http.StatusBadRequest)
 				return
 			}
 		}
 		if t.Sub == "" {
-			http.Error(w, "sub is required, e.g. /token?sub=alice&tier=pro", http.StatusBadRequest)
+			http.Error(w, "user or sub is required, e.g. /token?user=pro@example.com (a demo user) or /token?sub=alice&tier=pro (this issuer's own)", http.StatusBadRequest)
 			return
 		}
 		if tier := principal.Tier(t.Tier); tier != "" && tier != principal.Free && !tier.Paid() {
@@ -184,4 +210,40 @@ func (i *Issuer) Handler() http.Handler {
 		_, _ = w.Write([]byte(tok + "\n"))
 	})
 	return mux
+}
+
+// userToken answers /token?user=<email>[&use=id|access].
+func (i *Issuer) userToken(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for name := range q {
+		if name != "user" && name != "use" {
+			http.Error(w, fmt.Sprintf("parameter %q does not go with user: a demo user's token says who they are (use takes id or access)", name), http.StatusBadRequest)
+			return
+		}
+	}
+	use := q.Get("use")
+	if use == "" {
+		use = "id"
+	}
+	if use != "access" && use != "id" {
+		http.Error(w, "use must be access or id", http.StatusBadRequest)
+		return
+	}
+	f := i.users.Load()
+	if f == nil {
+		http.Error(w, "no demo users here: this stack has no user pool of its own; use /token?sub=...", http.StatusNotFound)
+		return
+	}
+	tok, err := (*f)(r.Context(), q.Get("user"), use)
+	switch {
+	case errors.Is(err, ErrUnknownUser):
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	case err != nil:
+		http.Error(w, "sign-in failed: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(tok + "\n"))
 }
