@@ -89,6 +89,17 @@ func TestWhatCognitoLocalDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Run("Sub is the sub of the user's tokens", func(t *testing.T) {
+		sub, err := s.Sub(ctx, pool.ID, user.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range []string{access, id} {
+			if _, c := claims(t, tok); c["sub"] != sub {
+				t.Errorf("token sub %v, Sub %q", c["sub"], sub)
+			}
+		}
+	})
 	t.Run("USER_SRP_AUTH is not supported", func(t *testing.T) {
 		_, err := s.Client().InitiateAuth(ctx, &cip.InitiateAuthInput{
 			ClientId: aws.String(pool.ClientID), AuthFlow: types.AuthFlowTypeUserSrpAuth,

@@ -163,3 +163,18 @@ func (s *Server) SignIn(ctx context.Context, clientID, email, password string) (
 	}
 	return aws.ToString(out.AuthenticationResult.AccessToken), aws.ToString(out.AuthenticationResult.IdToken), nil
 }
+
+// Sub is the sub (the user's id, the one keygate keys its owners by) of the
+// user with that email.
+func (s *Server) Sub(ctx context.Context, poolID, email string) (string, error) {
+	out, err := s.Client().AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(poolID), Username: aws.String(email)})
+	if err != nil {
+		return "", fmt.Errorf("user %s: %w", email, err)
+	}
+	for _, a := range out.UserAttributes {
+		if aws.ToString(a.Name) == "sub" && aws.ToString(a.Value) != "" {
+			return aws.ToString(a.Value), nil
+		}
+	}
+	return "", fmt.Errorf("user %s has no sub attribute", email)
+}

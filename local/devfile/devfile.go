@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/keygate/keygate/local/workdir"
 )
@@ -28,6 +29,28 @@ type Local struct {
 	// when KEYGATE_GITHUB_KEYS_URL names another list.
 	GitHubKeyFile string `json:"githubKeyFile,omitempty"`
 	GitHubKeyID   string `json:"githubKeyId,omitempty"`
+	// Users are the console's demo users, in the pool that is the stack's
+	// primary issuer (whose subs are owner ids as they are), so that
+	// keygate-admin --local takes a demo user's email for --user.
+	Users []User `json:"users,omitempty"`
+}
+
+// User is a demo user: the email they sign in with and their sub.
+type User struct {
+	Email  string `json:"email"`
+	Sub    string `json:"sub"`
+	Tier   string `json:"tier,omitempty"`
+	TeamID string `json:"teamId,omitempty"`
+}
+
+// User finds a demo user by email (case-insensitive, as Cognito signs in).
+func (l Local) User(email string) (User, bool) {
+	for _, u := range l.Users {
+		if strings.EqualFold(u.Email, email) {
+			return u, true
+		}
+	}
+	return User{}, false
 }
 
 // GitHubKeyPath is where make dev writes the GitHub stand-in's signing key,
@@ -35,15 +58,19 @@ type Local struct {
 const GitHubKeyPath = ".dev/github-signing-key.pem"
 
 // Write writes l to Path in the working directory.
-func Write(l Local) error {
+func Write(l Local) error { return WriteIn(".", l) }
+
+// WriteIn writes l to Path under dir.
+func WriteIn(dir string, l Local) error {
 	b, err := json.Marshal(l)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(Path), 0o755); err != nil {
+	p := filepath.Join(dir, Path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(Path, b, 0o644)
+	return os.WriteFile(p, b, 0o644)
 }
 
 // Read reads Path from the working directory or the nearest directory above

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,8 +54,10 @@ type Options struct {
 	UnknownKIDRefresh time.Duration
 	// DynamoDBOptions adjust the DynamoDB client (tests count calls with them).
 	DynamoDBOptions []func(*dynamodb.Options)
-	// ExtraIssuers are trusted next to the dev issuer (local mode's Cognito
-	// emulator); unused when KEYGATE_ISSUER is set.
+	// ExtraIssuers are trusted ahead of the dev issuer (local mode's Cognito
+	// emulator): identities are per issuer and the first configured issuer's
+	// subs stay bare, so the pool the console signs in at must come first.
+	// Unused when KEYGATE_ISSUER is set.
 	ExtraIssuers []string
 	// Product are a product's routes, served beside keygate's own through
 	// the same gateway, authorizer and meter (their declarations reach the
@@ -144,7 +147,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("dev issuer: %w", err)
 		}
 		s.Issuer.URL = issuerURL
-		env[config.EnvIssuer] = strings.Join(append([]string{issuerURL}, o.ExtraIssuers...), ",")
+		env[config.EnvIssuer] = strings.Join(append(slices.Clone(o.ExtraIssuers), issuerURL), ",")
 	}
 	if len(o.Product) > 0 {
 		t := make(route.Table, len(o.Product))

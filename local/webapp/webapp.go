@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keygate/keygate/local/cognitolocal"
+	"github.com/keygate/keygate/local/devfile"
+	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/devstack"
 	"github.com/keygate/keygate/local/lambdainvoke"
 	"github.com/keygate/keygate/shared/clock"
@@ -40,15 +42,17 @@ const DemoPassword = "Keygate-Local-1!"
 type DemoUser struct {
 	cognitolocal.User
 	Role string
+	// Sub is the user's id in the pool, once the pool exists (Stack.Users).
+	Sub string
 }
 
 // DemoUsers: a Pro user, a Free user, and two members of the team workspace
 // "acme" on the Team tier.
 var DemoUsers = []DemoUser{
-	{cognitolocal.User{Email: "pro@example.com", Password: DemoPassword, Tier: "pro"}, "Pro user"},
-	{cognitolocal.User{Email: "free@example.com", Password: DemoPassword, Tier: "free"}, "Free user (cannot create keys)"},
-	{cognitolocal.User{Email: "alice@example.com", Password: DemoPassword, Tier: "team", TeamID: "acme"}, "member of team workspace acme (Team tier)"},
-	{cognitolocal.User{Email: "bob@example.com", Password: DemoPassword, Tier: "team", TeamID: "acme"}, "member of team workspace acme (Team tier)"},
+	{User: cognitolocal.User{Email: "pro@example.com", Password: DemoPassword, Tier: "pro"}, Role: "Pro user"},
+	{User: cognitolocal.User{Email: "free@example.com", Password: DemoPassword, Tier: "free"}, Role: "Free user (cannot create keys)"},
+	{User: cognitolocal.User{Email: "alice@example.com", Password: DemoPassword, Tier: "team", TeamID: "acme"}, Role: "member of team workspace acme (Team tier)"},
+	{User: cognitolocal.User{Email: "bob@example.com", Password: DemoPassword, Tier: "team", TeamID: "acme"}, Role: "member of team workspace acme (Team tier)"},
 }
 
 // Names of what is set up in cognito-local.
@@ -87,7 +91,7 @@ type Stack struct {
 	Console    ConsoleConfig
 	Cognito    *cognitolocal.Server // nil with a real pool
 	Pool       cognitolocal.Pool
-	Users      []DemoUser
+	Users      []DemoUser              // with their subs; none with a real pool
 	Trigger    *lambdainvoke.Functions // keygate's trigger as cognito-local calls it
 
 	servers devstack.Servers
@@ -163,9 +167,16 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		if s.Pool, err = s.Cognito.EnsurePool(ctx, cognitolocal.PoolSpec{Name: PoolName, Client: ClientName, Users: users}); err != nil {
 			return nil, fmt.Errorf("cognito-local pool: %w", err)
 		}
-		s.Users = o.Users
-		// The API trusts the pool next to the dev issuer (which curl and the
-		// tests that craft tokens use).
+		s.Users = slices.Clone(o.Users)
+		for i, u := range s.Users {
+			if s.Users[i].Sub, err = s.Cognito.Sub(ctx, s.Pool.ID, u.Email); err != nil {
+				return nil, fmt.Errorf("cognito-local pool: %w", err)
+			}
+		}
+		// The API trusts the pool first, then the dev issuer (tests that craft
+		// tokens). Identities are per issuer and only the first issuer's subs
+		// are owner ids as they are: the demo users' keys, whether made in the
+		// console or with curl, belong to their bare subs.
 		extraIssuers = []string{s.Pool.Issuer}
 		env[config.EnvClientIDs] = joinList(getenv(config.EnvClientIDs), devstack.DefaultClientID, s.Pool.ClientID)
 		s.Console = ConsoleConfig{
@@ -196,6 +207,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if s.Cognito != nil && s.API.Issuer != nil {
+		s.API.Issuer.SetUserTokens(s.UserToken)
 	}
 	s.Console.APIURL = s.API.URL
 	limits := s.API.App.Config.Limits
@@ -247,4 +261,48 @@ func joinList(parts ...string) string {
 		}
 	}
 	return strings.Join(out, ",")
+}
+
+// User finds a demo user by email (case-insensitive, as the pool signs in).
+func (s *Stack) User(email string) (DemoUser, bool) {
+	for _, u := range s.Users {
+		if strings.EqualFold(u.Email, email) {
+			return u, true
+		}
+	}
+	return DemoUser{}, false
+}
+
+// UserToken signs a demo user in at cognito-local and returns their ID token
+// (use "id": it carries custom:tier and custom:teamId, as the console's) or
+// access token (use "access": cognito-local never puts the tier in it, so
+// keygate takes it as free). It is the dev issuer's /token?user=.
+func (s *Stack) UserToken(ctx context.Context, email, use string) (string, error) {
+	u, ok := s.User(email)
+	if !ok {
+		var known []string
+		for _, u := range s.Users {
+			known = append(known, u.Email)
+		}
+		return "", fmt.Errorf("%w %q: the demo users are %s", devissuer.ErrUnknownUser, email, strings.Join(known, ", "))
+	}
+	access, id, err := s.Cognito.SignIn(ctx, s.Pool.ClientID, u.Email, u.Password)
+	if err != nil {
+		return "", err
+	}
+	if use == "access" {
+		return access, nil
+	}
+	return id, nil
+}
+
+// LocalFile is what make dev writes to .dev/local.json for keygate-admin
+// --local: the table, the endpoint and the demo users with their subs.
+func (s *Stack) LocalFile() devfile.Local {
+	cfg := s.API.App.Config
+	l := devfile.Local{Endpoint: cfg.DynamoDBEndpoint, Table: cfg.Table}
+	for _, u := range s.Users {
+		l.Users = append(l.Users, devfile.User{Email: u.Email, Sub: u.Sub, Tier: u.Tier, TeamID: u.TeamID})
+	}
+	return l
 }
