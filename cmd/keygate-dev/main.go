@@ -18,7 +18,6 @@ import (
 	"syscall"
 
 	"github.com/keygate/keygate/local/devfile"
-	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/devstack"
 	"github.com/keygate/keygate/local/webapp"
 	"github.com/keygate/keygate/shared/config"
@@ -73,13 +72,13 @@ func main() {
 		os.Exit(1)
 	}
 	defer s.Close()
-	if err := writeLocal(s.API); err != nil {
+	if err := writeLocal(s.API, s.LocalFile().Users...); err != nil {
 		fmt.Fprintln(os.Stderr, "keygate-dev: keygate-admin --local and keygate-dev report-leak will not find this stack:", err)
 	} else {
 		defer os.Remove(devfile.Path)
 		defer os.Remove(devfile.GitHubKeyPath)
 	}
-	printHelp(s)
+	fmt.Print(s.Intro(ctx))
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nkeygate-dev: stopping")
 }
@@ -130,11 +129,12 @@ func lockDataDir(dir string) (func(), error) {
 }
 
 // writeLocal tells keygate-admin --local which table and endpoint this
-// stack serves, and keygate-dev report-leak where its API is and, when the
-// stack serves its own stand-in for GitHub's key list, the signing key
-// (written beside it, readable by its owner only).
-func writeLocal(s *devstack.Stack) error {
-	l := devfile.Local{Endpoint: s.App.Config.DynamoDBEndpoint, Table: s.App.Config.Table, API: s.URL}
+// stack serves and who the demo users are (so --user takes their emails), and
+// keygate-dev report-leak where its API is and, when the stack serves its own
+// stand-in for GitHub's key list, the signing key (written beside it,
+// readable by its owner only).
+func writeLocal(s *devstack.Stack, users ...devfile.User) error {
+	l := devfile.Local{Endpoint: s.App.Config.DynamoDBEndpoint, Table: s.App.Config.Table, API: s.URL, Users: users}
 	if s.GitHub != nil {
 		path, err := filepath.Abs(devfile.GitHubKeyPath)
 		if err != nil {
@@ -146,70 +146,4 @@ func writeLocal(s *devstack.Stack) error {
 		l.GitHubKeyFile, l.GitHubKeyID = path, s.GitHub.ID
 	}
 	return devfile.Write(l)
-}
-
-func printHelp(s *webapp.Stack) {
-	api := s.API
-	cfg := api.App.Config
-	fmt.Printf("\nkeygate is running locally.\n\n")
-	fmt.Printf("  Web console          %s\n", s.ConsoleURL)
-	fmt.Printf("  API (local gateway)  %s\n", api.URL)
-	fmt.Printf("  OpenAPI document     %s%s (docs/API.md to read)\n", api.URL, devstack.OpenAPIPath)
-	store := "dynalite " + cfg.DynamoDBEndpoint
-	if api.Dynalite == nil {
-		store = cfg.DynamoDBEndpoint
-		if store == "" {
-			store = "AWS DynamoDB"
-		}
-	}
-	fmt.Printf("  DynamoDB             %s, table %s\n", store, cfg.Table)
-	if s.Cognito != nil {
-		fmt.Printf("  Cognito              cognito-local %s, pool %s, client %s\n", s.Cognito.Endpoint, s.Pool.ID, s.Pool.ClientID)
-	}
-	for _, iss := range cfg.Issuers {
-		fmt.Printf("  Trusted issuer       %s\n", iss)
-	}
-	fmt.Println()
-
-	if len(s.Users) > 0 {
-		fmt.Printf("Sign in to the console at %s as one of (password %s for all):\n\n", s.ConsoleURL, webapp.DemoPassword)
-		for _, u := range s.Users {
-			fmt.Printf("  %-20s %s\n", u.Email, u.Role)
-		}
-		fmt.Println()
-	}
-
-	if api.Issuer == nil {
-		fmt.Printf("Tokens come from your issuer (%s=%s); sign in there and export TOKEN.\n\n", config.EnvIssuer, cfg.Issuer())
-	} else {
-		tok, err := api.Issuer.Mint(devissuer.Token{Sub: "dev-user", Tier: "pro"})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "mint token:", err)
-			return
-		}
-		fmt.Printf("For curl, a Pro user's access token from the dev issuer (valid 1 h):\n\n  export TOKEN=%s\n\n", tok)
-		fmt.Printf("More tokens (any sub, tier free|pro|team|enterprise, teamId, use access|id):\n\n")
-		fmt.Printf("  export TOKEN=$(curl -s '%s/token?sub=alice&tier=team&teamId=t1')\n\n", api.Issuer.URL)
-	}
-	fmt.Print(tryIt(api.URL))
-	fmt.Printf("Operators: go run ./cmd/keygate-admin --local owner $PREFIX   (set-tier, usage, revoke: see the README)\n\n")
-	if api.GitHub != nil {
-		fmt.Printf("Leaked keys: GitHub's key list is stood in for at %s;\n", cfg.GitHubKeysURL)
-		fmt.Printf("send a report signed as GitHub signs one:  go run ./cmd/keygate-dev report-leak $KEY\n\n")
-	}
-	fmt.Printf("Ctrl-C stops everything.\n")
-}
-
-// tryIt is the copy-paste tour: every line works as pasted in bash, zsh or
-// sh (no <placeholders> a shell would read as redirections).
-func tryIt(u string) string {
-	return "Try it (each line as pasted):\n\n" +
-		"  curl -s -X POST " + u + "/v1/api-keys -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"name\":\"CI Pipeline\",\"dailyLimit\":1000}'\n" +
-		"  export KEY=csk_live_...          # the \"key\" of that answer: paste it here; it is shown only once\n" +
-		"  PREFIX=$(printf %.17s \"$KEY\")    # the key's public id: csk_live_ and its first 8 hex\n" +
-		"  curl -si " + u + "/v1/usage -H \"Authorization: Bearer $KEY\"\n" +
-		"  curl -s " + u + "/v1/api-keys -H \"Authorization: Bearer $TOKEN\"\n" +
-		"  curl -s -X PATCH " + u + "/v1/api-keys/$PREFIX -H \"Authorization: Bearer $TOKEN\" -d '{\"dailyLimit\":5}'\n" +
-		"  curl -s -X POST " + u + "/v1/api-keys/$PREFIX/rotate -H \"Authorization: Bearer $TOKEN\" -d '{\"gracePeriodSeconds\":60}'\n" +
-		"  curl -s -X DELETE " + u + "/v1/api-keys/$PREFIX -H \"Authorization: Bearer $TOKEN\"\n\n"
 }

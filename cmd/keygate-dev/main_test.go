@@ -19,15 +19,17 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// TestTryItWorksAsPasted runs the printed tour in sh, line by line as a user
-// pastes it, with the key the first line created pasted where it says so.
+// TestTryItWorksAsPasted runs the printed tours in sh, line by line as a user
+// pastes them, with the key the first line created pasted where it says so.
 func TestTryItWorksAsPasted(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed")
 	}
 	s := testenv.Stack(t, testenv.Options{})
 	tok := testenv.Token(t, s, devissuer.Token{Sub: "tour", Tier: "pro"})
-	lines := strings.Split(strings.TrimSpace(tryIt(s.URL)), "\n")[1:]
+	team := testenv.Token(t, s, devissuer.Token{Sub: "tour-member", Tier: "team", TeamID: "acme"})
+	env := []string{"TOKEN=" + tok, "TEAM_TOKEN=" + team}
+	lines := strings.Split(strings.TrimSpace(webapp.TryIt(s.URL)), "\n")[1:]
 	var script []string
 	var key string
 	for _, l := range lines {
@@ -35,13 +37,16 @@ func TestTryItWorksAsPasted(t *testing.T) {
 		if l == "" {
 			continue
 		}
+		if strings.Contains(l, " #") {
+			t.Errorf("a trailing comment (zsh takes it as arguments at its prompt): %s", l)
+		}
 		if strings.HasPrefix(l, "export KEY=") {
 			l = "export KEY=" + key
 		}
 		script = append(script, l)
 		if key == "" && strings.Contains(l, "-X POST") && strings.HasSuffix(l, "'{\"name\":\"CI Pipeline\",\"dailyLimit\":1000}'") {
 			c := exec.Command("sh", "-c", l)
-			c.Env = append(c.Environ(), "TOKEN="+tok)
+			c.Env = append(c.Environ(), env...)
 			out, err := c.CombinedOutput()
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", l, err, out)
@@ -54,13 +59,19 @@ func TestTryItWorksAsPasted(t *testing.T) {
 			script = script[:len(script)-1]
 		}
 	}
+	for _, l := range strings.Split(strings.TrimSpace(webapp.WorkspaceTour(s.URL, "alice@example.com", "acme")), "\n")[1:] {
+		if l = strings.TrimSpace(l); l != "" {
+			script = append(script, l)
+		}
+	}
 	cmd := exec.Command("sh", "-ec", strings.Join(script, "\n"))
-	cmd.Env = append(cmd.Environ(), "TOKEN="+tok)
+	cmd.Env = append(cmd.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the tour failed in sh: %v\n%s", err, out)
 	}
-	for _, want := range []string{"X-RateLimit-Limit: 1000", `"dailyLimit":5`, `"rotatedFrom":"` + key[:17] + `"`, `"message":"API key revoked"`} {
+	for _, want := range []string{"X-RateLimit-Limit: 1000", `"dailyLimit":5`, `"rotatedFrom":"` + key[:17] + `"`, `"message":"API key revoked"`,
+		`"workspace_id":"acme","name":"CI/CD Pipeline Key","key":"csk_live_`, `[{"id":`} {
 		if !strings.Contains(string(out), want) {
 			t.Fatalf("the tour's output lacks %s:\n%s", want, out)
 		}

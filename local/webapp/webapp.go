@@ -297,10 +297,11 @@ func (s *Stack) UserToken(ctx context.Context, email, use string) (string, error
 }
 
 // LocalFile is what make dev writes to .dev/local.json for keygate-admin
-// --local: the table, the endpoint and the demo users with their subs.
+// --local and keygate-dev report-leak: the table, the endpoint, the API and
+// the demo users with their subs (keygate-dev adds the GitHub stand-in's key).
 func (s *Stack) LocalFile() devfile.Local {
 	cfg := s.API.App.Config
-	l := devfile.Local{Endpoint: cfg.DynamoDBEndpoint, Table: cfg.Table}
+	l := devfile.Local{Endpoint: cfg.DynamoDBEndpoint, Table: cfg.Table, API: s.API.URL}
 	for _, u := range s.Users {
 		l.Users = append(l.Users, devfile.User{Email: u.Email, Sub: u.Sub, Tier: u.Tier, TeamID: u.TeamID})
 	}
