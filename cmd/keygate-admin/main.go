@@ -1,10 +1,12 @@
 // Command keygate-admin is the operator's tool (and the billing system's):
-// it sets a user's or workspace's tier, finds the owner of a key prefix,
-// shows a key's usage and revokes any key. It works on the table of a
-// running `make dev` (--local) and on a deployed one with the operator's AWS
-// credentials (--table, or KEYGATE_TABLE, and the usual AWS settings).
+// it sets a user's or workspace's tier, lists an owner's keys, finds the
+// owner of a key prefix, shows a key's usage and revokes any key. It works on
+// the table of a running `make dev` (--local) and on a deployed one with the
+// operator's AWS credentials (--table, or KEYGATE_TABLE, and the usual AWS
+// settings).
 //
-//	keygate-admin --local set-tier --user alice --tier free
+//	keygate-admin --local keys --user pro@example.com
+//	keygate-admin --local set-tier --user pro@example.com --tier free
 //	keygate-admin --table keygate-prod-Table-XYZ owner csk_live_a1b2c3d4
 //	keygate-admin usage --days 7 csk_live_a1b2c3d4
 //	keygate-admin revoke csk_live_a1b2c3d4
@@ -19,6 +21,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,10 +42,17 @@ func main() {
 const usageText = `keygate-admin: operator commands on keygate's table.
 
 Usage:
-  keygate-admin [flags] set-tier (--user SUB | --workspace ID) --tier free|pro|team|enterprise
+  keygate-admin [flags] keys (--user USER | --workspace ID) [--all]
+  keygate-admin [flags] set-tier (--user USER | --workspace ID) --tier free|pro|team|enterprise
   keygate-admin [flags] owner PREFIX
   keygate-admin [flags] usage [--days N] PREFIX
   keygate-admin [flags] revoke PREFIX
+  keygate-admin help
+
+USER is a user's sub (the JWT's sub claim), or with --local a demo user's
+email (pro@example.com, alice@example.com, ...). PREFIX is a key's public id,
+csk_live_ and 8 hex: 'keys' lists an owner's prefixes (so does the API's
+GET /v1/api-keys with the user's token).
 
 Flags (before the command):
   --local          use the table of the running 'make dev' (read from .dev/local.json)
@@ -66,25 +77,42 @@ var clk clock.Clock = clock.System{}
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygate-admin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usageText) }
 	local := fs.Bool("local", false, "")
 	table := fs.String("table", "", "")
 	endpoint := fs.String("endpoint", "", "")
 	asJSON := fs.Bool("json", false, "")
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {}
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usageText)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "\n%s", usageText)
 		return 2
 	}
-	if fs.NArg() == 0 || fs.Arg(0) == "help" {
+	switch fs.Arg(0) {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usageText)
+		return 0
+	case "":
 		fmt.Fprint(stderr, usageText)
 		return 2
 	}
+	for _, a := range fs.Args()[1:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Fprint(stdout, usageText)
+			return 0
+		}
+	}
 	env := map[string]string{}
+	var dev *devfile.Local
 	if *local {
 		l, err := devfile.Read()
 		if err != nil {
 			fmt.Fprintln(stderr, "keygate-admin:", err)
 			return 1
 		}
+		dev = &l
 		env[config.EnvTable], env[config.EnvDynamoDBEndpoint] = l.Table, l.Endpoint
 	}
 	if *table != "" {
@@ -111,14 +139,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	o := out{w: stdout, json: *asJSON}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	switch cmd {
+	case "keys":
+		err = listKeys(ctx, a, rest, dev, o)
 	case "set-tier":
-		err = setTier(ctx, a, rest, o, stderr)
+		err = setTier(ctx, a, rest, dev, o)
 	case "owner":
-		err = withPrefix(rest, stderr, func(p string) error { return owner(ctx, a, p, o) })
+		err = withPrefix(rest, func(p string) error { return owner(ctx, a, p, o) })
 	case "usage":
-		err = usage(ctx, a, rest, o, stderr)
+		err = usage(ctx, a, rest, o)
 	case "revoke":
-		err = withPrefix(rest, stderr, func(p string) error { return revoke(ctx, a, p, o) })
+		err = withPrefix(rest, func(p string) error { return revoke(ctx, a, p, o) })
 	default:
 		fmt.Fprintf(stderr, "keygate-admin: unknown command %q\n\n%s", cmd, usageText)
 		return 2
@@ -127,6 +157,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch {
 	case err == nil:
 		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usageText)
+		return 0
 	case errors.As(err, &usageErr):
 		fmt.Fprintf(stderr, "keygate-admin %s: %v\n", cmd, err)
 		return 2
@@ -134,6 +167,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		var e *apierr.Error
 		if errors.As(err, &e) && e.Code != apierr.InternalError && e.Code != apierr.ServiceUnavailable {
 			fmt.Fprintf(stderr, "keygate-admin %s: %s\n", cmd, e.Message)
+			if e.Code == apierr.NotFound {
+				fmt.Fprintf(stderr, "%s\n", listHint(dev))
+			}
 		} else {
 			fmt.Fprintf(stderr, "keygate-admin %s: %v\n", cmd, err)
 		}
@@ -145,35 +181,97 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func withPrefix(args []string, stderr io.Writer, f func(string) error) error {
+// prefixPattern is a key's public id.
+var prefixPattern = regexp.MustCompile(`^csk_live_[0-9a-f]{8}$`)
+
+func withPrefix(args []string, f func(string) error) error {
 	if len(args) != 1 {
-		return usageError{"give exactly one key prefix (csk_live_ and 8 hex), e.g. csk_live_a1b2c3d4"}
+		return usageError{"give exactly one key prefix (csk_live_ and 8 hex, e.g. csk_live_a1b2c3d4); 'keys --user USER' lists a user's prefixes"}
 	}
-	return f(args[0])
+	p := args[0]
+	if len(p) > 17 && prefixPattern.MatchString(p[:17]) {
+		p = p[:17] // a whole key: its prefix is its public part
+	}
+	if !prefixPattern.MatchString(p) {
+		return usageError{fmt.Sprintf("%q is not a key prefix (csk_live_ and 8 lowercase hex); 'keys --user USER' lists a user's prefixes", args[0])}
+	}
+	return f(p)
 }
 
-func setTier(ctx context.Context, a *app.App, args []string, o out, stderr io.Writer) error {
+// listHint says how to find the prefixes that exist.
+func listHint(dev *devfile.Local) string {
+	who := "SUB"
+	if dev != nil && len(dev.Users) > 0 {
+		who = dev.Users[0].Email
+	}
+	local := ""
+	if dev != nil {
+		local = "--local "
+	}
+	return fmt.Sprintf("List a user's prefixes with: keygate-admin %skeys --user %s (or GET /v1/api-keys with their token)", local, who)
+}
+
+// ownerFlags are the --user and --workspace flags of keys and set-tier.
+type ownerFlags struct{ user, ws *string }
+
+func addOwnerFlags(fs *flag.FlagSet) ownerFlags {
+	return ownerFlags{
+		user: fs.String("user", "", "the user's sub, or with --local a demo user's email"),
+		ws:   fs.String("workspace", "", "the workspace (team) id"),
+	}
+}
+
+// owner resolves the flags to exactly one owner. An email names a demo user
+// of make dev's pool (its primary issuer, whose subs are owner ids as they
+// are); elsewhere an email cannot be resolved without the pool's admin API,
+// so the message shows how to find the sub.
+func (f ownerFlags) owner(dev *devfile.Local) (keys.Owner, string, error) {
+	if (*f.user == "") == (*f.ws == "") {
+		return keys.Owner{}, "", usageError{"name exactly one of --user USER and --workspace ID"}
+	}
+	if *f.ws != "" {
+		if !keys.ValidWorkspaceID(*f.ws) {
+			return keys.Owner{}, "", usageError{"--workspace must be 1-64 characters from A-Z a-z 0-9 . _ -"}
+		}
+		return keys.Workspace(*f.ws), "workspace " + *f.ws, nil
+	}
+	u := *f.user
+	if !strings.Contains(u, "@") {
+		return keys.User(u), "user " + u, nil
+	}
+	if dev == nil {
+		return keys.Owner{}, "", usageError{fmt.Sprintf("--user %s: an email is resolved only with --local (make dev's demo users); give the sub, e.g.\n"+
+			"  aws cognito-idp list-users --user-pool-id \"$POOL\" --filter 'email = \"%s\"' --query 'Users[0].Attributes[?Name==`sub`].Value' --output text", u, u)}
+	}
+	du, ok := dev.User(u)
+	if !ok {
+		var known []string
+		for _, d := range dev.Users {
+			known = append(known, d.Email)
+		}
+		return keys.Owner{}, "", usageError{fmt.Sprintf("--user %s is not a demo user of make dev (%s); give a sub instead", u, strings.Join(known, ", "))}
+	}
+	return keys.User(du.Sub), fmt.Sprintf("user %s (%s)", du.Email, du.Sub), nil
+}
+
+func setTier(ctx context.Context, a *app.App, args []string, dev *devfile.Local, o out) error {
 	fs := flag.NewFlagSet("set-tier", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	user := fs.String("user", "", "the user's Cognito sub")
-	ws := fs.String("workspace", "", "the workspace (team) id")
+	fs.SetOutput(io.Discard) // its errors come back as usage errors
+	of := addOwnerFlags(fs)
 	tierFlag := fs.String("tier", "", "free, pro, team or enterprise")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+		return flagError(err)
 	}
-	if fs.NArg() != 0 || (*user == "") == (*ws == "") {
-		return usageError{"name exactly one of --user SUB and --workspace ID, and --tier"}
+	if fs.NArg() != 0 {
+		return usageError{"set-tier takes flags only: (--user USER | --workspace ID) --tier TIER"}
+	}
+	owner, who, err := of.owner(dev)
+	if err != nil {
+		return err
 	}
 	t := principal.Tier(strings.ToLower(*tierFlag))
 	if t != principal.Free && !t.Paid() {
 		return usageError{fmt.Sprintf("--tier %q is not free, pro, team or enterprise", *tierFlag)}
-	}
-	owner := keys.User(*user)
-	if *ws != "" {
-		if !keys.ValidWorkspaceID(*ws) {
-			return usageError{"--workspace must be 1-64 characters from A-Z a-z 0-9 . _ -"}
-		}
-		owner = keys.Workspace(*ws)
 	}
 	ch, err := a.Keys.SetTier(ctx, owner, t)
 	if err != nil {
@@ -187,8 +285,65 @@ func setTier(ctx context.Context, a *app.App, args []string, o out, stderr io.Wr
 	}
 	return o.print(map[string]any{"owner": string(owner.Kind) + ":" + owner.ID, "tier": t, "keys": ch.Keys,
 		"suspended": ch.Suspended, "restored": ch.Restored, "lowered": ch.Lowered},
-		fmt.Sprintf("%s %s is now on tier %s: %d keys, %d budgets suspended, %d restored, %d limits lowered to the tier's cap.",
-			owner.Kind, owner.ID, t, ch.Keys, ch.Suspended, ch.Restored, ch.Lowered))
+		fmt.Sprintf("%s is now on tier %s: %s, %s suspended, %s restored, %s lowered to the tier's cap.",
+			who, t, count(ch.Keys, "key", "keys"), count(ch.Suspended, "budget", "budgets"),
+			count(ch.Restored, "budget", "budgets"), count(ch.Lowered, "limit", "limits")))
+}
+
+// flagError turns a sub-command's flag error into a usage error, or help.
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError{err.Error()}
+}
+
+// count is n with the noun in the right number: "1 key", "0 keys", "2 keys".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+func listKeys(ctx context.Context, a *app.App, args []string, dev *devfile.Local, o out) error {
+	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // its errors come back as usage errors
+	of := addOwnerFlags(fs)
+	all := fs.Bool("all", false, "also revoked and expired keys")
+	if err := fs.Parse(args); err != nil {
+		return flagError(err)
+	}
+	if fs.NArg() != 0 {
+		return usageError{"keys takes flags only: (--user USER | --workspace ID) [--all]"}
+	}
+	owner, who, err := of.owner(dev)
+	if err != nil {
+		return err
+	}
+	ks, err := a.Keys.List(ctx, owner, keys.All)
+	if err != nil {
+		return err
+	}
+	views := []keyView{}
+	var b strings.Builder
+	for _, k := range ks {
+		if !*all && (k.Status == keys.Revoked || k.Status == keys.Expired) {
+			continue
+		}
+		v := view(k)
+		views = append(views, v)
+		fmt.Fprintf(&b, "  %s  %-9s %d of %d used today  %q\n", v.Prefix, v.Status, v.UsedToday, v.DailyLimit, v.Name)
+	}
+	which := "live"
+	if *all {
+		which = "all"
+	}
+	head := fmt.Sprintf("%s has %s (%s, newest first)", who, count(len(views), "key", "keys"), which)
+	if len(views) > 0 {
+		head += ":\n" + b.String()
+	}
+	return o.print(views, strings.TrimRight(head, "\n"))
 }
 
 // keyView is a key as the operator sees it.
@@ -283,14 +438,14 @@ func revoke(ctx context.Context, a *app.App, prefix string, o out) error {
 	return o.print(v, "revoked (admin); the next request with it is 401.\n"+v.text())
 }
 
-func usage(ctx context.Context, a *app.App, args []string, o out, stderr io.Writer) error {
+func usage(ctx context.Context, a *app.App, args []string, o out) error {
 	fs := flag.NewFlagSet("usage", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // its errors come back as usage errors
 	days := fs.Int("days", 7, "days of history, 1-90")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+		return flagError(err)
 	}
-	return withPrefix(fs.Args(), stderr, func(prefix string) error {
+	return withPrefix(fs.Args(), func(prefix string) error {
 		k, err := a.Keys.Lookup(ctx, prefix)
 		if err != nil {
 			return err

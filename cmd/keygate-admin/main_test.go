@@ -92,12 +92,12 @@ func testAdmin(t *testing.T, clk *clock.Fixed) {
 	})
 	t.Run("dropping to free suspends the keys, coming back lowers them to the cap", func(t *testing.T) {
 		out, errs, code := admin(t, table, "set-tier", "--user", "olga", "--tier", "free")
-		if code != 0 || !strings.Contains(out, "1 budgets suspended") {
+		if code != 0 || !strings.Contains(out, "user olga is now on tier free: 1 key, 1 budget suspended, 0 budgets restored, 0 limits lowered") {
 			t.Fatalf("%d %s %s", code, out, errs)
 		}
 		testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 401, "Unauthorized")
 		out, _, code = admin(t, table, "set-tier", "--user", "olga", "--tier", "pro")
-		if code != 0 || !strings.Contains(out, "1 restored, 1 limits lowered") {
+		if code != 0 || !strings.Contains(out, "1 key, 0 budgets suspended, 1 budget restored, 1 limit lowered") {
 			t.Fatalf("%d %s", code, out)
 		}
 		r := c.Do("GET", "/v1/usage", testenv.Bearer(key), nil)
@@ -130,35 +130,106 @@ func testAdmin(t *testing.T, clk *clock.Fixed) {
 		}
 		testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(r.JSON["key"].(string)), nil), 401, "Unauthorized")
 	})
-	t.Run("bad invocations say what is wrong", func(t *testing.T) {
-		for _, args := range [][]string{
-			{"set-tier", "--user", "a", "--tier", "gold"},
-			{"set-tier", "--tier", "pro"},
-			{"set-tier", "--user", "a", "--workspace", "b", "--tier", "pro"},
-			{"owner"},
-			{"frobnicate"},
-		} {
-			if _, errs, code := admin(t, table, args...); code != 2 || errs == "" {
-				t.Fatalf("%v: %d %q", args, code, errs)
-			}
+	t.Run("keys lists an owner's prefixes", func(t *testing.T) {
+		out, errs, code := admin(t, table, "keys", "--user", "olga")
+		if code != 0 || !strings.Contains(out, "user olga has 0 keys (live, newest first)") {
+			t.Fatalf("%d %q %s", code, out, errs)
 		}
-		if _, errs, code := admin(t, table, "owner", "csk_live_00000000"); code != 1 || !strings.Contains(errs, "No API key") {
-			t.Fatalf("%d %q", code, errs)
+		out, errs, code = admin(t, table, "keys", "--all", "--user", "olga")
+		if code != 0 || !strings.Contains(out, "user olga has 1 key (all, newest first):\n  "+prefix+"  revoked") || !strings.Contains(out, `"billing test"`) {
+			t.Fatalf("%d %q %s", code, out, errs)
+		}
+		out, _, code = admin(t, table, "--json", "keys", "--all", "--user", "olga")
+		var v []map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &v) != nil || len(v) != 1 || v[0]["prefix"] != prefix {
+			t.Fatalf("%d %s", code, out)
 		}
 	})
-	t.Run("--local reads the table make dev serves", func(t *testing.T) {
+	t.Run("bad invocations say what is wrong", func(t *testing.T) {
+		for _, tt := range []struct {
+			args []string
+			says string
+		}{
+			{[]string{"set-tier", "--user", "a", "--tier", "gold"}, `"gold" is not free`},
+			{[]string{"set-tier", "--tier", "pro"}, "exactly one of --user USER and --workspace ID"},
+			{[]string{"set-tier", "--user", "a", "--workspace", "b", "--tier", "pro"}, "exactly one of"},
+			{[]string{"set-tier", "--user", "a", "--tier", "pro", "--colour"}, "flag provided but not defined: -colour"},
+			{[]string{"keys"}, "exactly one of"},
+			{[]string{"owner"}, "give exactly one key prefix"},
+			{[]string{"owner", "csk_live_a1b2c3d"}, "is not a key prefix"},
+			{[]string{"owner", "csk_live_A1B2C3D4"}, "is not a key prefix"},
+			{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+			{[]string{"set-tier", "--user", "pro@example.com", "--tier", "free"}, "an email is resolved only with --local"},
+		} {
+			if _, errs, code := admin(t, table, tt.args...); code != 2 || !strings.Contains(errs, tt.says) {
+				t.Errorf("%v: %d %q, want it to say %q", tt.args, code, errs, tt.says)
+			}
+		}
+		_, errs, code := admin(t, table, "owner", "csk_live_00000000")
+		if code != 1 || !strings.Contains(errs, "No API key") || !strings.Contains(errs, "keygate-admin keys --user SUB") {
+			t.Fatalf("%d %q", code, errs)
+		}
+		if out, _, code := admin(t, table, "owner", key); code != 0 || !strings.Contains(out, prefix) {
+			t.Fatalf("a whole key is taken by its prefix: %d %q", code, out)
+		}
+	})
+	t.Run("--local reads the table make dev serves and its demo users", func(t *testing.T) {
 		dir := t.TempDir()
 		if err := os.MkdirAll(filepath.Join(dir, ".dev"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(devfile.Local{Endpoint: testenv.Endpoint(t), Table: table})
+		b, _ := json.Marshal(devfile.Local{Endpoint: testenv.Endpoint(t), Table: table, Users: []devfile.User{
+			{Email: "olga@example.com", Sub: "olga", Tier: "enterprise"},
+			{Email: "m@example.com", Sub: "m", Tier: "team", TeamID: "ws-9"},
+		}})
 		if err := os.WriteFile(filepath.Join(dir, devfile.Path), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		t.Chdir(filepath.Join(dir, ".dev"))
-		var out, errb bytes.Buffer
-		if code := run(context.Background(), []string{"--local", "owner", prefix}, func(string) string { return "" }, &out, &errb); code != 0 {
-			t.Fatalf("%d %s", code, errb.String())
+		local := func(args ...string) (string, string, int) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), append([]string{"--local"}, args...), func(string) string { return "" }, &out, &errb)
+			return out.String(), errb.String(), code
+		}
+		if _, errs, code := local("owner", prefix); code != 0 {
+			t.Fatalf("%d %s", code, errs)
+		}
+		out, errs, code := local("keys", "--all", "--user", "Olga@Example.com")
+		if code != 0 || !strings.Contains(out, "user olga@example.com (olga) has 1 key") || !strings.Contains(out, prefix) {
+			t.Fatalf("an email names the demo user's sub: %d %q %s", code, out, errs)
+		}
+		out, errs, code = local("set-tier", "--user", "olga@example.com", "--tier", "enterprise")
+		if code != 0 || !strings.Contains(out, "user olga@example.com (olga) is now on tier enterprise: 1 key,") {
+			t.Fatalf("%d %q %s", code, out, errs)
+		}
+		if _, errs, code := local("keys", "--user", "eve@example.com"); code != 2 || !strings.Contains(errs, "olga@example.com, m@example.com") {
+			t.Fatalf("an unknown email names the demo users: %d %q", code, errs)
+		}
+		if _, errs, code := local("owner", "csk_live_00000000"); code != 1 || !strings.Contains(errs, "keygate-admin --local keys --user olga@example.com") {
+			t.Fatalf("the hint names a demo user: %d %q", code, errs)
 		}
 	})
+}
+
+// TestHelp: help is an answer, not an error (make help suggests it).
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"--local", "help"}, {"keys", "-h"}} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, func(string) string { return "" }, &out, &errb)
+		if code != 0 || !strings.Contains(out.String(), "Usage:\n  keygate-admin [flags] keys") || errb.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), nil, func(string) string { return "" }, &out, &errb); code != 2 || !strings.Contains(errb.String(), "Usage:") {
+		t.Errorf("no command: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+func TestCount(t *testing.T) {
+	for n, want := range map[int]string{0: "0 keys", 1: "1 key", 2: "2 keys", 11: "11 keys"} {
+		if got := count(n, "key", "keys"); got != want {
+			t.Errorf("count(%d) = %q, want %q", n, got, want)
+		}
+	}
 }
