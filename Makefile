@@ -24,7 +24,7 @@ help:
 	@echo "Pieces:"
 	@echo "  make tools         the pinned Node tools (tools/package-lock.json); every target that needs them does it first"
 	@echo "  make console       build the web console (console/dist);  make screenshots  PNGs of it into docs/"
-	@echo "  make chromium      Debian's chromium for the browser tests (apt-get, as root, when missing)"
+	@echo "  make chromium      Debian's chromium for the browser tests (when missing: apt-get --no-install-recommends, as root)"
 	@echo "  make check-env     check Go >= 1.26, Node >= 20 and npm (make dev and make test do it first)"
 	@echo "  make clean         remove build outputs (build/, cdk.out/, bench.txt, console/dist and its generated types)"
 	@echo "Deploying (see the README's Deploy section):"

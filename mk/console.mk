@@ -2,7 +2,8 @@
 # the root Makefile.
 #   make console       npm ci (console/package-lock.json), generate the wire types from docs/openapi.yaml,
 #                      type-check, build console/dist
-#   make chromium      Debian's chromium for the browser tests (apt-get when missing; never downloaded otherwise)
+#   make chromium      Debian's chromium for the browser tests (apt-get --no-install-recommends when missing, as root;
+#                      never downloaded otherwise)
 #   make screenshots   PNGs of the main screens into docs/ (runs the web app and the browser)
 
 CONSOLE_NPM   := console/node_modules/.installed
@@ -25,10 +26,10 @@ $(CONSOLE_NPM): console/package.json console/package-lock.json console/typegen/p
 $(CONSOLE_DIST): $(CONSOLE_NPM) $(CONSOLE_SRC)
 	cd console && npm run --silent types && npm run --silent typecheck && npm run --silent build
 
+# Says what it installs and why first; installs without recommended packages;
+# as a non-root user prints the exact command instead (scripts/chromium.sh).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-		{ echo "installing Debian's chromium for the browser tests"; \
-		  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@./scripts/chromium.sh
 
 screenshots: $(TOOLS) console chromium
 	mkdir -p docs

@@ -281,3 +281,72 @@ func TestReportLeakRevokesTheKeyWithReasonLeaked(t *testing.T) {
 		}
 	})
 }
+
+// TestChromiumInstall runs scripts/chromium.sh (make chromium, which make
+// test runs) with stand-ins for id and apt-get: it says what it installs
+// before it does, installs without recommended packages, and as a non-root
+// user prints the exact command instead of calling apt-get.
+func TestChromiumInstall(t *testing.T) {
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "chromium.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(uid string, apt, chromium bool) (string, string, error) {
+		dir := t.TempDir()
+		log := filepath.Join(dir, "apt.log")
+		write := func(name, body string) {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("id", `if [ "$1" = -u ]; then echo `+uid+`; else echo someone; fi`)
+		if apt {
+			write("apt-get", `echo "$DEBIAN_FRONTEND apt-get $*" >> `+log)
+		}
+		if chromium {
+			write("chromium", "true")
+		}
+		for _, tool := range []string{"sh", "bash", "cat"} {
+			p, err := exec.LookPath(tool)
+			if err != nil {
+				t.Skip(tool, "missing")
+			}
+			if err := os.Symlink(p, filepath.Join(dir, tool)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command("bash", script)
+		cmd.Env = []string{"PATH=" + dir}
+		out, err := cmd.CombinedOutput()
+		calls, _ := os.ReadFile(log)
+		return string(out), string(calls), err
+	}
+	const install = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium"
+	t.Run("present: nothing to do, nothing said", func(t *testing.T) {
+		out, calls, err := run("0", true, true)
+		if err != nil || out != "" || calls != "" {
+			t.Fatalf("%v %q %q", err, out, calls)
+		}
+	})
+	t.Run("as root: says what and why, then installs without recommends", func(t *testing.T) {
+		out, calls, err := run("0", true, false)
+		if err != nil || !strings.Contains(out, "the browser tests (e2e/browser)") || !strings.Contains(out, install) {
+			t.Fatalf("%v %q", err, out)
+		}
+		if calls != " apt-get update\nnoninteractive apt-get install -y --no-install-recommends chromium\n" {
+			t.Fatalf("apt-get calls %q", calls)
+		}
+	})
+	t.Run("not root: prints the exact command, calls nothing", func(t *testing.T) {
+		out, calls, err := run("1000", true, false)
+		if err == nil || calls != "" || !strings.Contains(out, "sudo apt-get update && sudo "+install) || !strings.Contains(out, "KEYGATE_CHROMIUM=") {
+			t.Fatalf("%v %q %q", err, out, calls)
+		}
+	})
+	t.Run("no apt-get: says to install one and name it", func(t *testing.T) {
+		out, _, err := run("0", false, false)
+		if err == nil || !strings.Contains(out, "KEYGATE_CHROMIUM=/path/to/chromium make test") {
+			t.Fatalf("%v %q", err, out)
+		}
+	})
+}
