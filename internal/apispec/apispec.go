@@ -10,6 +10,7 @@ package apispec
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,10 +40,39 @@ type Exchange struct {
 
 // Validator checks exchanges against one OpenAPI document.
 type Validator struct {
-	doc      *openapi3.T
-	router   routers.Router
-	noRoute  *routers.Route // what a method and path the document does not list must get
-	notFound *openapi3.ResponseRef
+	doc       *openapi3.T
+	router    routers.Router
+	noRoute   *routers.Route      // what a method and path the document does not list must get
+	preflight *openapi3.Operation // what OPTIONS on a path the document lists must get
+	notFound  *openapi3.ResponseRef
+}
+
+// PreflightExtension is where the document describes the CORS preflight
+// every path answers. Preflights are not operations of the document: a
+// client generated from it would grow a method per preflight.
+const PreflightExtension = "x-cors-preflight"
+
+// Preflight reads the preflight operation from doc's PreflightExtension.
+func Preflight(doc *openapi3.T) (*openapi3.Operation, error) {
+	raw, ok := doc.Extensions[PreflightExtension]
+	if !ok {
+		return nil, fmt.Errorf("the document has no %s", PreflightExtension)
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	op := &openapi3.Operation{}
+	if err := json.Unmarshal(b, op); err != nil {
+		return nil, fmt.Errorf("%s is not an operation: %w", PreflightExtension, err)
+	}
+	if err := op.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("%s: %w", PreflightExtension, err)
+	}
+	if op.Responses.Status(http.StatusNoContent) == nil || op.Responses.Len() != 1 {
+		return nil, fmt.Errorf("%s must answer 204 and nothing else", PreflightExtension)
+	}
+	return op, nil
 }
 
 // New returns a validator of doc, which must be valid.
@@ -62,7 +92,11 @@ func New(doc *openapi3.T) (*Validator, error) {
 	op := &openapi3.Operation{OperationID: "(no such route)", Responses: openapi3.NewResponses(
 		openapi3.WithStatus(http.StatusNotFound, nf))}
 	op.Responses.Delete("default")
-	return &Validator{doc: doc, router: r, notFound: nf,
+	pre, err := Preflight(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &Validator{doc: doc, router: r, notFound: nf, preflight: pre,
 		noRoute: &routers.Route{Spec: doc, Path: "(no such route)", Operation: op}}, nil
 }
 
@@ -159,6 +193,11 @@ func (v *Validator) Validate(ctx context.Context, x Exchange) error {
 	}
 	route, params, err := v.router.FindRoute(req)
 	known := err == nil
+	if x.Method == http.MethodOptions && errors.Is(err, routers.ErrMethodNotAllowed) {
+		// A path the document lists: the preflight it describes.
+		route = &routers.Route{Spec: v.doc, Path: req.URL.Path, Method: x.Method, Operation: v.preflight}
+		known, err = true, nil
+	}
 	if !known {
 		if !errors.Is(err, routers.ErrPathNotFound) && !errors.Is(err, routers.ErrMethodNotAllowed) {
 			return fail("", fmt.Sprintf("find route: %v", err))
