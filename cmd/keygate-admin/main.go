@@ -49,8 +49,9 @@ Usage:
   keygate-admin [flags] revoke PREFIX
   keygate-admin help
 
-USER is a user's sub (the JWT's sub claim), or with --local a demo user's
-email (pro@example.com, alice@example.com, ...). PREFIX is a key's public id,
+USER is a user's sub (the JWT's sub claim; for a user of another trusted
+issuer than the first, tag|sub as 'owner' shows it), or with --local a demo
+user's email (pro@example.com, alice@example.com, ...). PREFIX is a key's public id,
 csk_live_ and 8 hex: 'keys' lists an owner's prefixes (so does the API's
 GET /v1/api-keys with the user's token).
 
@@ -230,13 +231,17 @@ func (f ownerFlags) owner(dev *devfile.Local) (keys.Owner, string, error) {
 		return keys.Owner{}, "", usageError{"name exactly one of --user USER and --workspace ID"}
 	}
 	if *f.ws != "" {
-		if !keys.ValidWorkspaceID(*f.ws) {
-			return keys.Owner{}, "", usageError{"--workspace must be 1-64 characters from A-Z a-z 0-9 . _ -"}
+		// A team id of the first trusted issuer as it is, another
+		// issuer's as keygate stores it (tag|id, see principal.Qualify).
+		if _, id := principal.Unqualify(*f.ws); !keys.ValidWorkspaceID(id) {
+			return keys.Owner{}, "", usageError{"--workspace must be 1-64 characters from A-Z a-z 0-9 . _ - (tag|id for a workspace of another issuer than the first)"}
 		}
 		return keys.Workspace(*f.ws), "workspace " + *f.ws, nil
 	}
 	u := *f.user
 	if !strings.Contains(u, "@") {
+		// A sub of the first trusted issuer, or an owner id as keygate
+		// stores it (tag|sub for another issuer: 'owner PREFIX' shows it).
 		return keys.User(u), "user " + u, nil
 	}
 	if dev == nil {
@@ -251,7 +256,8 @@ func (f ownerFlags) owner(dev *devfile.Local) (keys.Owner, string, error) {
 		}
 		return keys.Owner{}, "", usageError{fmt.Sprintf("--user %s is not a demo user of make dev (%s); give a sub instead", u, strings.Join(known, ", "))}
 	}
-	return keys.User(du.Sub), fmt.Sprintf("user %s (%s)", du.Email, du.Sub), nil
+	// make dev's demo users live in its first trusted issuer, the pool.
+	return keys.User(principal.Qualify("", du.Sub)), fmt.Sprintf("user %s (%s)", du.Email, du.Sub), nil
 }
 
 func setTier(ctx context.Context, a *app.App, args []string, dev *devfile.Local, o out) error {

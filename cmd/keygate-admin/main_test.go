@@ -139,6 +139,10 @@ func testAdmin(t *testing.T, clk *clock.Fixed) {
 		if code != 0 || !strings.Contains(out, "user olga has 1 key (all, newest first):\n  "+prefix+"  revoked") || !strings.Contains(out, `"billing test"`) {
 			t.Fatalf("%d %q %s", code, out, errs)
 		}
+		out, errs, code = admin(t, table, "keys", "--workspace", "0123abcd|ws-9")
+		if code != 0 || !strings.Contains(out, "workspace 0123abcd|ws-9 has 0 keys") {
+			t.Fatalf("another issuer's workspace, as keygate stores it: %d %q %s", code, out, errs)
+		}
 		out, _, code = admin(t, table, "--json", "keys", "--all", "--user", "olga")
 		var v []map[string]any
 		if code != 0 || json.Unmarshal([]byte(out), &v) != nil || len(v) != 1 || v[0]["prefix"] != prefix {
