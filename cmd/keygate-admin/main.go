@@ -168,7 +168,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		var e *apierr.Error
 		if errors.As(err, &e) && e.Code != apierr.InternalError && e.Code != apierr.ServiceUnavailable {
 			fmt.Fprintf(stderr, "keygate-admin %s: %s\n", cmd, e.Message)
-			if e.Code == apierr.NotFound {
+			if e.Code == apierr.NotFound && strings.HasPrefix(e.Message, "No API key") {
 				fmt.Fprintf(stderr, "%s\n", listHint(dev))
 			}
 		} else {

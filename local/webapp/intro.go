@@ -39,20 +39,21 @@ func (s *Stack) Intro(ctx context.Context) string {
 		p("  Cognito              cognito-local %s, pool %s, client %s\n", s.Cognito.Endpoint, s.Pool.ID, s.Pool.ClientID)
 	}
 	for i, iss := range cfg.Issuers {
-		role := ""
+		var role []string
+		if i == 0 && len(cfg.Issuers) > 1 {
+			role = append(role, "first: its subs are owner ids as they are")
+		}
 		switch {
 		case s.Cognito != nil && iss == s.Pool.Issuer:
-			role = "the demo users' pool"
+			role = append(role, "the demo users' pool")
 		case api.Issuer != nil && iss == api.Issuer.URL:
-			role = "the dev issuer: tokens of made-up users, /token?sub="
+			role = append(role, "the dev issuer's made-up users, /token?sub=")
 		}
-		if i == 0 && len(cfg.Issuers) > 1 {
-			role += "; primary (its subs are owner ids as they are)"
+		note := ""
+		if len(role) > 0 {
+			note = "  (" + strings.Join(role, "; ") + ")"
 		}
-		if role != "" {
-			role = "  (" + strings.TrimPrefix(role, "; ") + ")"
-		}
-		p("  Trusted issuer       %s%s\n", iss, role)
+		p("  Trusted issuer       %s%s\n", iss, note)
 	}
 	p("\n")
 
@@ -80,7 +81,7 @@ func (s *Stack) Intro(ctx context.Context) string {
 				p("  %s: no token (%v)\n\n", u.Email, err)
 				return
 			}
-			p("  %s (%s):\n  export %s=%s\n\n", u.Email, u.Role, name, tok)
+			p("  %s, %s:\n  export %s=%s\n\n", u.Email, u.Role, name, tok)
 		}
 		export("TOKEN", pro)
 		if team.Email != "" {
