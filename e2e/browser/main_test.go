@@ -158,7 +158,7 @@ func chromiumPath() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: chromium is not installed: run `make chromium` (apt-get install chromium)", errPrereq)
+	return "", fmt.Errorf("%w: chromium is not installed: run `make chromium` (Debian's chromium without recommended packages), or set KEYGATE_CHROMIUM to a Chromium", errPrereq)
 }
 
 func startBrowser(e *env) error {
