@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,9 +43,13 @@ var (
 	startErr error
 )
 
-// Main runs a package's tests and stops the dynalite it started.
-func Main(m *testing.M) {
+// Main runs a package's tests and stops the dynalite it started. Each after
+// function gets the exit code and returns it, or another (CheckOperations).
+func Main(m *testing.M, after ...func(code int) int) {
 	code := m.Run()
+	for _, f := range after {
+		code = f(code)
+	}
 	server.Stop()
 	os.Exit(code)
 }
@@ -146,6 +151,8 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 	for k, v := range o.Env {
 		env[k] = v
 	}
+	// Every stack records the AWS calls of each function (Operations).
+	dbOpts := append(slices.Clip(o.DynamoDBOptions), Operations.DynamoDBOption())
 	s, err := devstack.Start(context.Background(), devstack.Options{
 		Getenv:            func(k string) string { return env[k] },
 		Addr:              "127.0.0.1:0",
@@ -153,7 +160,7 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 		Clock:             o.Clock,
 		Log:               slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		UnknownKIDRefresh: o.UnknownKIDRefresh,
-		DynamoDBOptions:   o.DynamoDBOptions,
+		DynamoDBOptions:   dbOpts,
 		Product:           o.Product,
 		ExtraIssuers:      o.ExtraIssuers,
 	})

@@ -203,12 +203,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.Gateway = &gateway.Gateway{Authorizer: s.Authorize.Handle, Log: o.Log, CacheTTL: cacheTTL, Now: s.App.Clock.Now}
 	for _, rt := range handlers.Routes {
 		s.Gateway.Routes = append(s.Gateway.Routes, gateway.Route{
-			Method: rt.Method, Path: rt.Path, Public: rt.Public, Lambda: rt.Lambda(s.App),
+			Method: rt.Method, Path: rt.Path, Public: rt.Public, Function: rt.Function, Lambda: rt.Lambda(s.App),
 		})
 	}
 	for _, pr := range o.Product {
 		s.Gateway.Routes = append(s.Gateway.Routes, gateway.Route{
-			Method: pr.Method, Path: pr.Path, Public: pr.Public, Lambda: handlers.Wrap(s.App, pr.Route, pr.Handler),
+			Method: pr.Method, Path: pr.Path, Public: pr.Public, Function: pr.Function, Lambda: handlers.Wrap(s.App, pr.Route, pr.Handler),
 		})
 	}
 	if s.URL, err = s.servers.Listen(o.Addr, withOpenAPI(gateway.WithCORS(s.Gateway, lambdahttp.NewCORS(cfg.AllowedOrigins)))); err != nil {

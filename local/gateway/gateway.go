@@ -45,6 +45,21 @@ type Route struct {
 	Path   string
 	Lambda lambdahttp.Lambda
 	Public bool // no authorizer (AuthorizationType NONE)
+	// Function names the Lambda (route.Route.Function). Each invocation's
+	// context carries it as Lambda's does, in lambdacontext's
+	// InvokedFunctionArn (see FunctionArn): the tests attribute every AWS
+	// call to the function whose code made it by it.
+	Function string
+}
+
+// AuthorizerFunction is the authorizer's function name in the ARN its
+// invocations carry.
+const AuthorizerFunction = "authorizer"
+
+// FunctionArn is the ARN of the local function called name, as Lambda puts
+// it in an invocation's context (lambdacontext.LambdaContext.InvokedFunctionArn).
+func FunctionArn(name string) string {
+	return "arn:aws:lambda:" + region + ":" + account + ":function:" + name
 }
 
 // Gateway is an http.Handler.
@@ -163,7 +178,8 @@ func (g *Gateway) authorizeRequest(w http.ResponseWriter, r *http.Request, c *ca
 	res, hit := g.cached(identity)
 	var err error
 	if !hit {
-		authCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: c.requestID + "-auth"})
+		authCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+			AwsRequestID: c.requestID + "-auth", InvokedFunctionArn: FunctionArn(AuthorizerFunction)})
 		authCtx, cancel := context.WithTimeout(authCtx, orDefault(g.AuthorizerTimeout, DefaultAuthorizerTimeout))
 		defer cancel()
 		res, err = g.authorize(authCtx, events.APIGatewayCustomAuthorizerRequestTypeRequest{
@@ -268,7 +284,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, c *call) {
 	} else {
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 	}
-	fnCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID})
+	fnCtx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: FunctionArn(route.Function)})
 	fnCtx, cancel := context.WithTimeout(fnCtx, orDefault(g.FunctionTimeout, DefaultFunctionTimeout))
 	defer cancel()
 	resp, err := invoke(fnCtx, route.Lambda, ev)
