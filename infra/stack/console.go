@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -56,15 +59,20 @@ func newConsoleHosting(st awscdk.Stack, s Settings, apiOrigin, cognitoOrigin str
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
 		// The files are a build of console/ in git, not data: nothing to
-		// keep, and the deployment deletes them with the stack (below), so the
-		// bucket can go too, in every stage.
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		// keep, so the bucket and its files go with the stack in every stage.
+		// CDK's auto-delete empties it first (S3 deletes only an empty
+		// bucket); the deployments' own RetainOnDelete=false would not,
+		// since its handler skips a bucket that any deployment has tagged as
+		// its own, its own tag included (aws/aws-cdk#33397).
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+		AutoDeleteObjects: jsii.Bool(true),
 	})
 	suppress(bucket, "S1",
 		"The bucket holds only the console's public static build (HTML, JS, CSS and a config.json of public identifiers) and is read by nobody but CloudFront through origin access control. Server access logs would record CloudFront's own fetches and need a second, ACL-enabled bucket that outlives the stack; the API's access log, which records every credentialed request, is on.")
 
 	headers := awscloudfront.NewResponseHeadersPolicy(st, jsii.String("ConsoleHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
-		Comment: jsii.String("keygate console (" + s.Stage + "): security headers"),
+		ResponseHeadersPolicyName: globalName(s, "console-headers"),
+		Comment:                   jsii.String("keygate console (" + s.Stage + "): security headers"),
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
 			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{
 				ContentSecurityPolicy: jsii.String(ContentSecurityPolicy(apiOrigin, cognitoOrigin)),
@@ -103,7 +111,12 @@ func newConsoleHosting(st awscdk.Stack, s Settings, apiOrigin, cognitoOrigin str
 	dist := awscloudfront.NewDistribution(st, jsii.String("ConsoleDistribution"), &awscloudfront.DistributionProps{
 		Comment: jsii.String("keygate console (" + s.Stage + ")"),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
-			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, nil),
+			Origin: awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, &awscloudfrontorigins.S3BucketOriginWithOACProps{
+				OriginAccessControl: awscloudfront.NewS3OriginAccessControl(st, jsii.String("ConsoleOriginAccess"), &awscloudfront.S3OriginAccessControlProps{
+					OriginAccessControlName: globalName(s, "console"),
+					Description:             jsii.String("keygate console (" + s.Stage + "): CloudFront reads the private bucket"),
+				}),
+			}),
 			ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
 			AllowedMethods:        awscloudfront.AllowedMethods_ALLOW_GET_HEAD(),
 			CachePolicy:           awscloudfront.CachePolicy_CACHING_OPTIMIZED(),
@@ -156,19 +169,105 @@ func ContentSecurityPolicy(apiOrigin, cognitoOrigin string) string {
 	}, "; ")
 }
 
-// deploy uploads the built console from dir and writes config.json beside it,
-// then invalidates CloudFront's cache so index.html and config.json are fresh
-// after every deploy (built asset names carry content hashes).
-func (c *Console) deploy(st awscdk.Stack, s Settings, dir string, cfg ConsoleConfig) {
+// Cache-Control of the console's files. A hashed file's name changes with
+// its content, so a browser may keep it for a year without asking again.
+// index.html names the hashed files and config.json holds the deployment's
+// settings: a browser revalidates both on every load (a 304 while they are
+// unchanged), so it never runs an old index.html against a new deployment.
+var (
+	HashedCacheControl = "public, max-age=31536000, immutable"
+	EntryCacheControl  = "no-cache, must-revalidate"
+)
+
+// hashedName matches the files the console's build names by content hash
+// (console/build.mjs: app-[hash].js, app-[hash].css and their licence texts).
+var hashedName = regexp.MustCompile(`-[A-Z0-9]{8}(\.[A-Za-z0-9]+)+$`)
+
+// consoleBuild is the built console's files (slash-separated paths relative
+// to its directory), split by how long a browser may cache them.
+type consoleBuild struct {
+	dir    string
+	hashed []string // named by content hash: cached for a year
+	entry  []string // index.html and anything else: revalidated every time
+}
+
+// readConsoleBuild lists the built console in dir, failing early, with the
+// command that fixes it, if dir holds no build. A config.json in dir (local
+// mode's) is left out: the stack writes the deployment's own.
+func readConsoleBuild(dir string) (consoleBuild, error) {
+	if err := checkConsoleDir(dir); err != nil {
+		return consoleBuild{}, err
+	}
+	b := consoleBuild{dir: dir}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		switch {
+		case rel == ConsoleConfigKey:
+		case hashedName.MatchString(d.Name()):
+			b.hashed = append(b.hashed, rel)
+		default:
+			b.entry = append(b.entry, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return consoleBuild{}, fmt.Errorf("read console build: %w", err)
+	}
+	return b, nil
+}
+
+// only is an asset of the build's directory holding just the files keep,
+// given as the exclude list of everything else: gitignore patterns, which a
+// leading / anchors to the directory (glob patterns would match a base name
+// in any subdirectory too).
+func (b consoleBuild) only(keep []string) *awss3assets.AssetOptions {
+	var exclude []*string
+	for _, f := range slices.Concat(b.hashed, b.entry, []string{ConsoleConfigKey}) {
+		if !slices.Contains(keep, f) {
+			exclude = append(exclude, jsii.String("/"+f))
+		}
+	}
+	return &awss3assets.AssetOptions{Exclude: &exclude, IgnoreMode: awscdk.IgnoreMode_GIT}
+}
+
+// deploy uploads the built console and writes config.json beside it, in two
+// steps so that no browser ever loads a page whose scripts are gone:
+//
+//   - ConsoleAssets: the hashed files, cached for a year (HashedCacheControl),
+//     never pruned, so the previous release's scripts stay for a browser that
+//     still holds its index.html (each release adds a few hundred KB);
+//   - ConsoleEntry, after it: index.html, config.json and any unhashed file,
+//     revalidated on every load (EntryCacheControl), then CloudFront's cache
+//     is invalidated so the edges serve them fresh at once.
+//
+// Neither deployment deletes anything, on update or on delete (RetainOnDelete:
+// with two deployments on one bucket CDK's handler would refuse anyway); the
+// bucket's auto-delete empties it when the stack is deleted.
+func (c *Console) deploy(st awscdk.Stack, s Settings, b consoleBuild, cfg ConsoleConfig) {
 	logs := awslogs.NewLogGroup(st, jsii.String("ConsoleDeploymentLogs"), &awslogs.LogGroupProps{
 		Retention:     retentionDays[s.LogRetentionDays],
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	awss3deployment.NewBucketDeployment(st, jsii.String("ConsoleDeployment"), &awss3deployment.BucketDeploymentProps{
+	assets := awss3deployment.NewBucketDeployment(st, jsii.String("ConsoleAssets"), &awss3deployment.BucketDeploymentProps{
+		DestinationBucket: c.Bucket,
+		Sources:           &[]awss3deployment.ISource{awss3deployment.Source_Asset(jsii.String(b.dir), b.only(b.hashed))},
+		CacheControl:      &[]awss3deployment.CacheControl{awss3deployment.CacheControl_FromString(jsii.String(HashedCacheControl))},
+		Prune:             jsii.Bool(false),
+		RetainOnDelete:    jsii.Bool(true),
+		LogGroup:          logs,
+	})
+	entry := awss3deployment.NewBucketDeployment(st, jsii.String("ConsoleEntry"), &awss3deployment.BucketDeploymentProps{
 		DestinationBucket: c.Bucket,
 		// config.json last: it replaces any file of that name in the build.
 		Sources: &[]awss3deployment.ISource{
-			awss3deployment.Source_Asset(jsii.String(dir), nil),
+			awss3deployment.Source_Asset(jsii.String(b.dir), b.only(b.entry)),
 			awss3deployment.Source_JsonData(jsii.String(ConsoleConfigKey), map[string]any{
 				"apiUrl":             cfg.APIURL,
 				"region":             cfg.Region,
@@ -179,12 +278,15 @@ func (c *Console) deploy(st awscdk.Stack, s Settings, dir string, cfg ConsoleCon
 				"tierCaps":           tierCapsJSON(cfg.TierCaps),
 			}, nil),
 		},
-		Prune:             jsii.Bool(true),
-		RetainOnDelete:    jsii.Bool(false),
+		CacheControl:      &[]awss3deployment.CacheControl{awss3deployment.CacheControl_FromString(jsii.String(EntryCacheControl))},
+		Prune:             jsii.Bool(false),
+		RetainOnDelete:    jsii.Bool(true),
 		Distribution:      c.Distribution,
 		DistributionPaths: jsii.Strings("/*"),
 		LogGroup:          logs,
 	})
+	// The new index.html goes up only once the scripts it names are there.
+	entry.Node().AddDependency(assets)
 
 	// The deployment's Lambda is a CDK singleton at the stack's root, shared
 	// by every BucketDeployment of the stack; its findings are about CDK's

@@ -2,9 +2,12 @@ package stack
 
 import (
 	"encoding/json"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,6 +45,11 @@ func TestConsoleBucketIsPrivate(t *testing.T) {
 			case st["Effect"] == "Allow" && strings.Contains(string(principal), "cloudfront.amazonaws.com") &&
 				strs(st["Action"])[0] == "s3:GetObject" && refersTo(st["Condition"], distID):
 				cloudFrontRead = true
+			case st["Effect"] == "Allow" && strings.Contains(string(principal), autoDeleteHandler) &&
+				slices.Equal(strs(st["Action"]), []string{"s3:DeleteObject*", "s3:GetBucket*", "s3:List*", "s3:PutBucketPolicy"}):
+				// CDK's auto-delete empties the bucket when the stack is
+				// deleted (AutoDeleteObjects), a Lambda only CloudFormation
+				// invokes.
 			case st["Effect"] == "Allow":
 				t.Errorf("bucket policy allows more than CloudFront's reads: %v", st)
 			}
@@ -161,87 +169,161 @@ func renderJoin(t *testing.T, v any, refs map[string]string) string {
 	return ""
 }
 
-// TestConsoleDeployment: the build goes to the bucket with config.json, the
-// runtime settings the console reads at start, written by the stack.
+// TestConsoleDeployment: a redeploy never blanks the console. The hashed
+// files go up first, cached for a year and never pruned (a browser holding
+// the previous index.html still finds its scripts); then index.html, the
+// unhashed files and config.json (the runtime settings the console reads at
+// start, written by the stack), revalidated on every load, and CloudFront's
+// cache is invalidated. Neither deployment deletes files.
 func TestConsoleDeployment(t *testing.T) {
 	for _, config := range []string{"dev", "prod"} {
 		s := fixture(t, config)
 		deployments := s.resources("Custom::CDKBucketDeployment")
-		if len(deployments) != 1 {
-			t.Fatalf("%s: %d bucket deployments, want 1", config, len(deployments))
+		if len(deployments) != 2 {
+			t.Fatalf("%s: %d bucket deployments, want 2 (hashed assets, then the entry files)", config, len(deployments))
 		}
 		bucketID := idOf(s.k.Stack, s.k.Console.Bucket.Node().DefaultChild())
 		distID := idOf(s.k.Stack, s.k.Console.Distribution.Node().DefaultChild())
-		for _, d := range deployments {
+		byCache := map[string]string{} // Cache-Control → logical id
+		for id, d := range deployments {
 			p := props(d)
-			if !refersTo(p["DestinationBucketName"], bucketID) || !refersTo(p["DistributionId"], distID) ||
-				strings.Join(strs(p["DistributionPaths"]), ",") != "/*" || p["Prune"] != true || p["RetainOnDelete"] != false {
-				t.Errorf("%s: deployment %v: want the console bucket, pruned, invalidating /* on the distribution, deleted with the stack", config, p)
+			cc, _ := p["SystemMetadata"].(map[string]any)["cache-control"].(string)
+			byCache[cc] = id
+			if !refersTo(p["DestinationBucketName"], bucketID) || p["Prune"] != false || p["RetainOnDelete"] != true {
+				t.Errorf("%s: deployment %s %v: want the console bucket, never pruned, nothing deleted", config, id, p)
 			}
-			keys := strs(p["SourceObjectKeys"])
-			if len(keys) != 2 {
-				t.Fatalf("%s: sources %v, want the build and config.json", config, keys)
+		}
+		assetsID, entryID := byCache[HashedCacheControl], byCache[EntryCacheControl]
+		if assetsID == "" || entryID == "" {
+			t.Fatalf("%s: deployments by Cache-Control %v, want %q and %q", config, slices.Collect(maps.Keys(byCache)), HashedCacheControl, EntryCacheControl)
+		}
+		if HashedCacheControl != "public, max-age=31536000, immutable" || EntryCacheControl != "no-cache, must-revalidate" {
+			t.Errorf("Cache-Control %q and %q", HashedCacheControl, EntryCacheControl)
+		}
+		assets, entry := props(deployments[assetsID]), props(deployments[entryID])
+
+		if assets["DistributionId"] != nil {
+			t.Errorf("%s: the hashed assets invalidate CloudFront (%v): their names are new with each build", config, assets["DistributionId"])
+		}
+		if !refersTo(entry["DistributionId"], distID) || strings.Join(strs(entry["DistributionPaths"]), ",") != "/*" {
+			t.Errorf("%s: the entry files' deployment does not invalidate /* on the distribution: %v %v", config, entry["DistributionId"], entry["DistributionPaths"])
+		}
+		if deps := strs(deployments[entryID]["DependsOn"]); !slices.Contains(deps, assetsID) {
+			t.Errorf("%s: index.html may go up before the scripts it names: entry depends on %v, not %s", config, deps, assetsID)
+		}
+
+		assetKeys := strs(assets["SourceObjectKeys"])
+		if len(assetKeys) != 1 {
+			t.Fatalf("%s: hashed asset sources %v, want one", config, assetKeys)
+		}
+		wantHashed := []string{"app-47B6KP4U.js", "app-47B6KP4U.js.LEGAL.txt", "app-J47L3APB.css", "fonts/inter-2ZQ7FJ4C.woff2"}
+		if got := assetFiles(t, s, assetKeys[0]); !slices.Equal(got, wantHashed) {
+			t.Errorf("%s: the year-long deployment holds %v, want exactly the hashed files %v", config, got, wantHashed)
+		}
+		keys := strs(entry["SourceObjectKeys"])
+		if len(keys) != 2 {
+			t.Fatalf("%s: entry sources %v, want the unhashed files and config.json", config, keys)
+		}
+		if got, want := assetFiles(t, s, keys[0]), []string{"fonts/LICENSE", "index.html", "robots.txt"}; !slices.Equal(got, want) {
+			t.Errorf("%s: the revalidated deployment holds %v, want exactly %v (the build's config.json never)", config, got, want)
+		}
+
+		// config.json is the second source: a JSON document whose values
+		// are deploy-time markers.
+		markers := asSlice(entry["SourceMarkers"])[1].(map[string]any)
+		doc := readAsset(t, s, keys[1], ConsoleConfigKey)
+		var cfg map[string]any
+		if err := json.Unmarshal([]byte(regexp.MustCompile(`"?<<marker:0xbaba:\d+>>"?`).ReplaceAllString(doc, `"x"`)), &cfg); err != nil {
+			t.Fatalf("%s: config.json %q: %v", config, doc, err)
+		}
+		if len(cfg) != 7 || cfg["apiUrl"] == "" || cfg["region"] == "" || cfg["userPoolId"] == "" || cfg["clientId"] == "" {
+			t.Errorf("%s: config.json %s, want exactly apiUrl, region, userPoolId, clientId, defaultDailyLimit, maxKeyLifetimeDays, tierCaps", config, doc)
+		}
+		// The tier caps, which the create form states before a user hits them.
+		if caps, _ := cfg["tierCaps"].(map[string]any); len(caps) != 3 || caps["pro"] != 10_000.0 || caps["team"] != 50_000.0 || caps["enterprise"] != 1_000_000.0 {
+			t.Errorf("%s: config.json tierCaps = %v, want the stack's caps as numbers", config, cfg["tierCaps"])
+		}
+		// The deployment's limits, as JSON numbers known at synth time.
+		wantLimits := map[string]float64{"defaultDailyLimit": 250, "maxKeyLifetimeDays": 366}
+		if config == "prod" {
+			wantLimits = map[string]float64{"defaultDailyLimit": 400, "maxKeyLifetimeDays": 90}
+		}
+		for field, want := range wantLimits {
+			if got, ok := cfg[field].(float64); !ok || got != want {
+				t.Errorf("%s: config.json %s = %v, want the number %v (the stack's setting)", config, field, cfg[field], want)
 			}
-			// config.json is the second source: a JSON document whose values
-			// are deploy-time markers.
-			markers := asSlice(p["SourceMarkers"])[1].(map[string]any)
-			doc := readAsset(t, s, keys[1], ConsoleConfigKey)
-			var cfg map[string]any
-			if err := json.Unmarshal([]byte(regexp.MustCompile(`"?<<marker:0xbaba:\d+>>"?`).ReplaceAllString(doc, `"x"`)), &cfg); err != nil {
-				t.Fatalf("%s: config.json %q: %v", config, doc, err)
+		}
+		// A field's value: a deploy-time marker's replacement, or the
+		// literal string when known at synth time.
+		value := func(field string) string {
+			if m := regexp.MustCompile(`"` + field + `":\s*(<<marker:0xbaba:\d+>>)`).FindStringSubmatch(doc); m != nil {
+				b, _ := json.Marshal(markers[m[1]])
+				return string(b)
 			}
-			if len(cfg) != 7 || cfg["apiUrl"] == "" || cfg["region"] == "" || cfg["userPoolId"] == "" || cfg["clientId"] == "" {
-				t.Errorf("%s: config.json %s, want exactly apiUrl, region, userPoolId, clientId, defaultDailyLimit, maxKeyLifetimeDays, tierCaps", config, doc)
+			s, _ := cfg[field].(string)
+			return s
+		}
+		apiURL := value("apiUrl")
+		if !strings.Contains(apiURL, ".execute-api.") || !refersTo(markers, idOf(s.k.Stack, s.k.API.DeploymentStage().Node().DefaultChild())) {
+			t.Errorf("%s: apiUrl = %s, want the stage URL", config, apiURL)
+		}
+		if config == "dev" {
+			poolID := idOf(s.k.Stack, s.k.UserPool.Node().DefaultChild())
+			clientID := idOf(s.k.Stack, s.k.UserPoolClient.Node().DefaultChild())
+			if got := value("userPoolId"); !strings.Contains(got, `"Ref":"`+poolID+`"`) {
+				t.Errorf("dev: userPoolId = %s", got)
 			}
-			// The tier caps, which the create form states before a user hits them.
-			if caps, _ := cfg["tierCaps"].(map[string]any); len(caps) != 3 || caps["pro"] != 10_000.0 || caps["team"] != 50_000.0 || caps["enterprise"] != 1_000_000.0 {
-				t.Errorf("%s: config.json tierCaps = %v, want the stack's caps as numbers", config, cfg["tierCaps"])
+			if got := value("clientId"); !strings.Contains(got, `"Ref":"`+clientID+`"`) {
+				t.Errorf("dev: clientId = %s", got)
 			}
-			// The deployment's limits, as JSON numbers known at synth time.
-			wantLimits := map[string]float64{"defaultDailyLimit": 250, "maxKeyLifetimeDays": 366}
-			if config == "prod" {
-				wantLimits = map[string]float64{"defaultDailyLimit": 400, "maxKeyLifetimeDays": 90}
+			if got := value("region"); !strings.Contains(got, `"Ref":"AWS::Region"`) {
+				t.Errorf("dev: region = %s", got)
 			}
-			for field, want := range wantLimits {
-				if got, ok := cfg[field].(float64); !ok || got != want {
-					t.Errorf("%s: config.json %s = %v, want the number %v (the stack's setting)", config, field, cfg[field], want)
-				}
-			}
-			// A field's value: a deploy-time marker's replacement, or the
-			// literal string when known at synth time.
-			value := func(field string) string {
-				if m := regexp.MustCompile(`"` + field + `":\s*(<<marker:0xbaba:\d+>>)`).FindStringSubmatch(doc); m != nil {
-					b, _ := json.Marshal(markers[m[1]])
-					return string(b)
-				}
-				s, _ := cfg[field].(string)
-				return s
-			}
-			apiURL := value("apiUrl")
-			if !strings.Contains(apiURL, ".execute-api.") || !refersTo(markers, idOf(s.k.Stack, s.k.API.DeploymentStage().Node().DefaultChild())) {
-				t.Errorf("%s: apiUrl = %s, want the stage URL", config, apiURL)
-			}
-			if config == "dev" {
-				poolID := idOf(s.k.Stack, s.k.UserPool.Node().DefaultChild())
-				clientID := idOf(s.k.Stack, s.k.UserPoolClient.Node().DefaultChild())
-				if got := value("userPoolId"); !strings.Contains(got, `"Ref":"`+poolID+`"`) {
-					t.Errorf("dev: userPoolId = %s", got)
-				}
-				if got := value("clientId"); !strings.Contains(got, `"Ref":"`+clientID+`"`) {
-					t.Errorf("dev: clientId = %s", got)
-				}
-				if got := value("region"); !strings.Contains(got, `"Ref":"AWS::Region"`) {
-					t.Errorf("dev: region = %s", got)
-				}
-			} else {
-				for field, want := range map[string]string{"userPoolId": "eu-west-1_AbCdEf123", "clientId": "1example23456789abcdefghij", "region": "eu-west-1"} {
-					if got := value(field); !strings.Contains(got, want) {
-						t.Errorf("prod: %s = %s, want %s (the existing pool, its first client)", field, got, want)
-					}
+		} else {
+			for field, want := range map[string]string{"userPoolId": "eu-west-1_AbCdEf123", "clientId": "1example23456789abcdefghij", "region": "eu-west-1"} {
+				if got := value(field); !strings.Contains(got, want) {
+					t.Errorf("prod: %s = %s, want %s (the existing pool, its first client)", field, got, want)
 				}
 			}
 		}
 	}
+}
+
+// TestConsoleBucketEmptiedOnDelete: S3 deletes only an empty bucket, and the
+// deployments keep their files, so the bucket's auto-delete empties it when
+// the stack goes (and only then).
+func TestConsoleBucketEmptiedOnDelete(t *testing.T) {
+	s := fixture(t, "dev")
+	bucketID := idOf(s.k.Stack, s.k.Console.Bucket.Node().DefaultChild())
+	n := 0
+	for _, r := range s.resources("Custom::S3AutoDeleteObjects") {
+		if refersTo(props(r)["BucketName"], bucketID) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d auto-delete resources for the console bucket, want 1", n)
+	}
+}
+
+// assetFiles lists a staged directory asset's files (sorted, slash paths).
+func assetFiles(t *testing.T, s *synthesized, key string) []string {
+	t.Helper()
+	dir := filepath.Join(s.outDir, "asset."+strings.TrimSuffix(key, ".zip"))
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		files = append(files, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("list staged asset: %v", err)
+	}
+	slices.Sort(files)
+	return files
 }
 
 // readAsset reads file from the zip asset key (a staged directory in the

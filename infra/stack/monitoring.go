@@ -301,7 +301,7 @@ func (m *monitored) dashboard() awscloudwatch.Dashboard {
 		widgets[i] = &rows[i]
 	}
 	return awscloudwatch.NewDashboard(m.st, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		DashboardName:   jsii.String("keygate-" + m.s.Stage),
+		DashboardName:   globalName(m.s, ""),
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
 		Widgets:         &widgets,
 	})

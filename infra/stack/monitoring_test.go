@@ -170,7 +170,7 @@ func dashboardBody(t *testing.T, s *synthesized) string {
 		t.Fatalf("%d dashboards, want 1", len(dashboards))
 	}
 	for _, d := range dashboards {
-		if props(d)["DashboardName"] != "keygate-"+s.k.Settings.Stage {
+		if renderJoin(t, props(d)["DashboardName"], map[string]string{"AWS::Region": "eu-west-1"}) != "keygate-"+s.k.Settings.Stage+"-eu-west-1" {
 			t.Errorf("dashboard name %v", props(d)["DashboardName"])
 		}
 		body := props(d)["DashboardBody"]

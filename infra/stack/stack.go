@@ -60,7 +60,8 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 	if err := checkBuildDir(props.BuildDir); err != nil {
 		return nil, err
 	}
-	if err := checkConsoleDir(props.ConsoleDir); err != nil {
+	build, err := readConsoleBuild(props.ConsoleDir)
+	if err != nil {
 		return nil, err
 	}
 	s := props.Settings
@@ -105,7 +106,7 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 	attachPreTokenGeneration(st, s, k.UserPool, k.Functions["pretokengen"])
 	k.Authorizer = addRoutes(st, s, k.API, k.Functions, *jsii.Strings(origins...))
 
-	k.Console.deploy(st, s, props.ConsoleDir, ConsoleConfig{
+	k.Console.deploy(st, s, build, ConsoleConfig{
 		APIURL: k.API.Url(), Region: pool.region, UserPoolID: pool.userPoolID, ClientID: pool.consoleClientID,
 		DefaultDailyLimit: s.DefaultDailyLimit, MaxKeyLifetimeDays: s.MaxKeyLifetimeDays, TierCaps: s.TierCaps,
 	})
@@ -214,6 +215,18 @@ func suppress(c constructs.IConstruct, id, reason string, appliesTo ...string) {
 		sup.AppliesTo = &a
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{sup}, jsii.Bool(true))
+}
+
+// globalName names a resource whose name is unique across the whole account
+// (CloudFront's policies and origin access controls, CloudWatch dashboards):
+// keygate-<stage>-<region>-<what>, so the same stage deploys in a second
+// region without an "already exists". The region is the deploy-time one.
+func globalName(s Settings, what string) *string {
+	name := "keygate-" + s.Stage + "-" + *awscdk.Aws_REGION()
+	if what != "" {
+		name += "-" + what
+	}
+	return jsii.String(name)
 }
 
 // removalPolicy keeps a production stage's data when the stack goes away.

@@ -47,6 +47,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// consoleFixture is a built console as console/build.mjs lays it out: files
+// named by content hash, their licence text, index.html naming them, and
+// two unhashed files that must be revalidated like index.html.
+var consoleFixture = map[string]string{
+	"index.html":                 `<!doctype html><title>keygate</title><link rel="stylesheet" href="/app-J47L3APB.css"><script type="module" src="/app-47B6KP4U.js"></script>`,
+	"app-47B6KP4U.js":            `fetch("/config.json")`,
+	"app-47B6KP4U.js.LEGAL.txt":  `MIT`,
+	"app-J47L3APB.css":           `body{margin:0}`,
+	"fonts/inter-2ZQ7FJ4C.woff2": `font`,
+	"robots.txt":                 `User-agent: *`,
+	"fonts/LICENSE":              `OFL`,
+	ConsoleConfigKey:             `{"apiUrl": "http://127.0.0.1:8080/"}`, // a dev config the stack's must replace
+}
+
 var prodOverrides = map[string]any{
 	CtxStage:                         "prod",
 	CtxUserPoolID:                    "eu-west-1_AbCdEf123",
@@ -121,14 +135,10 @@ func synth(t *testing.T, name string, overrides map[string]any) (_ *synthesized,
 		return nil, err
 	}
 	consoleDir := filepath.Join(tmpRoot, name, "console")
-	if err := os.MkdirAll(filepath.Join(consoleDir, "assets"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(consoleDir, "fonts"), 0o755); err != nil {
 		return nil, err
 	}
-	for file, body := range map[string]string{
-		"index.html":     `<!doctype html><title>keygate</title><script type="module" src="/assets/app.js"></script>`,
-		"assets/app.js":  `fetch("/config.json")`,
-		ConsoleConfigKey: `{"apiUrl": "http://127.0.0.1:8080/"}`, // a dev config the stack's must replace
-	} {
+	for file, body := range consoleFixture {
 		if err := os.WriteFile(filepath.Join(consoleDir, file), []byte(body), 0o644); err != nil {
 			return nil, err
 		}
@@ -396,9 +406,10 @@ func TestEnvironmentMatchesServiceCode(t *testing.T) {
 func TestLambdas(t *testing.T) {
 	for _, config := range []string{"dev", "prod"} {
 		s := fixture(t, config)
-		// LambdaNames plus the BucketDeployment's own function (console.go).
-		check(t, config+": thirteen keygate Lambdas and CDK's deployment handler", func() {
-			s.tmpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(LambdaNames)+1)))
+		// LambdaNames plus CDK's two handlers of the console bucket
+		// (console.go): the BucketDeployment's and the auto-delete's.
+		check(t, config+": keygate's Lambdas and CDK's two console handlers", func() {
+			s.tmpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(LambdaNames)+2)))
 		})
 		for _, name := range LambdaNames {
 			p := s.fnProps(name)
@@ -804,6 +815,12 @@ func asSlice(v any) []any { s, _ := v.([]any); return s }
 // reasons in console.go and pinned in TestConsoleDeploymentHandler.
 const bucketDeploymentHandler = "CustomCDKBucketDeployment"
 
+// autoDeleteHandler is the logical id prefix of CDK's bucket auto-delete
+// provider (the console bucket's AutoDeleteObjects): a Lambda and its role
+// with AWSLambdaBasicExecutionRole, which empties the bucket when the stack
+// is deleted; pinned in TestConsoleBucketIsPrivate.
+const autoDeleteHandler = "CustomS3AutoDeleteObjectsCustomResourceProvider"
+
 func TestNoWildcardActions(t *testing.T) {
 	for _, config := range []string{"dev", "prod"} {
 		s := fixture(t, config)
@@ -831,7 +848,8 @@ func TestNoWildcardActions(t *testing.T) {
 				b, _ := json.Marshal(arn)
 				switch {
 				case strings.Contains(string(b), "AmazonAPIGatewayPushToCloudWatchLogs"):
-				case strings.HasPrefix(id, bucketDeploymentHandler) && strings.Contains(string(b), "service-role/AWSLambdaBasicExecutionRole"):
+				case (strings.HasPrefix(id, bucketDeploymentHandler) || strings.HasPrefix(id, autoDeleteHandler)) &&
+					strings.Contains(string(b), "service-role/AWSLambdaBasicExecutionRole"):
 				default:
 					t.Errorf("%s: role %s has managed policy %s", config, id, b)
 				}
