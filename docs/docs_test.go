@@ -64,9 +64,12 @@ func TestEveryRouteOfTheContract(t *testing.T) {
 			case method == "OPTIONS":
 				t.Errorf("OPTIONS %s is an operation: describe preflights under x-cors-preflight only", path)
 			case len(*op.Security) == 0: // GitHub's calls: no authorizer
-				need = []string{"400", "401", "429", "500", "503"}
+				need = []string{"400", "401", "413", "429", "500", "503", "504"}
 			default:
-				need = []string{"400", "401", "403", "429", "500", "503"}
+				need = []string{"400", "401", "403", "413", "429", "500", "503", "504"}
+			}
+			if op.RequestBody != nil {
+				need = append(need, "415")
 			}
 			for _, s := range need {
 				if statuses[s] == nil {
@@ -95,7 +98,8 @@ func TestErrorCodesMatchTheContract(t *testing.T) {
 	for _, v := range doc.Components.Schemas["ErrorCode"].Value.Enum {
 		codes = append(codes, v.(string))
 	}
-	want := []string{"BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "RateLimitExceeded", "InternalError", "ServiceUnavailable"}
+	want := []string{"BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "PayloadTooLarge",
+		"UnsupportedMediaType", "RateLimitExceeded", "InternalError", "ServiceUnavailable", "GatewayTimeout"}
 	if !reflect.DeepEqual(codes, want) {
 		t.Errorf("error codes %v, want %v", codes, want)
 	}

@@ -73,6 +73,7 @@ func TestErrorTable(t *testing.T) {
 		{"empty patch is 400", "PATCH", "/v1/api-keys/" + prefix, "Bearer " + pro, `{}`, 400, "BadRequest", ""},
 		{"patch out-of-range dailyLimit is 400", "PATCH", "/v1/api-keys/" + prefix, "Bearer " + pro, map[string]any{"dailyLimit": -1}, 400, "BadRequest", "'dailyLimit'"},
 		{"body over 16 KiB is 400", "POST", "/v1/api-keys", "Bearer " + pro, `{"name":"a","x":"` + strings.Repeat("x", 16<<10) + `"}`, 400, "BadRequest", "16 KiB"},
+		{"body over API Gateway's 10 MB is 413", "POST", "/v1/api-keys", "Bearer " + pro, strings.Repeat("x", 10<<20+1), 413, "PayloadTooLarge", "10 MB"},
 		{"bad status filter is 400", "GET", "/v1/api-keys?status=bogus", "Bearer " + pro, nil, 400, "BadRequest", "'status'"},
 		{"bad days is 400", "GET", "/v1/usage?days=91", "Bearer " + pro, nil, 400, "BadRequest", "'days'"},
 		{"non-numeric days is 400", "GET", "/v1/usage?days=week", "Bearer " + key, nil, 400, "BadRequest", "'days'"},

@@ -78,17 +78,27 @@ func pathParams(path string) []string {
 // GatewayResponse is how API Gateway answers when it, not a Lambda, ends a
 // request; the body is the contract's error envelope.
 type GatewayResponse struct {
-	Type    string // API Gateway response type
+	Type string // API Gateway response type
+	// Status is the HTTP status; 0 sets none, so API Gateway keeps the
+	// status of the error it met.
 	Status  int
 	Code    string // envelope error.code
 	Message string // envelope error.message: a JSON string literal, or a $context variable that renders as one
 	Headers map[string]string
 }
 
-// GatewayResponses are rendered for every error API Gateway produces itself.
-// Only $context.error.messageString (API Gateway's own message, already a
-// quoted JSON string) and $context.requestId are templated in: nothing a client
-// sent is echoed.
+// Messages of gateway responses that local mode's gateway renders too
+// (local/gateway spells them the same).
+const (
+	MsgPayloadTooLarge = "The request body is over API Gateway's 10 MB limit."
+)
+
+// GatewayResponses are rendered for every error API Gateway produces itself:
+// each response type API Gateway documents, with its own status (keygate
+// changes two on purpose, named below) and the contract's code for that
+// status. Only $context.error.messageString (API Gateway's own message,
+// already a quoted JSON string), $context.requestId and the ACCESS_DENIED
+// line's variables are templated in: nothing a client sent is echoed.
 var GatewayResponses = []GatewayResponse{
 	// The authorizer said "Unauthorized", or the Authorization header (the
 	// identity source) was missing and the authorizer was not even called.
@@ -100,7 +110,8 @@ var GatewayResponses = []GatewayResponse{
 	// the route.
 	{Type: "ACCESS_DENIED", Status: 403, Code: "Forbidden",
 		Message: quote("This API key's scopes ($context.authorizer.scopes) do not allow $context.httpMethod $context.resourcePath; GET /v1/scopes lists the scope each route needs.")},
-	// API Gateway's name for a request that matches no route.
+	// API Gateway's name for a request that matches no route (403 by
+	// default): keygate answers 404, as the contract says for no such route.
 	{Type: "MISSING_AUTHENTICATION_TOKEN", Status: 404, Code: "NotFound",
 		Message: quote("No such route. Routes: " + routeList() + ".")},
 	{Type: "RESOURCE_NOT_FOUND", Status: 404, Code: "NotFound",
@@ -113,8 +124,9 @@ var GatewayResponses = []GatewayResponse{
 	// API Gateway's own body if one is ever attached.
 	{Type: "QUOTA_EXCEEDED", Status: 429, Code: "RateLimitExceeded",
 		Message: quote("The request quota for this API is spent; retry later.")},
-	// The authorizer failed or timed out: almost always the store or the
-	// JWKS endpoint being unreachable, so a retry is the right advice.
+	// The authorizer failed, timed out or was throttled at its reserved
+	// concurrency (500 by default): almost always the store or the JWKS
+	// endpoint being unreachable, so keygate answers 503, retry shortly.
 	{Type: "AUTHORIZER_FAILURE", Status: 503, Code: "ServiceUnavailable",
 		Message: quote("The credential could not be checked right now; retry shortly.")},
 	// What API Gateway reports when the authorizer Lambda returns an error
@@ -122,10 +134,34 @@ var GatewayResponses = []GatewayResponse{
 	// how keygate's authorizer reports an unreachable or throttled store.
 	{Type: "AUTHORIZER_CONFIGURATION_ERROR", Status: 503, Code: "ServiceUnavailable",
 		Message: quote("The credential could not be checked right now; retry shortly.")},
-	// Every other 4xx API Gateway produces (bad request parameters or body,
-	// request too large, unsupported media type): its own message is safe.
-	{Type: "DEFAULT_4XX", Status: 400, Code: "BadRequest",
-		Message: "$context.error.messageString"},
+	// A required path parameter missing, a body the validator refuses:
+	// API Gateway's own message is safe and says which.
+	{Type: "BAD_REQUEST_PARAMETERS", Status: 400, Code: "BadRequest", Message: "$context.error.messageString"},
+	{Type: "BAD_REQUEST_BODY", Status: 400, Code: "BadRequest", Message: "$context.error.messageString"},
+	// A body over API Gateway's 10 MB payload limit, before any Lambda.
+	{Type: "REQUEST_TOO_LARGE", Status: 413, Code: "PayloadTooLarge", Message: quote(MsgPayloadTooLarge)},
+	{Type: "UNSUPPORTED_MEDIA_TYPE", Status: 415, Code: "UnsupportedMediaType",
+		Message: quote("This API takes request bodies as application/json.")},
+	// The route's Lambda did not answer within the integration's 29 s
+	// (keygate's own stop at 10 s; a product's Lambda may run longer), or
+	// could not be reached.
+	{Type: "INTEGRATION_TIMEOUT", Status: 504, Code: "GatewayTimeout",
+		Message: quote("The route did not answer in time; retry shortly. If it persists, report request id $context.requestId.")},
+	{Type: "INTEGRATION_FAILURE", Status: 504, Code: "GatewayTimeout",
+		Message: quote("The route could not be reached; retry shortly. If it persists, report request id $context.requestId.")},
+	{Type: "API_CONFIGURATION_ERROR", Status: 500, Code: "InternalError",
+		Message: quote("The API is misconfigured; report request id $context.requestId.")},
+	// IAM authorization, usage-plan API keys and a web ACL: keygate uses
+	// none, but should one be added, its refusals keep their 403.
+	{Type: "EXPIRED_TOKEN", Status: 403, Code: "Forbidden", Message: quote("The request's AWS credentials have expired.")},
+	{Type: "INVALID_SIGNATURE", Status: 403, Code: "Forbidden", Message: quote("The request's AWS signature does not verify.")},
+	{Type: "INVALID_API_KEY", Status: 403, Code: "Forbidden", Message: quote("The x-api-key header is not a key of this API's usage plans.")},
+	{Type: "WAF_FILTERED", Status: 403, Code: "Forbidden", Message: quote("The request was blocked by the API's web application firewall.")},
+	// Any other 4xx API Gateway may add later keeps its own status (no
+	// status set here); the envelope says BadRequest with its own message.
+	{Type: "DEFAULT_4XX", Code: "BadRequest", Message: "$context.error.messageString"},
+	// Any other 5xx, chiefly a route Lambda that crashed, timed out on its
+	// own or was throttled (API Gateway's 502 or 500): the contract's 500.
 	{Type: "DEFAULT_5XX", Status: 500, Code: "InternalError",
 		Message: quote("The service failed to answer; retry later. If it persists, report request id $context.requestId.")},
 }
@@ -302,9 +338,13 @@ func addRoutes(st awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[s
 		for k, v := range g.Headers {
 			headers[k] = jsii.String("'" + v + "'")
 		}
+		var status *string
+		if g.Status != 0 {
+			status = jsii.String(fmt.Sprint(g.Status))
+		}
 		api.AddGatewayResponse(jsii.String("Response"+g.Type), &awsapigateway.GatewayResponseOptions{
 			Type:            awsapigateway.ResponseType_Of(jsii.String(g.Type)),
-			StatusCode:      jsii.String(fmt.Sprint(g.Status)),
+			StatusCode:      status,
 			ResponseHeaders: &headers,
 			Templates:       &map[string]*string{"application/json": jsii.String(g.Body())},
 		})

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -709,20 +710,44 @@ func TestStage(t *testing.T) {
 
 func TestGatewayResponses(t *testing.T) {
 	s := fixture(t, "dev")
+	// Every response type API Gateway documents (supported-gateway-
+	// response-types), with the status a client gets: its own, except the
+	// two keygate changes on purpose (no such route is 404, an authorizer
+	// failure 503), and none on DEFAULT_4XX so a 4xx API Gateway adds later
+	// keeps its own. "" status: none set.
 	want := []struct {
 		typ    string
 		status string
 		code   string
 	}{
-		{"UNAUTHORIZED", "401", "Unauthorized"},
 		{"ACCESS_DENIED", "403", "Forbidden"},
-		{"DEFAULT_4XX", "400", "BadRequest"},
-		{"DEFAULT_5XX", "500", "InternalError"},
-		{"THROTTLED", "429", "RateLimitExceeded"},
-		{"QUOTA_EXCEEDED", "429", "RateLimitExceeded"},
-		{"MISSING_AUTHENTICATION_TOKEN", "404", "NotFound"},
-		{"AUTHORIZER_FAILURE", "503", "ServiceUnavailable"},
+		{"API_CONFIGURATION_ERROR", "500", "InternalError"},
 		{"AUTHORIZER_CONFIGURATION_ERROR", "503", "ServiceUnavailable"},
+		{"AUTHORIZER_FAILURE", "503", "ServiceUnavailable"},
+		{"BAD_REQUEST_PARAMETERS", "400", "BadRequest"},
+		{"BAD_REQUEST_BODY", "400", "BadRequest"},
+		{"DEFAULT_4XX", "", "BadRequest"},
+		{"DEFAULT_5XX", "500", "InternalError"},
+		{"EXPIRED_TOKEN", "403", "Forbidden"},
+		{"INTEGRATION_FAILURE", "504", "GatewayTimeout"},
+		{"INTEGRATION_TIMEOUT", "504", "GatewayTimeout"},
+		{"INVALID_API_KEY", "403", "Forbidden"},
+		{"INVALID_SIGNATURE", "403", "Forbidden"},
+		{"MISSING_AUTHENTICATION_TOKEN", "404", "NotFound"},
+		{"QUOTA_EXCEEDED", "429", "RateLimitExceeded"},
+		{"REQUEST_TOO_LARGE", "413", "PayloadTooLarge"},
+		{"RESOURCE_NOT_FOUND", "404", "NotFound"},
+		{"THROTTLED", "429", "RateLimitExceeded"},
+		{"UNAUTHORIZED", "401", "Unauthorized"},
+		{"UNSUPPORTED_MEDIA_TYPE", "415", "UnsupportedMediaType"},
+		{"WAF_FILTERED", "403", "Forbidden"},
+	}
+	// The contract's one code per status.
+	codeOf := map[string]string{"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
+		"413": "PayloadTooLarge", "415": "UnsupportedMediaType", "429": "RateLimitExceeded",
+		"500": "InternalError", "503": "ServiceUnavailable", "504": "GatewayTimeout"}
+	if got := len(s.resources("AWS::ApiGateway::GatewayResponse")); got != len(want) {
+		t.Errorf("%d gateway responses, want %d", got, len(want))
 	}
 	byType := map[string]map[string]any{}
 	for _, r := range s.resources("AWS::ApiGateway::GatewayResponse") {
@@ -742,8 +767,11 @@ func TestGatewayResponses(t *testing.T) {
 			if !ok {
 				t.Fatalf("no gateway response %s", w.typ)
 			}
-			if p["StatusCode"] != w.status {
-				t.Errorf("status %v, want %s", p["StatusCode"], w.status)
+			if status, _ := p["StatusCode"].(string); status != w.status {
+				t.Errorf("status %v, want %q", p["StatusCode"], w.status)
+			}
+			if w.status != "" && codeOf[w.status] != w.code {
+				t.Errorf("code %s with status %s; the contract's code for %s is %s", w.code, w.status, w.status, codeOf[w.status])
 			}
 			hdr, _ := p["ResponseParameters"].(map[string]any)
 			if hdr["gatewayresponse.header.Content-Type"] != "'application/json'" {
@@ -774,6 +802,40 @@ func TestGatewayResponses(t *testing.T) {
 	}
 	if !strings.Contains(byType["UNAUTHORIZED"]["ResponseTemplates"].(map[string]any)["application/json"].(string), "Authorization: Bearer") {
 		t.Error("the 401 body should say how to authenticate")
+	}
+}
+
+// TestLocalGatewayRendersTheSameMessages: local mode's gateway
+// (local/gateway) answers its errors with the deployed gateway responses'
+// messages, read from its source (infra is its own module).
+func TestLocalGatewayRendersTheSameMessages(t *testing.T) {
+	src, err := os.ReadFile("../../local/gateway/gateway.go")
+	if err != nil {
+		t.Skipf("local gateway not readable: %v", err)
+	}
+	message := map[string]string{}
+	for _, g := range GatewayResponses {
+		var m string
+		if json.Unmarshal([]byte(g.Message), &m) == nil {
+			message[g.Type] = m
+		}
+	}
+	for constant, typ := range map[string]string{
+		"msgUnauthorized": "UNAUTHORIZED", "msgDenied": "ACCESS_DENIED",
+		"msgAuthFailure": "AUTHORIZER_FAILURE", "msgTooLarge": "REQUEST_TOO_LARGE",
+	} {
+		m := regexp.MustCompile(`\b` + constant + `\s*=\s*("(?:[^"\\]|\\.)*")`).FindSubmatch(src)
+		if m == nil {
+			t.Errorf("local/gateway/gateway.go has no constant %s", constant)
+			continue
+		}
+		local, err := strconv.Unquote(string(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if local != message[typ] {
+			t.Errorf("%s: local gateway says %q, the deployed %s says %q", constant, local, typ, message[typ])
+		}
 	}
 }
 

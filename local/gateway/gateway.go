@@ -101,7 +101,7 @@ const (
 	msgUnauthorized = "Send Authorization: Bearer <API key or token>; the credential was missing, malformed, unknown, revoked or expired."
 	msgDenied       = "This API key's scopes ($context.authorizer.scopes) do not allow $context.httpMethod $context.resourcePath; GET /v1/scopes lists the scope each route needs."
 	msgAuthFailure  = "The credential could not be checked right now; retry shortly."
-	msgTooLarge     = "The request body is too large."
+	msgTooLarge     = "The request body is over API Gateway's 10 MB limit."
 )
 
 // maxPayload is API Gateway's own request payload limit.
@@ -140,7 +140,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
 	if err != nil || len(body) > maxPayload {
-		writeError(w, apierr.BadRequest, msgTooLarge)
+		writeError(w, apierr.PayloadTooLarge, msgTooLarge) // REQUEST_TOO_LARGE
 		return
 	}
 

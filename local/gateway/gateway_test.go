@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/keygate/keygate/functions/handlers"
 	"github.com/keygate/keygate/shared/apierr"
@@ -420,6 +421,44 @@ func TestGatewayRequestBody(t *testing.T) {
 			t.Fatalf("Body = %q, IsBase64Encoded = %v", ev.Body, ev.IsBase64Encoded)
 		}
 	})
+}
+
+func TestGatewayBodyOverAPIGatewaysLimit(t *testing.T) {
+	h := newHarness(&authorizerStub{res: allowAll()})
+	rec := h.do("POST", "/v1/api-keys", "Bearer x", strings.Repeat("x", maxPayload+1))
+	// As API Gateway's REQUEST_TOO_LARGE, rendered by infra's gateway response.
+	checkEnvelope(t, rec, 413, apierr.PayloadTooLarge)
+	if h.auth.called() != 0 || h.route.called() != 0 {
+		t.Fatalf("authorizer called %d times, route %d: a body over the limit invokes nothing", h.auth.called(), h.route.called())
+	}
+	if rec := h.do("POST", "/v1/api-keys", "Bearer x", strings.Repeat("x", maxPayload)); rec.Code != 200 {
+		t.Fatalf("a body of exactly 10 MB: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestInvocationsNameTheirFunction: each invocation's context names the
+// function as Lambda's does (the tests attribute AWS calls by it).
+func TestInvocationsNameTheirFunction(t *testing.T) {
+	var authArn, routeArn string
+	gw := &Gateway{
+		Authorizer: func(ctx context.Context, _ events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+			lc, _ := lambdacontext.FromContext(ctx)
+			authArn = lc.InvokedFunctionArn
+			return allowAll(), nil
+		},
+		Routes: []Route{{Method: "GET", Path: "/v1/api-keys", Function: "listkeys", Lambda: func(ctx context.Context, _ events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+			lc, _ := lambdacontext.FromContext(ctx)
+			routeArn = lc.InvokedFunctionArn
+			return events.APIGatewayProxyResponse{StatusCode: 200, Body: "{}"}, nil
+		}}},
+		Log: slog.New(slog.DiscardHandler),
+	}
+	req := httptest.NewRequest("GET", "/v1/api-keys", nil)
+	req.Header.Set("Authorization", "Bearer x")
+	gw.ServeHTTP(httptest.NewRecorder(), req)
+	if authArn != "arn:aws:lambda:local:000000000000:function:authorizer" || routeArn != "arn:aws:lambda:local:000000000000:function:listkeys" {
+		t.Fatalf("invoked function ARNs %q and %q", authArn, routeArn)
+	}
 }
 
 func TestGlob(t *testing.T) {

@@ -21,6 +21,13 @@ const (
 	RateLimitExceeded  Code = "RateLimitExceeded"
 	InternalError      Code = "InternalError"
 	ServiceUnavailable Code = "ServiceUnavailable"
+
+	// Made only by the gateway, before or instead of any function: a body
+	// over API Gateway's 10 MB limit, a media type it does not take, a
+	// function that did not answer within its 29 s.
+	PayloadTooLarge      Code = "PayloadTooLarge"
+	UnsupportedMediaType Code = "UnsupportedMediaType"
+	GatewayTimeout       Code = "GatewayTimeout"
 )
 
 // Status maps a code to its HTTP status.
@@ -40,6 +47,12 @@ func Status(c Code) int {
 		return http.StatusTooManyRequests
 	case ServiceUnavailable:
 		return http.StatusServiceUnavailable
+	case PayloadTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case UnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
+	case GatewayTimeout:
+		return http.StatusGatewayTimeout
 	default:
 		return http.StatusInternalServerError
 	}
