@@ -207,24 +207,25 @@ func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*
 //
 // Why a ceiling: every request with an Authorization header the API Gateway
 // cache has not seen invokes the authorizer, and a flood of garbage
-// credentials (each one new, so never cached) would otherwise draw on the
-// same regional Lambda concurrency pool as the route functions (and every
-// other function in the account), starving them. A reservation caps the
-// authorizer at N concurrent executions and also guarantees it those N, so
-// route functions cannot starve it either.
+// credentials (each one new, so never cached) draws on the same regional
+// Lambda concurrency pool as the route functions (and every other function in
+// the account). A reservation caps the authorizer at N concurrent executions
+// and also guarantees it those N, so route functions cannot starve it either.
 //
-// The numbers, with the defaults: the stage admits at most throttleRateLimit
-// = 100 requests/s (burst 200) before API Gateway itself answers 429. Needed
-// concurrency is rate × authorizer latency: a warm authorizer answers in about
-// 1 ms (JWT seen before, key in its cache, garbage refused by the parser) to
-// 10 ms (one GetItem), a cold one in 50–300 ms (init, JWKS fetch), and a
-// stalled store holds it for storeTimeoutMs (2 s). So 100 rps needs 1–30
-// concurrent executions in normal operation; 100 covers the whole stage rate
-// at up to 1 s per call, a full 200-request burst at 500 ms each, and leaves
-// 900 of an account's default 1000 for everything else (AWS keeps at least
-// 100 unreserved, so a reservation fails to deploy in an account whose limit
-// is under N + 100: use 0 there, or a smaller N). Raise it with
-// throttleRateLimit: keep N ≥ rate × 1 s.
+// Why none by default: Lambda refuses a reservation that would leave fewer
+// than 100 of the account's concurrency unreserved, and a new account's quota
+// is often 10 or 50, so a default of 100 made `cdk deploy` roll back there.
+// Without it, the stage throttle still bounds what reaches the authorizer:
+// at most throttleRateLimit invocations a second (100, prod 1000), which at
+// its latencies (about 1 ms warm for a garbage or cached credential, 10 ms
+// for one GetItem, 50–300 ms cold) is 1–30 concurrent executions at 100
+// requests/s. What the default gives up is the isolation: a flood still draws
+// on the pool the route functions share. One setting brings it back:
+// authorizerReservedConcurrency=N with N ≥ throttleRateLimit × 0.1 s (100
+// ms a call, cold starts mixed in; a stalled store holds a call for
+// storeTimeoutMs, and then the calls past N are throttled to 503s, which is
+// the answer anyway), on an account whose concurrency limit is at least N +
+// 100 + what the route functions need (README, "Deploy").
 //
 // At the ceiling Lambda throttles the invocation; API Gateway answers that
 // request with its authorizer-failure response, which this stack renders as

@@ -123,8 +123,11 @@ func newMonitoring(st awscdk.Stack, s Settings, k *Keygate) *Monitoring {
 	for _, name := range LambdaNames {
 		spec := lambdaSpecs[name]
 		desc := fmt.Sprintf("Lambda throttled %s in 2 of the last 3 minutes: the account's concurrency is spent.", name)
-		if name == "authorizer" {
+		switch {
+		case name == "authorizer" && s.AuthorizerReservedConcurrency > 0:
 			desc = "Lambda throttled the authorizer in 2 of the last 3 minutes: its reserved concurrency (authorizerReservedConcurrency) is spent, and those requests got 503. A flood of garbage credentials, or traffic that has outgrown the setting."
+		case name == "authorizer":
+			desc = "Lambda throttled the authorizer in 2 of the last 3 minutes: the account's concurrency is spent (the authorizer has no reservation, authorizerReservedConcurrency=0), and those requests got 503. Raise the account's Lambda concurrency quota, or reserve the authorizer a share (README, Deploy)."
 		}
 		m.alarm(spec.id+"Throttles", k.Functions[name].MetricThrottles(sum(one)), 1, 3, 2, desc)
 	}

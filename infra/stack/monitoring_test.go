@@ -245,8 +245,12 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 	}
-	if !regexp.MustCompile(`\{"label":"reserved \(ceiling\)","value":100[,}]|\{"value":100,"label":"reserved \(ceiling\)"`).MatchString(body) {
-		t.Error("authorizer concurrency graph does not show the reserved ceiling")
+	ceiling := regexp.MustCompile(`\{"label":"reserved \(ceiling\)","value":100[,}]|\{"value":100,"label":"reserved \(ceiling\)"`)
+	if ceiling.MatchString(body) {
+		t.Error("dev reserves nothing, yet the authorizer concurrency graph shows a reserved ceiling")
+	}
+	if !ceiling.MatchString(dashboardBody(t, fixture(t, "prod"))) {
+		t.Error("prod (authorizerReservedConcurrency=100): the authorizer concurrency graph does not show the reserved ceiling")
 	}
 }
 

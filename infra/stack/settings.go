@@ -16,7 +16,9 @@ import (
 
 // CDK context keys. Defaults live in cdk.json at the repository root and are
 // repeated in DefaultSettings, so `go run .` without the CLI and `go test`
-// behave like `cdk synth`. Override any of them with `-c key=value`.
+// behave like `cdk synth`; the two stage throttle settings, whose default
+// depends on the stage (ProductionThrottle*), are left out of cdk.json.
+// Override any of them with `-c key=value`.
 const (
 	CtxStage                    = "stage"
 	CtxUserPoolID               = "userPoolId"
@@ -65,7 +67,10 @@ type Settings struct {
 	// answer for the same Authorization header; 0 turns caching off.
 	AuthorizerCacheTTLSeconds int
 	// ThrottleRateLimit (requests per second, steady) and ThrottleBurstLimit
-	// apply to the whole stage, before any Lambda runs.
+	// apply to the whole stage, before any Lambda runs: they are the ceiling
+	// of the whole API, keygate's routes and every product route behind it,
+	// all callers together. Beyond it API Gateway answers 429 itself. The
+	// default is 100/200, and ProductionThrottle* for the prod stage.
 	ThrottleRateLimit  float64
 	ThrottleBurstLimit int
 	// LogRetentionDays applies to every log group of the stack.
@@ -98,7 +103,9 @@ type Settings struct {
 	// AlarmTopicArn, when set, is the SNS topic every alarm notifies.
 	AlarmTopicArn string
 	// AuthorizerReservedConcurrency caps (and reserves) the authorizer's
-	// concurrent executions; 0 leaves it unreserved. See abuseCeiling.
+	// concurrent executions; 0, the default, leaves it unreserved so that a
+	// new account's low concurrency quota can take the stack. See
+	// abuseCeiling.
 	AuthorizerReservedConcurrency int
 }
 
@@ -129,6 +136,14 @@ func (s Settings) UserPoolRegion() string {
 
 var paidTiers = []string{"pro", "team", "enterprise"}
 
+// The stage throttle's default for the prod stage, where the API in front of
+// a product carries its real traffic: ten times the other stages', still a
+// tenth of API Gateway's regional account limit (10 000 requests/s).
+const (
+	ProductionThrottleRateLimit  = 1000
+	ProductionThrottleBurstLimit = 2000
+)
+
 // DefaultSettings are the contract's defaults; cdk.json repeats them.
 func DefaultSettings() Settings {
 	return Settings{
@@ -150,7 +165,7 @@ func DefaultSettings() Settings {
 		KeyCacheSeconds:               60,
 		GitHubKeysURL:                 "https://api.github.com/meta/public_keys/secret_scanning",
 		LeakedKeyAction:               "revoke",
-		AuthorizerReservedConcurrency: 100,
+		AuthorizerReservedConcurrency: 0,
 	}
 }
 
@@ -179,6 +194,9 @@ func ParseSettings(lookup func(key string) any) (Settings, error) {
 	}
 	if !stagePattern.MatchString(s.Stage) {
 		return Settings{}, fmt.Errorf("context %s=%q: want a lowercase name like dev or prod (letters, digits, '-', at most 24)", CtxStage, s.Stage)
+	}
+	if s.Production() {
+		s.ThrottleRateLimit, s.ThrottleBurstLimit = ProductionThrottleRateLimit, ProductionThrottleBurstLimit
 	}
 
 	if s.UserPoolID, err = ctxString(lookup, CtxUserPoolID, ""); err != nil {

@@ -79,6 +79,27 @@ func TestParseSettings(t *testing.T) {
 					t.Errorf("got %q", s.TierCapsString())
 				}
 			}},
+		{name: "prod's stage throttle defaults to 1000/2000, the others' to 100/200", ctx: map[string]any{"stage": "prod"},
+			check: func(t *testing.T, s Settings) {
+				if s.ThrottleRateLimit != 1000 || s.ThrottleBurstLimit != 2000 {
+					t.Errorf("prod throttle %v/%d", s.ThrottleRateLimit, s.ThrottleBurstLimit)
+				}
+				if d := DefaultSettings(); d.ThrottleRateLimit != 100 || d.ThrottleBurstLimit != 200 {
+					t.Errorf("default throttle %v/%d", d.ThrottleRateLimit, d.ThrottleBurstLimit)
+				}
+			}},
+		{name: "prod's throttle is still a setting", ctx: map[string]any{"stage": "prod", "throttleRateLimit": "300", "throttleBurstLimit": 600.0},
+			check: func(t *testing.T, s Settings) {
+				if s.ThrottleRateLimit != 300 || s.ThrottleBurstLimit != 600 {
+					t.Errorf("prod throttle %v/%d", s.ThrottleRateLimit, s.ThrottleBurstLimit)
+				}
+			}},
+		{name: "nothing reserved for the authorizer by default (a new account's quota takes the stack)", ctx: map[string]any{},
+			check: func(t *testing.T, s Settings) {
+				if s.AuthorizerReservedConcurrency != 0 {
+					t.Errorf("reserved %d", s.AuthorizerReservedConcurrency)
+				}
+			}},
 		{name: "a production stage is only prod", ctx: map[string]any{"stage": "production"},
 			check: func(t *testing.T, s Settings) {
 				if s.Production() {

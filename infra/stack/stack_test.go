@@ -25,12 +25,13 @@ import (
 
 // Stack tests synthesize two configurations, once each, and share them: the
 // first synthesis in a process pays for starting node (several seconds).
-//   - dev: cdk.json as it is (new user pool, authorizer cache 300 s,
+//   - dev: cdk.json as it is (new user pool, authorizer cache 300 s, no
 //     reserved concurrency, no alarm topic, no extra origins).
 //   - prod: stage=prod, an existing pool, cache 60 s, no account-level role,
-//     two extra origins, an alarm topic, no reserved concurrency, leaked keys
-//     flagged, a default daily limit of 400 and keys for at most 90 days;
-//     values given as strings, as `-c` gives them.
+//     two extra origins, an alarm topic, the authorizer's reserved
+//     concurrency of 100, leaked keys flagged, a default daily limit of 400
+//     and keys for at most 90 days; values given as strings, as `-c` gives
+//     them.
 
 var tmpRoot string
 
@@ -70,7 +71,7 @@ var prodOverrides = map[string]any{
 	CtxAPIGatewayCloudWatchRole:      "false",
 	CtxAllowedOrigins:                "https://app.example.com,http://localhost:5173",
 	CtxAlarmTopicArn:                 "arn:aws:sns:us-east-1:123456789012:keygate-alarms",
-	CtxAuthorizerReservedConcurrency: "0",
+	CtxAuthorizerReservedConcurrency: "100",
 	CtxLeakedKeyAction:               "flag",
 	CtxDefaultDailyLimit:             "400",
 	CtxMaxKeyLifetimeDays:            "90",
@@ -507,13 +508,15 @@ func TestLambdas(t *testing.T) {
 	}
 }
 
-// TestAbuseCeiling: the authorizer alone has reserved concurrency, and 0
-// means none (Lambda would read a reservation of 0 as "never run").
+// TestAbuseCeiling: by default nothing is reserved, so the stack deploys on
+// an account whose concurrency quota is 10 or 50 (Lambda keeps 100
+// unreserved); with authorizerReservedConcurrency set, the authorizer alone
+// has it (0 means none: Lambda would read a reservation of 0 as "never run").
 func TestAbuseCeiling(t *testing.T) {
 	for _, c := range []struct {
 		config string
 		want   any
-	}{{"dev", 100.0}, {"prod", nil}} {
+	}{{"dev", nil}, {"prod", 100.0}} {
 		s := fixture(t, c.config)
 		for _, name := range LambdaNames {
 			got := s.fnProps(name)["ReservedConcurrentExecutions"]
@@ -688,6 +691,14 @@ func TestStage(t *testing.T) {
 				"LoggingLevel": "ERROR", "DataTraceEnabled": false,
 				"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200,
 			}},
+		})
+	})
+	check(t, "prod's stage throttle defaults ten times higher", func() {
+		fixture(t, "prod").tmpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Stage"), map[string]any{
+			"StageName": "prod",
+			"MethodSettings": []any{assertions.Match_ObjectLike(&map[string]any{
+				"ThrottlingRateLimit": 1000, "ThrottlingBurstLimit": 2000,
+			})},
 		})
 	})
 	for _, st := range s.resources("AWS::ApiGateway::Stage") {
