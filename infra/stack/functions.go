@@ -44,7 +44,10 @@ type lambdaSpec struct {
 // meterOps are the calls of the meter, which every function behind the
 // authorizer runs for a key-authenticated request: the conditional UpdateItem
 // on the budget (the one hot-path write), GetItem on its failure path only,
-// PutItem archiving yesterday's counter at the first request of a day.
+// PutItem archiving yesterday's counter at the first request of a day. They
+// are all a product's Lambda needs: the construct grants it exactly these on
+// the table (TestGrantsMatchBehaviour holds the example product's recorded
+// calls to them).
 var meterOps = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 
 // metered adds the meter's calls to a route function's own, sorted and
