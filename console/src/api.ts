@@ -19,6 +19,9 @@ export type CreatedKey = Schemas["CreatedKey"];
 export type RotatedKey = Schemas["RotatedKey"];
 export type CreateKeyRequest = Schemas["CreateKeyRequest"];
 export type UpdateKeyRequest = Schemas["UpdateKeyRequest"];
+export type RotateKeyRequest = Schemas["RotateKeyRequest"];
+/** A scope a key may be limited to, with the routes that need it. */
+export type Scope = Schemas["Scope"];
 export type DayUsage = Schemas["DayUsage"];
 export type KeyUsage = Schemas["KeyUsage"];
 export type Usage = Schemas["Usage"];
@@ -27,6 +30,7 @@ export type WorkspaceKey = Schemas["WorkspaceKey"];
 export type CreatedWorkspaceKey = Schemas["CreatedWorkspaceKey"];
 export type RotatedWorkspaceKey = Schemas["RotatedWorkspaceKey"];
 export type CreateWorkspaceKeyRequest = Schemas["CreateWorkspaceKeyRequest"];
+export type RotateWorkspaceKeyRequest = Schemas["RotateWorkspaceKeyRequest"];
 
 /** Any failed call: the envelope's code and message, or a network failure. */
 export class ApiError extends Error {
@@ -103,12 +107,17 @@ export class Api {
     return this.v1("patch", "/v1/api-keys/{prefix}", { path: { prefix }, body });
   }
 
-  rotateKey(prefix: string, gracePeriodSeconds: number): Promise<RotatedKey> {
-    return this.v1("post", "/v1/api-keys/{prefix}/rotate", { path: { prefix }, body: { gracePeriodSeconds } });
+  rotateKey(prefix: string, body: RotateKeyRequest): Promise<RotatedKey> {
+    return this.v1("post", "/v1/api-keys/{prefix}/rotate", { path: { prefix }, body });
   }
 
   async revokeKey(prefix: string): Promise<void> {
     await this.v1("delete", "/v1/api-keys/{prefix}", { path: { prefix } });
+  }
+
+  /** The deployment's scopes, from its route table (not metered). */
+  async listScopes(): Promise<Scope[]> {
+    return (await this.v1("get", "/v1/scopes", {})).scopes;
   }
 
   /** Today's usage of the active keys, with `days` of history (oldest first). */
@@ -130,11 +139,8 @@ export class Api {
     await this.bare("delete", "/api/v1/workspaces/{id}/api-keys/{keyId}", id, { path: { id, keyId } });
   }
 
-  rotateWorkspaceKey(id: string, keyId: string, gracePeriodSeconds: number): Promise<RotatedWorkspaceKey> {
-    return this.bare("post", "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", id, {
-      path: { id, keyId },
-      body: { grace_period_seconds: gracePeriodSeconds },
-    });
+  rotateWorkspaceKey(id: string, keyId: string, body: RotateWorkspaceKeyRequest): Promise<RotatedWorkspaceKey> {
+    return this.bare("post", "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", id, { path: { id, keyId }, body });
   }
 
   // ---- transport

@@ -99,7 +99,7 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits:
             me={u}
             limits={props.limits}
             title={`Workspace ${u.teamId}`}
-            intro="Keys that belong to your team: they keep working when the person who made them leaves."
+            intro="Keys that belong to your team: they keep working when the person who made them leaves. They cannot be edited (the workspace API has no PATCH): rotate a key to change its scopes or networks."
           />
         ) : (
           <KeysView

@@ -2,8 +2,19 @@
 // shows a new key once.
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { KeyRow, NewKeyInput } from "./keysource";
+import type { KeyRow, NewKeyInput, RotateInput } from "./keysource";
 import type { UpdateKeyRequest } from "./api";
+import {
+  AccessFields,
+  accessChanges,
+  accessOf,
+  isFieldError,
+  networkSummary,
+  newKeyAccess,
+  scopeSummary,
+  type AccessDraft,
+  type ScopeCatalogue,
+} from "./access";
 import type { Tier } from "./auth";
 import type { KeyLimits } from "./config";
 import { fieldError, type FieldError, type FormField } from "./formerrors";
@@ -32,7 +43,7 @@ function useForm() {
   const [invalid, setInvalid] = useState<FieldError | null>(null);
   const form = useRef<HTMLFormElement>(null);
   useEffect(() => {
-    if (invalid) form.current?.querySelector<HTMLElement>(`[name=${invalid.field}]`)?.focus();
+    if (invalid) form.current?.querySelector<HTMLElement>(`[name=${invalid.field}]:not(:disabled)`)?.focus();
   }, [invalid]);
   return {
     form,
@@ -63,6 +74,8 @@ function useForm() {
       return {
         id,
         hintId,
+        errId,
+        bad,
         input: {
           id,
           name,
@@ -124,12 +137,23 @@ function Field(props: { label: string; f: { id: string; hintId: string; message:
   );
 }
 
-export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promise<void>; onClose: () => void; limits: KeyLimits; tier: Tier }) {
+const networksHint = "one per line: an IPv4 or IPv6 address or CIDR range, at most 20; empty: from anywhere";
+
+export function CreateKeyDialog(props: {
+  onCreate: (input: NewKeyInput) => Promise<void>;
+  onClose: () => void;
+  limits: KeyLimits;
+  tier: Tier;
+  catalogue: ScopeCatalogue;
+  /** Whether the key can be edited later (the workspace API cannot). */
+  editable: boolean;
+}) {
   const { defaultDailyLimit, maxKeyLifetimeDays } = props.limits;
   const cap = capOf(props.limits, props.tier);
   const [name, setName] = useState("");
   const [limit, setLimit] = useState("");
   const [expires, setExpires] = useState("");
+  const [access, setAccess] = useState<AccessDraft>(newKeyAccess);
   const f = useForm();
   const nameF = f.field("name");
   const limitF = f.field("dailyLimit");
@@ -141,13 +165,16 @@ export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promi
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
+          // Full access from anywhere is what the API gives when the fields are absent.
+          const a = accessChanges(access, { scopes: ["*"], allowedIps: [] });
           f.submit(
-            () => checkName(name) ?? checkLimit(limit, cap, props.tier, true),
+            () => checkName(name) ?? checkLimit(limit, cap, props.tier, true) ?? (isFieldError(a) ? a : null),
             () =>
               props.onCreate({
                 name,
                 dailyLimit: parseLimit(limit),
                 expiresAt: expires ? endOfDayUTC(expires) : undefined,
+                ...(isFieldError(a) ? {} : a),
               }),
           );
         }}
@@ -169,6 +196,21 @@ export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promi
         <Field label="Expires" hint="optional; at the end of that day (UTC)" f={expiresF}>
           <input {...expiresF.input} type="date" min={isoDay(1)} max={isoDay(maxKeyLifetimeDays - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
         </Field>
+        <AccessFields
+          draft={access}
+          onChange={setAccess}
+          catalogue={props.catalogue}
+          scopesF={f.field("scopes")}
+          networksF={f.field("allowedIps")}
+          scopesHint="what the key may call"
+          networksHint={networksHint}
+        />
+        {!props.editable && (
+          <p class="muted note" data-testid="not-editable">
+            Workspace keys cannot be edited once made (the workspace API has no PATCH). To change one's scopes or networks, rotate
+            it and choose them for its successor.
+          </p>
+        )}
         <ErrorBanner error={f.error} />
         <Actions busy={f.busy} submit="Create key" onCancel={props.onClose} />
       </form>
@@ -176,12 +218,20 @@ export function CreateKeyDialog(props: { onCreate: (input: NewKeyInput) => Promi
   );
 }
 
-export function EditKeyDialog(props: { row: KeyRow; onSave: (changes: UpdateKeyRequest) => Promise<void>; onClose: () => void; limits: KeyLimits; tier: Tier }) {
+export function EditKeyDialog(props: {
+  row: KeyRow;
+  onSave: (changes: UpdateKeyRequest) => Promise<void>;
+  onClose: () => void;
+  limits: KeyLimits;
+  tier: Tier;
+  catalogue: ScopeCatalogue;
+}) {
   const { row } = props;
   const cap = capOf(props.limits, props.tier);
   const [name, setName] = useState(row.name);
   const [limit, setLimit] = useState(String(row.dailyLimit));
   const [expires, setExpires] = useState(dateInputValue(row.expiresAt));
+  const [access, setAccess] = useState<AccessDraft>(() => accessOf(row));
   const f = useForm();
   const nameF = f.field("name");
   const limitF = f.field("dailyLimit");
@@ -198,11 +248,13 @@ export function EditKeyDialog(props: { row: KeyRow; onSave: (changes: UpdateKeyR
           const l = parseLimit(limit);
           if (l !== undefined && l !== row.dailyLimit) changes.dailyLimit = l;
           if (expires !== dateInputValue(row.expiresAt)) changes.expiresAt = expires ? endOfDayUTC(expires) : null;
+          const a = accessChanges(access, row);
+          if (!isFieldError(a)) Object.assign(changes, a);
           // A limit above the cap is the API's to refuse only when it is a
           // change: a key above the cap (set before a downgrade) may keep it.
           const limitCheck = () => (changes.dailyLimit === undefined && limit.trim() !== "" ? null : checkLimit(limit, cap, props.tier, false));
           f.submit(
-            () => checkName(name) ?? limitCheck(),
+            () => checkName(name) ?? limitCheck() ?? (isFieldError(a) ? a : null),
             () => (Object.keys(changes).length ? props.onSave(changes) : Promise.resolve(props.onClose())),
           );
         }}
@@ -227,6 +279,15 @@ export function EditKeyDialog(props: { row: KeyRow; onSave: (changes: UpdateKeyR
         <Field label="Expires" hint="empty: never" f={expiresF}>
           <input {...expiresF.input} type="date" min={isoDay(1)} max={isoDay(props.limits.maxKeyLifetimeDays - 1)} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
         </Field>
+        <AccessFields
+          draft={access}
+          onChange={setAccess}
+          catalogue={props.catalogue}
+          scopesF={f.field("scopes")}
+          networksF={f.field("allowedIps")}
+          scopesHint="fewer apply from the next request; more can take up to 6 minutes"
+          networksHint={`applies from the next request; ${networksHint}`}
+        />
         <ErrorBanner error={f.error} />
         <Actions busy={f.busy} submit="Save changes" onCancel={props.onClose} />
       </form>
@@ -241,25 +302,39 @@ const graces = [
   { s: 86400, label: "24 hours" },
 ];
 
-export function RotateDialog(props: { row: KeyRow; onRotate: (grace: number) => Promise<void>; onClose: () => void }) {
+export function RotateDialog(props: {
+  row: KeyRow;
+  onRotate: (input: RotateInput) => Promise<void>;
+  onClose: () => void;
+  catalogue: ScopeCatalogue;
+  /** Whether the key can be edited (else rotating is the way to change its access). */
+  editable: boolean;
+}) {
+  const { row } = props;
   const [grace, setGrace] = useState(3600);
+  const [keep, setKeep] = useState(true);
+  const [access, setAccess] = useState<AccessDraft>(() => accessOf(row));
   const f = useForm();
   const graceF = f.field("grace");
+  const networks = networkSummary(row.allowedIps);
   return (
-    <Modal title={`Rotate ${props.row.name}`} onClose={props.onClose} testId="rotate-dialog">
+    <Modal title={`Rotate ${row.name}`} onClose={props.onClose} testId="rotate-dialog">
       <form
         ref={f.form}
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
+          // Absent, the successor keeps the old key's scopes and networks (the contract).
+          const a = keep ? {} : accessChanges(access, row);
           f.submit(
-            () => null,
-            () => props.onRotate(grace),
+            () => (isFieldError(a) ? a : null),
+            () => props.onRotate({ gracePeriodSeconds: grace, ...(isFieldError(a) ? {} : a) }),
           );
         }}
       >
         <p>
-          A new key replaces <code>{props.row.prefix}</code> with the same name and daily limit. Both keys share one daily
-          budget while the old one still works.
+          A new key replaces <code>{row.prefix}</code> with the same name and daily limit. Both keys share one daily budget while
+          the old one still works.
         </p>
         <Field label="Old key keeps working for" hint="then it gets 401" f={graceF}>
           <select {...graceF.input} autoFocus value={String(grace)} onChange={(e) => setGrace(Number(e.currentTarget.value))}>
@@ -270,6 +345,26 @@ export function RotateDialog(props: { row: KeyRow; onRotate: (grace: number) => 
             ))}
           </select>
         </Field>
+        <div class="field check keep">
+          <input type="checkbox" id="keep-access" name="keepAccess" checked={keep} aria-describedby="keep-access-now" onChange={(e) => setKeep(e.currentTarget.checked)} />
+          <label for="keep-access">Keep its scopes and networks as they are</label>
+          <span class="hint" id="keep-access-now" data-testid="current-access">
+            {scopeSummary(row.scopes)}
+            {networks ? `; ${networks[0].toLowerCase()}${networks.slice(1)}` : "; from anywhere"}
+            {props.editable ? "" : ". Untick to choose new ones for the successor: workspace keys cannot be edited"}
+          </span>
+        </div>
+        {!keep && (
+          <AccessFields
+            draft={access}
+            onChange={setAccess}
+            catalogue={props.catalogue}
+            scopesF={f.field("scopes")}
+            networksF={f.field("allowedIps")}
+            scopesHint="of the new key"
+            networksHint={`of the new key; ${networksHint}`}
+          />
+        )}
         <ErrorBanner error={f.error} />
         <Actions busy={f.busy} submit="Rotate key" onCancel={props.onClose} />
       </form>

@@ -10,6 +10,7 @@ import { UsageChart } from "./chart";
 import { fmtClock, fmtDate, fmtDateTime, fmtNumber } from "./format";
 import { budgetOrder, graceEnd, isLive, sharedBudgets, type SharedBudget } from "./lineage";
 import { ErrorBanner, StatusBadge, UsageBar, useNow } from "./ui";
+import { AccessLine, type ScopeCatalogue } from "./access";
 
 const HISTORY_DAYS = 30;
 
@@ -55,6 +56,7 @@ export function KeysView(props: KeysViewProps) {
   const [dialog, setDialog] = useState<Dialog | null>(null);
   const [chart, setChart] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  const [catalogue, setCatalogue] = useState<ScopeCatalogue>({ scopes: null, error: null });
   const now = useNow(30_000);
   const heading = useRef<HTMLHeadingElement>(null);
   // Where the focus goes when the dialogs close: the control that opened
@@ -83,6 +85,16 @@ export function KeysView(props: KeysViewProps) {
     void load();
   }, [source]);
 
+  /** The deployment's scopes, which the create, edit and rotate forms offer: fetched when one first opens. */
+  const loadScopes = () => {
+    if (catalogue.scopes) return;
+    setCatalogue({ scopes: null, error: null });
+    source.scopes().then(
+      (scopes) => setCatalogue({ scopes, error: null }),
+      (error: unknown) => setCatalogue({ scopes: null, error }),
+    );
+  };
+
   useEffect(() => {
     if (dialog !== null || !returnTo.current) return;
     const target = returnTo.current();
@@ -94,6 +106,7 @@ export function KeysView(props: KeysViewProps) {
   const open = (d: Dialog, e: Event, fallback?: () => HTMLElement | null) => {
     const opener = e.currentTarget as HTMLElement;
     returnTo.current = () => (focusable(opener) ? opener : (fallback?.() ?? null));
+    if (d.kind === "create" || d.kind === "edit" || d.kind === "rotate") loadScopes();
     setDialog(d);
   };
   const close = () => setDialog(null);
@@ -174,6 +187,8 @@ export function KeysView(props: KeysViewProps) {
         <CreateKeyDialog
           limits={props.limits}
           tier={props.me.tier}
+          catalogue={catalogue}
+          editable={source.editable}
           onClose={close}
           onCreate={async (input) => {
             const issued = await source.create(input);
@@ -187,6 +202,7 @@ export function KeysView(props: KeysViewProps) {
           row={dialog.row}
           limits={props.limits}
           tier={props.me.tier}
+          catalogue={catalogue}
           onClose={close}
           onSave={async (changes) => {
             await source.update(dialog.row, changes);
@@ -198,9 +214,12 @@ export function KeysView(props: KeysViewProps) {
       {dialog?.kind === "rotate" && (
         <RotateDialog
           row={dialog.row}
+          catalogue={catalogue}
+          editable={source.editable}
           onClose={close}
-          onRotate={async (grace) => {
-            const issued = await source.rotate(dialog.row, grace);
+          onRotate={async (input) => {
+            const grace = input.gracePeriodSeconds;
+            const issued = await source.rotate(dialog.row, input);
             await load(issued.row);
             // A rotated key has no Rotate button any more: the focus goes to
             // the card of its successor, the key just shown.
@@ -235,21 +254,6 @@ function creator(by: NonNullable<KeyRow["createdBy"]>, me: Me): { text: string; 
   if (mine) return { text: "you" };
   if (by.email) return { text: by.email, title: by.sub };
   return { text: `another member (${sub.slice(0, 8)}…)`, title: `User id ${by.sub}; their sign-in carried no email.` };
-}
-
-/** What a restricted key may call and from where; nothing for a key with its owner's full access. */
-function AccessNote(props: { row: KeyRow }) {
-  const { scopes, allowedIps } = props.row;
-  const parts: string[] = [];
-  if (!(scopes.length === 1 && scopes[0] === "*")) parts.push(`Limited to ${scopes.join(", ")}`);
-  if (allowedIps.length) parts.push(`only from ${allowedIps.join(", ")}`);
-  if (!parts.length) return null;
-  const text = parts.join("; ");
-  return (
-    <p class="muted note" data-testid="access">
-      {text[0].toUpperCase() + text.slice(1)}.
-    </p>
-  );
 }
 
 function LeakNote(props: { row: KeyRow }) {
@@ -369,7 +373,7 @@ function KeyItem(props: {
           </div>
         )}
       </dl>
-      <AccessNote row={row} />
+      <AccessLine row={row} />
       {row.rotatedTo && (
         <p class="muted note">
           Rotated: replaced by <code>{row.rotatedTo}</code>

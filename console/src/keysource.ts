@@ -10,6 +10,7 @@ import type {
   RevokedReason,
   RotatedKey,
   RotatedWorkspaceKey,
+  Scope,
   UpdateKeyRequest,
   Usage,
   WorkspaceKey,
@@ -40,10 +41,22 @@ export interface KeyRow {
   allowedIps: string[];
 }
 
-export interface NewKeyInput {
+/** A key's scopes and networks as a form gives them: absent means the API's default (create) or unchanged. */
+export interface AccessInput {
+  /** ["*"] for every scope, else names from the deployment's scopes. */
+  scopes?: string[];
+  /** Networks (CIDR ranges or addresses); [] for anywhere. */
+  allowedIps?: string[];
+}
+
+export interface NewKeyInput extends AccessInput {
   name: string;
   dailyLimit?: number;
   expiresAt?: string;
+}
+
+export interface RotateInput extends AccessInput {
+  gracePeriodSeconds: number;
 }
 
 /** A key just made: the row and the full key, which is shown once. */
@@ -54,12 +67,14 @@ export interface Issued {
 
 export interface KeySource {
   kind: "personal" | "workspace";
-  /** Keys may be renamed and re-limited (the workspace API has no PATCH). */
+  /** Keys may be edited after creation (the workspace API has no PATCH). */
   editable: boolean;
   list(): Promise<KeyRow[]>;
   usage(days: number): Promise<Usage>;
+  /** The scopes a key may be limited to (the deployment's, the same for both lists). */
+  scopes(): Promise<Scope[]>;
   create(input: NewKeyInput): Promise<Issued>;
-  rotate(row: KeyRow, gracePeriodSeconds: number): Promise<Issued>;
+  rotate(row: KeyRow, input: RotateInput): Promise<Issued>;
   revoke(row: KeyRow): Promise<void>;
   update(row: KeyRow, changes: UpdateKeyRequest): Promise<KeyRow>;
 }
@@ -222,12 +237,13 @@ export function personalKeys(api: Api): KeySource {
     editable: true,
     list: async () => (await api.listKeys()).map(fromV1),
     usage: (days) => api.usage(days),
+    scopes: () => api.listScopes(),
     create: async (input) => {
       const k = await api.createKey(input);
       return { row: fromV1Issued(k), key: k.key };
     },
-    rotate: async (row, grace) => {
-      const k = await api.rotateKey(row.prefix, grace);
+    rotate: async (row, input) => {
+      const k = await api.rotateKey(row.prefix, input);
       return { row: fromV1Issued(k), key: k.key };
     },
     revoke: (row) => api.revokeKey(row.prefix),
@@ -245,16 +261,23 @@ export function workspaceKeys(api: Api, ws: string): KeySource {
       return keys.map((k) => fromWorkspace(k, (id) => (id ? prefixes.get(id) : undefined)));
     },
     usage: (days) => api.usage(days, ws),
+    scopes: () => api.listScopes(),
     create: async (input) => {
       const k = await api.createWorkspaceKey(ws, {
         name: input.name,
         daily_limit: input.dailyLimit,
         expires_at: input.expiresAt,
+        scopes: input.scopes,
+        allowed_ips: input.allowedIps,
       });
       return { row: fromWorkspaceIssued(k), key: k.key };
     },
-    rotate: async (row, grace) => {
-      const k = await api.rotateWorkspaceKey(ws, row.id, grace);
+    rotate: async (row, input) => {
+      const k = await api.rotateWorkspaceKey(ws, row.id, {
+        grace_period_seconds: input.gracePeriodSeconds,
+        scopes: input.scopes,
+        allowed_ips: input.allowedIps,
+      });
       return { row: fromWorkspaceIssued(k, row.prefix), key: k.key };
     },
     revoke: (row) => api.revokeWorkspaceKey(ws, row.id),

@@ -113,6 +113,19 @@ func (tb *tab) waitText(sel, want string) string {
 	return ""
 }
 
+// tabTo presses Tab until the element matching sel has the keyboard focus.
+func (tb *tab) tabTo(sel string) {
+	tb.t.Helper()
+	js := fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, sel)
+	for range 30 {
+		if eval[bool](tb, js) {
+			return
+		}
+		tb.do(chromedp.KeyEvent("\t"))
+	}
+	tb.t.Fatalf("30 presses of Tab never reached %s", sel)
+}
+
 // waitFocus waits until the element matching sel has the keyboard focus.
 func (tb *tab) waitFocus(sel string) {
 	tb.t.Helper()
@@ -225,14 +238,15 @@ func errMessage(m map[string]any) string {
 	return s
 }
 
-// setField replaces the value of an input or select and fires the events a
+// setField replaces the value of an input, textarea or select and fires the events a
 // person's typing or choosing would.
 func (tb *tab) setField(sel, value string) {
 	tb.t.Helper()
 	js := fmt.Sprintf(`(() => {
 		const el = document.querySelector(%q);
 		if (!el) return false;
-		const proto = el instanceof HTMLSelectElement ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+		const proto = el instanceof HTMLSelectElement ? HTMLSelectElement.prototype
+			: el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
 		Object.getOwnPropertyDescriptor(proto, "value").set.call(el, %q);
 		el.dispatchEvent(new Event("input", { bubbles: true }));
 		el.dispatchEvent(new Event("change", { bubbles: true }));

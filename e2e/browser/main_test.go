@@ -14,8 +14,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/keygate/keygate/examples/reports"
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/webapp"
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/config"
 	"github.com/keygate/keygate/shared/secretscan/secretscantest"
 )
@@ -109,8 +111,12 @@ func setup(t *testing.T) (*env, error) {
 	gh := secretscantest.New(stackTB{t, e})
 	e.github = gh.AddKey(t, "gh-browser")
 	// Key limits other than the defaults, so TestFormsShowDeploymentLimits
-	// sees them reach the console through /config.json.
+	// sees them reach the console through /config.json. The example
+	// product's routes are declared as a deployment declares a product's
+	// (KEYGATE_ROUTES), so GET /v1/scopes and the gateway's policy have its
+	// scopes (reports:read, reports:write) beside keygate's usage:read.
 	getenv := map[string]string{
+		config.EnvRoutes:            route.Encode(reports.Routes),
 		config.EnvDynamoDBEndpoint:  testenv.Endpoint(t),
 		config.EnvTable:             "browser-" + testenv.TableName(t),
 		config.EnvDefaultDailyLimit: fmt.Sprint(testDefaultDailyLimit),
