@@ -114,19 +114,17 @@ export function AccessFields(props: {
   // A scope the key has that the deployment no longer lists is still shown, ticked, so it is not dropped unseen.
   const known = catalogue.scopes ?? [];
   const stale = draft.chosen.filter((c) => !known.some((s) => s.name === c));
-  const rows: { name: string; about: string }[] = [
-    ...known.map((s) => ({ name: s.name, about: `${s.description}${s.description ? " · " : ""}${s.routes.join(", ")}` })),
-    ...stale.map((name) => ({ name, about: "no longer a scope of this API" })),
+  const rows: { name: string; about: string; routes: string[] }[] = [
+    ...known.map((s) => ({ name: s.name, about: s.description, routes: s.routes })),
+    ...stale.map((name) => ({ name, about: "no longer a scope of this API", routes: [] })),
   ];
   return (
     <>
       <fieldset class="field scopes" id={scopesF.id} aria-describedby={scopesF.bad ? `${scopesF.errId} ${scopesF.hintId}` : scopesF.hintId} data-testid="scopes-field">
-        <legend>
-          Scopes{" "}
-          <span class="hint" id={scopesF.hintId}>
-            {props.scopesHint}
-          </span>
-        </legend>
+        <legend>Scopes</legend>
+        <p class="hint" id={scopesF.hintId}>
+          {props.scopesHint}
+        </p>
         <div class="check">
           <input
             type="checkbox"
@@ -163,6 +161,13 @@ export function AccessFields(props: {
                 </label>
                 <span class="hint" id={`scope-${i}-about`}>
                   {s.about}
+                  {s.about && s.routes.length > 0 && " · "}
+                  {s.routes.map((r, j) => (
+                    <span class="route" key={r}>
+                      {j > 0 && ", "}
+                      {r}
+                    </span>
+                  ))}
                 </span>
               </li>
             ))}
