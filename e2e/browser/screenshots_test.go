@@ -42,7 +42,9 @@ func TestScreenshots(t *testing.T) {
 	}
 	old := create(58, `{"name":"Old laptop script","dailyLimit":100}`)
 	staging := create(41, `{"name":"Staging deploys","dailyLimit":500}`)
-	nightly := create(36, `{"name":"Nightly export","dailyLimit":250}`)
+	// A key for a job that only reads, from the runner's network (and this
+	// machine's, where the usage below comes from).
+	nightly := create(36, `{"name":"Nightly export","dailyLimit":250,"scopes":["reports:read","usage:read"],"allowedIps":["127.0.0.1","203.0.113.0/24"]}`)
 	ci := create(33, `{"name":"CI pipeline","dailyLimit":1000}`)
 
 	// A month of traffic: busy weekdays for CI, a steady nightly job that hit
@@ -157,6 +159,29 @@ func TestScreenshots(t *testing.T) {
 	tb.waitText(`[data-testid=shown-once]`, "you will not see it again")
 	time.Sleep(200 * time.Millisecond)
 	save("console-key-shown-once.png", runT(tb, chromedp.CaptureScreenshot()))
+
+	tb.do(chromedp.Click(`//dialog[@data-testid="shown-once"]` + button("I have saved it")))
+	tb.waitGone(`[data-testid=shown-once]`)
+
+	// The create dialog with a key limited to reading reports from two networks.
+	tb.do(
+		chromedp.EmulateViewport(1200, 1100),
+		chromedp.Click(button("Create API key")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=create-dialog] input[name=name]`), "Reporting dashboard"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=create-dialog] input[name=dailyLimit]`), "5000"),
+	)
+	tb.waitText(`[data-testid=create-dialog] [data-testid=scopes-field]`, "usage:read")
+	tb.do(
+		chromedp.Click(chromedp.CSS(`[data-testid=create-dialog] #scope-all`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=create-dialog] input[name=scopes][value="reports:read"]`)),
+	)
+	tb.setField(`[data-testid=create-dialog] textarea[name=allowedIps]`, "203.0.113.0/24\n2001:db8:4000::/48")
+	tb.do(chromedp.Focus(`[data-testid=create-dialog] textarea[name=allowedIps]`))
+	time.Sleep(200 * time.Millisecond)
+	save("console-create-scoped.png", runT(tb, chromedp.Screenshot(chromedp.CSS(`[data-testid=create-dialog]`))))
+	tb.do(chromedp.Click(`//dialog[@data-testid="create-dialog"]` + button("Cancel")))
+	tb.waitGone(`[data-testid=create-dialog]`)
 
 	team := newTab(t, e)
 	team.do(chromedp.EmulateViewport(1200, 900))
