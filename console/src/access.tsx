@@ -111,12 +111,13 @@ export function AccessFields(props: {
 }) {
   const { draft, catalogue, scopesF, networksF } = props;
   const set = (p: Partial<AccessDraft>) => props.onChange({ ...draft, ...p });
-  // A scope the key has that the deployment no longer lists is still shown, ticked, so it is not dropped unseen.
+  // A scope the key has that the deployment no longer lists is still shown,
+  // ticked, so it is not dropped unseen (and while the list loads, the key's own).
   const known = catalogue.scopes ?? [];
   const stale = draft.chosen.filter((c) => !known.some((s) => s.name === c));
   const rows: { name: string; about: string; routes: string[] }[] = [
     ...known.map((s) => ({ name: s.name, about: s.description, routes: s.routes })),
-    ...stale.map((name) => ({ name, about: "no longer a scope of this API", routes: [] })),
+    ...stale.map((name) => ({ name, about: catalogue.scopes ? "no longer a scope of this API" : "", routes: [] })),
   ];
   return (
     <>
