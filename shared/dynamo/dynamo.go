@@ -9,6 +9,9 @@
 //
 // The byOwner index (gsi1pk=OWNER#<kind>#<id>, gsi1sk=<createdAt>#<seq>#<prefix>)
 // lists an owner's keys newest first and projects everything but the hash.
+// The audit log adds pk=AUDIT#<kind>#<id> partitions (audit.go), and the
+// sparse byDue index (gsi2pk, gsi2sk) holds keys by expiry day and pending
+// audit intents (notices.go).
 // Nothing here needs transactions or UpdateTimeToLive, so it runs on dynalite
 // as well. Every call has a deadline (Store.Timeout), and the calls of one
 // request share one budget (shared/deadline): a stalled store is a 503 within
@@ -110,6 +113,8 @@ func (s *Store) CreateTable(ctx context.Context) error {
 			{AttributeName: aws.String(AttrSK), AttributeType: str},
 			{AttributeName: aws.String(AttrGSI1PK), AttributeType: str},
 			{AttributeName: aws.String(AttrGSI1SK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI2PK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI2SK), AttributeType: str},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
@@ -124,6 +129,17 @@ func (s *Store) CreateTable(ctx context.Context) error {
 			Projection: &types.Projection{
 				ProjectionType:   types.ProjectionTypeInclude,
 				NonKeyAttributes: ListedAttributes,
+			},
+		}, {
+			// Sparse: keys that expire, and audit intents (notices.go).
+			IndexName: aws.String(IndexByDue),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrGSI2PK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrGSI2SK), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{
+				ProjectionType:   types.ProjectionTypeInclude,
+				NonKeyAttributes: DueAttributes,
 			},
 		}},
 	})

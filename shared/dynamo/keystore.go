@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -129,6 +130,8 @@ func marshalKey(r keys.Record) map[string]types.AttributeValue {
 	}
 	opt(attrAllowedIPs, r.AllowedIPs)
 	opt(attrCreatorEmail, r.CreatedByEmail)
+	// The byDue index entry the daily key.expiring job reads (notices.go).
+	maps.Copy(item, expiryIndex(r.Prefix, r.ExpiresAt))
 	return item
 }
 
@@ -403,6 +406,7 @@ func (st *Store) UpdateKey(ctx context.Context, prefix string, c keys.KeyChange)
 		} else {
 			e.setAttr(attrExpiresAt, ts(*c.ExpiresAt))
 		}
+		e.indexExpiry(prefix, *c.ExpiresAt) // the key's byDue entry moves with it (notices.go)
 	}
 	if c.Tier != "" {
 		e.setAttr(attrTier, s(string(c.Tier)))
