@@ -16,9 +16,11 @@ var Keygate = Table{
 	{Function: "rotatekey", Method: "POST", Path: "/v1/api-keys/{prefix}/rotate", Description: "Rotate an API key"},
 	{Function: "usage", Method: "GET", Path: "/v1/usage", Scope: UsageRead, Cost: 1, Description: "Read the key's own usage and limit"},
 	{Function: "scopes", Method: "GET", Path: "/v1/scopes", Unmetered: true, Description: "List the scopes keys may be limited to"},
+	{Function: "auditlog", Method: "GET", Path: "/v1/audit-log", Description: "Read the audit log of your API keys"},
 	{Function: "wslistkeys", Method: "GET", Path: "/api/v1/workspaces/{id}/api-keys", Description: "List a workspace's API keys"},
 	{Function: "wscreatekey", Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys", Description: "Create a workspace API key"},
 	{Function: "wsrevokekey", Method: "DELETE", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}", Description: "Revoke a workspace API key"},
 	{Function: "wsrotatekey", Method: "POST", Path: "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", Description: "Rotate a workspace API key"},
+	{Function: "wsauditlog", Method: "GET", Path: "/api/v1/workspaces/{id}/audit-log", Description: "Read a workspace's audit log"},
 	{Function: "secretscan", Method: "POST", Path: "/v1/secret-scanning/github", Public: true, MaxBody: 1 << 20, Description: "GitHub secret scanning reports"},
 }

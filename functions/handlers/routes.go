@@ -34,6 +34,8 @@ var handlers = map[string]func(a *app.App) lambdahttp.Handler{
 	"wsrevokekey": func(a *app.App) lambdahttp.Handler { return WorkspaceRevokeKey(a.Keys) },
 	"wsrotatekey": func(a *app.App) lambdahttp.Handler { return WorkspaceRotateKey(a.Keys) },
 	"secretscan":  secretScanRoute,
+	"auditlog":    func(a *app.App) lambdahttp.Handler { return AuditLog(a.Audit) },
+	"wsauditlog":  func(a *app.App) lambdahttp.Handler { return WorkspaceAuditLog(a.Audit) },
 }
 
 // Routes is every route of keygate's own API, in route.Keygate's order.

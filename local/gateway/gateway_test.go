@@ -620,7 +620,7 @@ func TestNoRouteMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The text infra/stack/api.go renders for the deployed API's routes.
-	const want = "No such route. Routes: POST|GET /v1/api-keys, PATCH|DELETE /v1/api-keys/{prefix}, POST /v1/api-keys/{prefix}/rotate, GET /v1/usage, GET /v1/scopes, GET|POST /api/v1/workspaces/{id}/api-keys, DELETE /api/v1/workspaces/{id}/api-keys/{keyId}, POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate, POST /v1/secret-scanning/github."
+	const want = "No such route. Routes: POST|GET /v1/api-keys, PATCH|DELETE /v1/api-keys/{prefix}, POST /v1/api-keys/{prefix}/rotate, GET /v1/usage, GET /v1/scopes, GET /v1/audit-log, GET|POST /api/v1/workspaces/{id}/api-keys, DELETE /api/v1/workspaces/{id}/api-keys/{keyId}, POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate, GET /api/v1/workspaces/{id}/audit-log, POST /v1/secret-scanning/github."
 	if body.Error.Message != want {
 		t.Fatalf("404 message\n got %q\nwant %q", body.Error.Message, want)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/keygate/keygate/shared/audit"
+	"github.com/keygate/keygate/shared/auditbus"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/cognito"
 	"github.com/keygate/keygate/shared/config"
@@ -29,6 +31,11 @@ type App struct {
 	Keys   *keys.Service
 	Meter  *metering.Meter
 	Usage  *metering.Reporter
+	// Audit is the audit log on the same table; Limits and Expiry are the
+	// notices keygate records itself (key.limit_reached, key.expiring).
+	Audit  *audit.Log
+	Limits *keys.LimitNotices
+	Expiry *keys.ExpiryNotices
 }
 
 // New wires an App. clk may be nil for the system clock; dbOpts adjust the
@@ -48,6 +55,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clo
 	}
 	store := dynamo.New(db, cfg.Table)
 	store.Timeout = cfg.StoreTimeout
+	auditLog := &audit.Log{Store: store, Verifier: keys.AuditVerifier{State: store}, Clock: clk, Retention: cfg.AuditRetention, Log: log}
 	svc := &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Scopes: cfg.AllRoutes(), Leaks: keys.LeakAction(cfg.LeakedKeyAction), Log: log}
 	return &App{
 		Config: cfg,
@@ -57,7 +65,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clo
 		Keys:   svc,
 		Meter:  &metering.Meter{Counter: store, Clock: clk},
 		Usage:  &metering.Reporter{Budgets: store, Keys: svc, Clock: clk},
+		Audit:  auditLog,
+		Limits: &keys.LimitNotices{Marks: store, Audit: auditLog},
+		Expiry: &keys.ExpiryNotices{Keys: store, Index: store, Audit: auditLog, Now: clk.Now},
 	}, nil
+}
+
+// Publisher builds the EventBridge publisher of audit events on the
+// configured bus (KEYGATE_EVENT_BUS, and KEYGATE_EVENTBRIDGE_ENDPOINT
+// locally).
+func (a *App) Publisher(ctx context.Context) (*auditbus.Publisher, error) {
+	if a.Config.EventBus == "" {
+		return nil, fmt.Errorf("%s is not set: the EventBridge bus audit events go to", config.EnvEventBus)
+	}
+	client, err := auditbus.NewClient(ctx, a.Config.EventBridgeEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("eventbridge client: %w", err)
+	}
+	return &auditbus.Publisher{Client: client, Bus: a.Config.EventBus}, nil
 }
 
 // Verifier starts the Cognito token verifier of the configured issuers.

@@ -35,6 +35,15 @@ const (
 	EnvRoutes            = "KEYGATE_ROUTES"
 )
 
+// The audit log's settings.
+const (
+	EnvAuditRetention = "KEYGATE_AUDIT_RETENTION_DAYS" // days records are kept, 1-3650 (365)
+	EnvEventBus       = "KEYGATE_EVENT_BUS"            // the EventBridge bus of audit events
+	EnvEventBridgeURL = "KEYGATE_EVENTBRIDGE_ENDPOINT" // local mode's EventBridge sink
+	DefaultAuditDays  = 365
+	maxAuditDays      = 3650
+)
+
 // DefaultGitHubKeysURL is where GitHub publishes its secret scanning keys.
 const DefaultGitHubKeysURL = "https://api.github.com/meta/public_keys/secret_scanning"
 
@@ -63,6 +72,11 @@ type Config struct {
 	// the CDK construct): the authorizer's policies, GET /v1/scopes and a
 	// product Lambda's meter read them next to keygate's own.
 	Routes route.Table
+	// AuditRetention is how long audit records are kept (the table's TTL).
+	AuditRetention time.Duration
+	// EventBus is the EventBridge bus audit events go to; EventBridgeEndpoint
+	// overrides EventBridge's endpoint (local mode's sink).
+	EventBus, EventBridgeEndpoint string
 }
 
 // AllRoutes is the deployment's route table: keygate's own, then the
@@ -168,6 +182,12 @@ func load(getenv func(string) string, identity bool) (Config, error) {
 		return Config{}, err
 	}
 	c.Limits.MaxKeyLifetime = time.Duration(days) * 24 * time.Hour
+	c.EventBus, c.EventBridgeEndpoint = getenv(EnvEventBus), getenv(EnvEventBridgeURL)
+	auditDays, err := positive(getenv, EnvAuditRetention, DefaultAuditDays)
+	if err != nil || auditDays > maxAuditDays {
+		return Config{}, fmt.Errorf("%s: %q is not a number of days from 1 to %d", EnvAuditRetention, getenv(EnvAuditRetention), maxAuditDays)
+	}
+	c.AuditRetention = time.Duration(auditDays) * 24 * time.Hour
 	ms, err := positive(getenv, EnvStoreTimeout, 2000)
 	if err != nil {
 		return Config{}, err

@@ -1,0 +1,7 @@
+// Command auditlog is the Lambda behind one route, handlers.AuditLog; the route
+// table in functions/handlers says which.
+package main
+
+import "github.com/keygate/keygate/functions/handlers"
+
+func main() { handlers.Main("auditlog") }
