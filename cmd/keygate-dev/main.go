@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/keygate/keygate/local/devfile"
 	"github.com/keygate/keygate/local/devstack"
@@ -79,6 +80,7 @@ func main() {
 		defer os.Remove(devfile.GitHubKeyPath)
 	}
 	fmt.Print(s.Intro(ctx))
+	go s.API.RunJobs(ctx, time.Minute) // the audit sweep and key.expiring, as the deployed schedules run them
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nkeygate-dev: stopping")
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/keygate/keygate/local/devgithub"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/dynalite"
+	"github.com/keygate/keygate/local/eventsink"
 	"github.com/keygate/keygate/local/gateway"
 	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/app"
@@ -87,6 +88,9 @@ type Stack struct {
 	// GitHub signs leak reports for the key list the stack serves in place
 	// of GitHub's; nil when KEYGATE_GITHUB_KEYS_URL names another.
 	GitHub *devgithub.Signer
+	// Events is local mode's EventBridge stand-in, which receives the audit
+	// events; nil when KEYGATE_EVENTBRIDGE_ENDPOINT names another.
+	Events *eventsink.Sink
 
 	servers Servers
 	cancel  context.CancelFunc
@@ -168,6 +172,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 		env[config.EnvGitHubKeysURL] = keysURL + devgithub.KeysPath
 	}
+	if err := s.startEvents(getenv, env, nowOf(o.Clock)); err != nil {
+		return nil, fmt.Errorf("local EventBridge: %w", err)
+	}
 	cfg, err := config.LoadFrom(func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
@@ -184,6 +191,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		if err := s.App.Store.CreateTable(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.publishInProcess(ctx); err != nil {
+		return nil, err
 	}
 	verifier, err := s.App.Verifier(ctx, func(co *cognito.Options) { co.UnknownKIDRefresh = o.UnknownKIDRefresh })
 	if err != nil {
@@ -211,7 +221,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			Method: pr.Method, Path: pr.Path, Public: pr.Public, Function: pr.Function, Lambda: handlers.Wrap(s.App, pr.Route, pr.Handler),
 		})
 	}
-	if s.URL, err = s.servers.Listen(o.Addr, withOpenAPI(gateway.WithCORS(s.Gateway, lambdahttp.NewCORS(cfg.AllowedOrigins)))); err != nil {
+	if s.URL, err = s.servers.Listen(o.Addr, withOpenAPI(withLocalEvents(s.Events, gateway.WithCORS(s.Gateway, lambdahttp.NewCORS(cfg.AllowedOrigins))))); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return s, nil
