@@ -10,6 +10,7 @@
 //	keygate-admin --table keygate-prod-Table-XYZ owner csk_live_a1b2c3d4
 //	keygate-admin usage --days 7 csk_live_a1b2c3d4
 //	keygate-admin revoke csk_live_a1b2c3d4
+//	keygate-admin audit --workspace acme --json
 package main
 
 import (
@@ -29,6 +30,7 @@ import (
 	"github.com/keygate/keygate/local/devfile"
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/app"
+	"github.com/keygate/keygate/shared/audit"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/config"
 	"github.com/keygate/keygate/shared/keys"
@@ -47,6 +49,7 @@ Usage:
   keygate-admin [flags] owner PREFIX
   keygate-admin [flags] usage [--days N] PREFIX
   keygate-admin [flags] revoke PREFIX
+  keygate-admin [flags] audit (--user USER | --workspace ID | PREFIX) [--limit N] [--cursor C]
   keygate-admin help
 
 USER is a user's sub (the JWT's sub claim; for a user of another trusted
@@ -64,7 +67,8 @@ Flags (before the command):
 Against AWS, the usual credentials apply (AWS_PROFILE, AWS_REGION, ...): the
 operator's role needs GetItem, UpdateItem, PutItem, Query and BatchGetItem on the
 table and Query on its byOwner index. Tier caps come from KEYGATE_TIER_CAPS as on
-the deployed Lambdas.
+the deployed Lambdas. The audit records of its changes name the operator as
+$KEYGATE_OPERATOR (default: login name@host).
 `
 
 // settle is how long set-tier waits before its second pass: longer than the
@@ -138,6 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	o := out{w: stdout, json: *asJSON}
+	ctx = audit.WithActor(ctx, audit.Admin(operator(getenv)))
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	switch cmd {
 	case "keys":
@@ -150,6 +155,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = usage(ctx, a, rest, o)
 	case "revoke":
 		err = withPrefix(rest, func(p string) error { return revoke(ctx, a, p, o) })
+	case "audit":
+		err = auditLog(ctx, a, rest, dev, o)
 	default:
 		fmt.Fprintf(stderr, "keygate-admin: unknown command %q\n\n%s", cmd, usageText)
 		return 2
