@@ -14,8 +14,9 @@ INFRA_ENV     := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 # LambdaNames in infra/stack/functions.go). The authorizer's main package is
 # ./authorizer/lambda, every other one ./functions/<name> (pretokengen, the
 # Cognito trigger, included).
-INFRA_LAMBDAS        := authorizer createkey listkeys updatekey revokekey rotatekey usage scopes \
-                        wslistkeys wscreatekey wsrevokekey wsrotatekey secretscan pretokengen
+INFRA_LAMBDAS        := authorizer createkey listkeys updatekey revokekey rotatekey usage scopes auditlog \
+                        wslistkeys wscreatekey wsrevokekey wsrotatekey wsauditlog secretscan pretokengen \
+                        auditpublish auditsweep keyexpiring
 INFRA_PKG_authorizer := ./authorizer/lambda
 INFRA_BOOTSTRAPS     := $(INFRA_LAMBDAS:%=build/%/bootstrap)
 

@@ -14,7 +14,8 @@ import (
 
 // LambdaNames are the Lambdas of the stack, each built by `make build` into
 // build/<name>/bootstrap (mk/infra.mk's INFRA_LAMBDAS lists the same names):
-// the authorizer, each route's Lambda in Routes order, the Cognito trigger.
+// the authorizer, each route's Lambda in Routes order, the Cognito trigger,
+// the audit jobs (audit.go).
 var LambdaNames = lambdaNames()
 
 func lambdaNames() []string {
@@ -22,7 +23,7 @@ func lambdaNames() []string {
 	for _, r := range Routes {
 		names = append(names, r.Lambda)
 	}
-	return append(names, "pretokengen")
+	return append(append(names, "pretokengen"), AuditLambdas...)
 }
 
 // lambdaSpec is one Lambda: its sizing and exactly the DynamoDB calls its code

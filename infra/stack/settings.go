@@ -107,6 +107,8 @@ type Settings struct {
 	// new account's low concurrency quota can take the stack. See
 	// abuseCeiling.
 	AuthorizerReservedConcurrency int
+	// AuditRetentionDays is how long audit records are kept (table TTL).
+	AuditRetentionDays int
 }
 
 // Production reports whether the stage keeps its data on stack deletion.
@@ -166,6 +168,7 @@ func DefaultSettings() Settings {
 		GitHubKeysURL:                 "https://api.github.com/meta/public_keys/secret_scanning",
 		LeakedKeyAction:               "revoke",
 		AuthorizerReservedConcurrency: 0,
+		AuditRetentionDays:            365,
 	}
 }
 
@@ -281,6 +284,9 @@ func ParseSettings(lookup func(key string) any) (Settings, error) {
 		return Settings{}, err
 	}
 	if err := parseRound2(lookup, &s); err != nil {
+		return Settings{}, err
+	}
+	if s.AuditRetentionDays, err = ctxInt(lookup, CtxAuditRetentionDays, s.AuditRetentionDays, 1, 3650); err != nil {
 		return Settings{}, err
 	}
 	return s, nil

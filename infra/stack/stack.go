@@ -52,6 +52,7 @@ type Keygate struct {
 	UserPoolClient awscognito.UserPoolClient
 	Console        *Console
 	Monitoring     *Monitoring
+	Audit          *Audit
 }
 
 // New defines the keygate stack in scope. It fails before defining anything
@@ -101,10 +102,12 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 		"KEYGATE_ALLOWED_ORIGINS":       jsii.String(strings.Join(origins, ",")),
 		"KEYGATE_GITHUB_KEYS_URL":       jsii.String(s.GitHubKeysURL),
 		"KEYGATE_LEAKED_KEY_ACTION":     jsii.String(s.LeakedKeyAction),
+		"KEYGATE_AUDIT_RETENTION_DAYS":  jsii.String(fmt.Sprint(s.AuditRetentionDays)),
 	}
 	k.Functions = newFunctions(st, s, props.BuildDir, env, k.Table)
 	attachPreTokenGeneration(st, s, k.UserPool, k.Functions["pretokengen"])
 	k.Authorizer = addRoutes(st, s, k.API, k.Functions, *jsii.Strings(origins...))
+	k.Audit = newAudit(st, s, k.Table, k.Functions)
 
 	k.Console.deploy(st, s, build, ConsoleConfig{
 		APIURL: k.API.Url(), Region: pool.region, UserPoolID: pool.userPoolID, ClientID: pool.consoleClientID,

@@ -289,7 +289,8 @@ func TestTable(t *testing.T) {
 			}),
 			"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
 			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
-			"GlobalSecondaryIndexes": []any{map[string]any{
+			// byDue (audit.go) follows; TestAuditTable checks it.
+			"GlobalSecondaryIndexes": assertions.Match_ArrayWith(&[]any{map[string]any{
 				"IndexName": "byOwner",
 				"KeySchema": []any{
 					map[string]any{"AttributeName": "gsi1pk", "KeyType": "HASH"},
@@ -299,7 +300,7 @@ func TestTable(t *testing.T) {
 					"ProjectionType":   "INCLUDE",
 					"NonKeyAttributes": toAny(ListedAttributes),
 				},
-			}},
+			}}),
 		})
 	})
 	check(t, "one table", func() { dev.tmpl.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
@@ -429,7 +430,8 @@ func TestLambdas(t *testing.T) {
 	wantEnv := []string{"KEYGATE_ALLOWED_ORIGINS", "KEYGATE_CLIENT_IDS", "KEYGATE_DEFAULT_DAILY_LIMIT",
 		"KEYGATE_GITHUB_KEYS_URL", "KEYGATE_ISSUER", "KEYGATE_KEY_CACHE_SECONDS", "KEYGATE_LEAKED_KEY_ACTION",
 		"KEYGATE_LOG_LEVEL", "KEYGATE_MAX_ACTIVE_KEYS", "KEYGATE_MAX_KEY_LIFETIME_DAYS", "KEYGATE_MAX_WORKSPACE_KEYS",
-		"KEYGATE_STORE_TIMEOUT_MS", "KEYGATE_TABLE", "KEYGATE_TIER_CAPS"}
+		"KEYGATE_STORE_TIMEOUT_MS", "KEYGATE_TABLE", "KEYGATE_TIER_CAPS", "KEYGATE_AUDIT_RETENTION_DAYS"}
+	slices.Sort(wantEnv)
 	tableID := idOf(dev.k.Stack, dev.k.Table.Node().DefaultChild())
 	distID := idOf(dev.k.Stack, dev.k.Console.Distribution.Node().DefaultChild())
 	for _, name := range LambdaNames {
@@ -442,6 +444,8 @@ func TestLambdas(t *testing.T) {
 				wantTimeout = 5
 			case "pretokengen":
 				wantMem, wantTimeout = 128, 5 // Cognito waits 5 s for a trigger
+			case "auditpublish", "auditsweep", "keyexpiring": // batch jobs (audit.go)
+				wantMem, wantTimeout = float64(auditSpecs[name].memoryMB), float64(auditSpecs[name].timeoutSec)
 			}
 			if p["MemorySize"] != wantMem || p["Timeout"] != wantTimeout {
 				t.Errorf("memory %v MB, timeout %v s; want %v, %v", p["MemorySize"], p["Timeout"], wantMem, wantTimeout)
@@ -455,6 +459,10 @@ func TestLambdas(t *testing.T) {
 					t.Errorf("environment %v, want only KEYGATE_LOG_LEVEL", got)
 				}
 			} else {
+				wantEnv := wantEnv
+				if name == "auditpublish" { // the bus it puts events on
+					wantEnv = slices.Sorted(slices.Values(append(slices.Clone(wantEnv), "KEYGATE_EVENT_BUS")))
+				}
 				if got := slices.Sorted(maps.Keys(env)); !slices.Equal(got, wantEnv) {
 					t.Errorf("environment %v, want exactly %v (no local-mode variables)", got, wantEnv)
 				}
@@ -620,10 +628,12 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/v1/api-keys/{prefix}/rotate", "rotatekey", false},
 		{"GET", "/v1/usage", "usage", false},
 		{"GET", "/v1/scopes", "scopes", false},
+		{"GET", "/v1/audit-log", "auditlog", false},
 		{"GET", "/api/v1/workspaces/{id}/api-keys", "wslistkeys", false},
 		{"POST", "/api/v1/workspaces/{id}/api-keys", "wscreatekey", false},
 		{"DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}", "wsrevokekey", false},
 		{"POST", "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", "wsrotatekey", false},
+		{"GET", "/api/v1/workspaces/{id}/audit-log", "wsauditlog", false},
 		{"POST", "/v1/secret-scanning/github", "secretscan", true},
 	}
 	paths := routePaths(s)
@@ -937,6 +947,7 @@ func TestNoWildcardActions(t *testing.T) {
 // what the code does in TestGrantsMatchBehaviour.
 func TestLeastPrivilege(t *testing.T) {
 	s := fixture(t, "dev")
+	busID := idOf(s.k.Stack, s.k.Audit.Bus.Node().DefaultChild())
 	tableID := idOf(s.k.Stack, s.k.Table.Node().DefaultChild())
 	policies := s.resources("AWS::IAM::Policy")
 	all := s.json["Resources"].(map[string]any)
@@ -963,6 +974,16 @@ func TestLeastPrivilege(t *testing.T) {
 					res, _ := json.Marshal(st["Resource"])
 					for _, a := range strs(st["Action"]) {
 						switch {
+						// The audit log (audit.go): the byDue index, the stream
+						// (ListStreams has no resource-level permissions), the bus.
+						case strings.HasPrefix(a, "dynamodb:") && strings.Contains(string(res), "/index/"+IndexByDue):
+						case a == "dynamodb:ListStreams" && string(res) == `"*"` && name == "auditpublish":
+						case strings.HasPrefix(a, "dynamodb:") && strings.Contains(string(res), "StreamArn") && name == "auditpublish":
+						case a == "events:PutEvents" && name == "auditpublish":
+							if !refersTo(st["Resource"], busID) {
+								t.Errorf("%s on %s, want the audit bus", a, res)
+							}
+						case strings.HasPrefix(a, "dynamodb:") && strings.Contains(string(res), "/index/byOwner"):
 						case strings.HasPrefix(a, "dynamodb:") && refersTo(st["Resource"], tableID):
 						case strings.HasPrefix(a, "dynamodb:"):
 							t.Errorf("%s on %s: neither the table nor its index", a, res)
@@ -1047,10 +1068,10 @@ func TestOutputs(t *testing.T) {
 		s := fixture(t, config)
 		outs, _ := s.json["Outputs"].(map[string]any)
 		got := slices.Sorted(maps.Keys(outs))
-		want := []string{"ApiUrl", "ConsoleUrl", "DashboardUrl", "Issuer", "TableName", "UserPoolClientId", "UserPoolId"}
+		want := []string{"ApiUrl", "AuditEventBusName", "ConsoleUrl", "DashboardUrl", "Issuer", "TableName", "UserPoolClientId", "UserPoolId"}
 		if config == "prod" {
 			// An existing pool's owner attaches the trigger by its ARN.
-			want = slices.Insert(want, 4, "PreTokenGenerationFunctionArn")
+			want = slices.Insert(want, 5, "PreTokenGenerationFunctionArn")
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: outputs %v, want %v", config, got, want)

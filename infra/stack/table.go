@@ -45,7 +45,9 @@ func newTable(st awscdk.Stack, s Settings) awsdynamodb.Table {
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
 		DeletionProtection: jsii.Bool(s.Production()),
-		RemovalPolicy:      removalPolicy(s),
+		// New images carry final audit records to the publisher (audit.go).
+		Stream:        awsdynamodb.StreamViewType_NEW_IMAGE,
+		RemovalPolicy: removalPolicy(s),
 	})
 	t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 		IndexName:        jsii.String(IndexByOwner),
@@ -54,5 +56,6 @@ func newTable(st awscdk.Stack, s Settings) awsdynamodb.Table {
 		ProjectionType:   awsdynamodb.ProjectionType_INCLUDE,
 		NonKeyAttributes: jsii.Strings(ListedAttributes...),
 	})
+	addDueIndex(t) // audit.go
 	return t
 }
