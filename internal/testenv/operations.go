@@ -143,9 +143,13 @@ func iamAction(serviceID, operation string) string {
 }
 
 // resourceOf names what an operation's input touches: for DynamoDB the
-// table, or the index a Query or Scan reads (keygate has one table). Another
-// service's resources get named here when a function starts calling it.
+// table, or the index a Query or Scan reads (keygate has one table); for
+// EventBridge the audit bus. Another service's resources get named here when
+// a function starts calling it.
 func resourceOf(serviceID string, input any) string {
+	if serviceID == "EventBridge" {
+		return "bus" // keygate's audit event bus, the one bus it puts events on
+	}
 	if serviceID != "DynamoDB" {
 		return "*"
 	}

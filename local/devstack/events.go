@@ -2,11 +2,16 @@ package devstack
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/keygate/keygate/functions/jobs"
 	"github.com/keygate/keygate/local/eventsink"
+	"github.com/keygate/keygate/local/gateway"
 	"github.com/keygate/keygate/shared/audit"
 	"github.com/keygate/keygate/shared/config"
 )
@@ -42,7 +47,8 @@ func (s *Stack) publishInProcess(ctx context.Context) error {
 	}
 	log := s.App.Log
 	s.App.Audit.Published = func(ctx context.Context, r audit.Record) {
-		if _, err := pub.Publish(ctx, []audit.Record{r}); err != nil {
+		// As the publisher Lambda, whatever function finalized the record.
+		if _, err := pub.Publish(invocation(ctx, jobs.Publish), []audit.Record{r}); err != nil {
 			log.WarnContext(ctx, "local audit event not published", "auditId", r.ID, "error", err)
 		}
 	}
@@ -65,30 +71,51 @@ func withLocalEvents(sink *eventsink.Sink, next http.Handler) http.Handler {
 	})
 }
 
-// RunJobs runs the scheduled Lambdas' work in local mode until ctx ends: the
-// audit sweep every interval, the key.expiring notices at start and every
-// 24 hours. `make dev` runs it; tests call the jobs themselves.
+// invocation is ctx as the named Lambda's invocation (the context the local
+// gateway gives a route's): the tests attribute AWS calls by it.
+func invocation(ctx context.Context, function string) context.Context {
+	return lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID: "local-" + function, InvokedFunctionArn: gateway.FunctionArn(function)})
+}
+
+// RunJob runs one scheduled Lambda's handler once, as its schedule invokes
+// it: jobs.Sweep or jobs.Expiring.
+func (s *Stack) RunJob(ctx context.Context, function string) error {
+	ctx = invocation(ctx, function)
+	var err error
+	switch function {
+	case jobs.Sweep:
+		_, err = jobs.SweepHandler(s.App.Audit, s.App.Log)(ctx)
+	case jobs.Expiring:
+		_, err = jobs.ExpiringHandler(s.App.Expiry, s.App.Log)(ctx)
+	default:
+		err = fmt.Errorf("no scheduled job %q", function)
+	}
+	return err
+}
+
+// RunJobs runs the scheduled Lambdas in local mode until ctx ends: the audit
+// sweep every interval, the key.expiring notices at start and every 24 hours.
+// `make dev` runs it; tests run the jobs themselves (RunJob).
 func (s *Stack) RunJobs(ctx context.Context, interval time.Duration) {
 	sweep := time.NewTicker(interval)
 	defer sweep.Stop()
 	daily := time.NewTicker(24 * time.Hour)
 	defer daily.Stop()
-	expiring := func() {
-		if _, err := s.App.Expiry.Run(ctx); err != nil && ctx.Err() == nil {
-			s.App.Log.WarnContext(ctx, "key.expiring notices", "error", err)
+	run := func(function string) {
+		if err := s.RunJob(ctx, function); err != nil && ctx.Err() == nil {
+			s.App.Log.WarnContext(ctx, "scheduled job failed", "function", function, "error", err)
 		}
 	}
-	expiring()
+	run(jobs.Expiring)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-sweep.C:
-			if _, err := s.App.Audit.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.App.Log.WarnContext(ctx, "audit sweep", "error", err)
-			}
+			run(jobs.Sweep)
 		case <-daily.C:
-			expiring()
+			run(jobs.Expiring)
 		}
 	}
 }
