@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/devstack"
 	"github.com/keygate/keygate/local/eventsink"
 	"github.com/keygate/keygate/shared/audit"
+	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/keys"
 )
 
@@ -131,4 +133,17 @@ func TestWorkspaceAuditLog(t *testing.T) {
 	testenv.Must(t, f.c.Do("GET", path, testenv.Bearer(lower), nil), 403, "Forbidden")
 	testenv.Must(t, f.c.Do("GET", path+"?limit=500", testenv.Bearer(f.alice), nil), 400, "BadRequest")
 	testenv.Must(t, f.c.DoWith("GET", path, map[string]string{"Authorization": "Bearer " + f.alice, "X-Workspace-ID": otherWS}, nil), 400, "BadRequest")
+
+	// A member's request that died before its change: its intent is dropped
+	// by the next read once due, and never shown.
+	if _, err := f.s.App.Audit.Begin(context.Background(), audit.Event{Action: audit.KeyRevoked, Owner: keys.Workspace(wsID).Audit(),
+		Key: &audit.KeyRef{Prefix: "csk_live_abc12345", ID: "550e8400-e29b-41d4-a716-446655440000", Name: "CI/CD Pipeline Key"}, Reason: "owner"}); err != nil {
+		t.Fatal(err)
+	}
+	f.s.App.Clock.(*clock.Fixed).Advance(audit.DefaultSettle + time.Second)
+	r = f.seed("GET", path, f.bob, nil)
+	testenv.MustBare(t, r, 200, "")
+	if len(r.JSON["events"].([]any)) != 1 {
+		t.Fatalf("%s", r.Body)
+	}
 }

@@ -61,6 +61,8 @@ var resourceNames = map[string]nameScope{
 	"AWS::Cognito::UserPoolClient ClientName":           withinParent,
 	"AWS::IAM::Policy PolicyName":                       withinParent,
 	"AWS::Lambda::Permission FunctionName":              reference,
+	"AWS::Lambda::EventSourceMapping FunctionName":      reference, // the audit publisher (audit.go)
+	"AWS::Events::Rule EventBusName":                    reference, // the audit bus a rule listens on
 	"AWS::CloudWatch::Alarm MetricName":                 reference, // the metric it watches
 	"Custom::CDKBucketDeployment DestinationBucketName": reference,
 	"Custom::S3AutoDeleteObjects BucketName":            reference,
