@@ -14,8 +14,25 @@ import (
 // owner and key as a record names them, the changes of each action, the
 // verifier that resolves an intent left pending by a request that died after
 // its change, and the two notices keygate sends itself (key.limit_reached,
-// key.expiring). The service's methods call Begin/Commit around their
-// writes; see the README's "Audit log" section for which call goes where.
+// key.expiring).
+//
+// The service brackets each change with the log (Service.Audit, a
+// *audit.Log): Begin right before the change's first write (a Begin that
+// fails is the request's 503, and nothing is written), then Commit after its
+// commit point, or Abort when no write of it landed (a refused condition).
+// After the first write landed, an error calls neither: the intent is
+// resolved from the state once due. Who acts and from where come from the
+// context (audit.WithActor, audit.WithSource: the route adapter, the secret
+// scanning route, keygate-admin). Per action:
+//
+//	Create     Begin(KeyCreated, Key{ID, Name}, CreatedChanges) before issue; CommitKey(AuditKey(r)) after PutKey
+//	Update     Begin(KeyUpdated, AuditKey(r), UpdateChanges(r, limit, change), Evidence{Budget}) before setLimit
+//	Rotate     BeginAll(KeyRotated {expiresAt, rotatedTo} Evidence{Successor: succ.ID}, KeyCreated of succ) before the claim
+//	revoke     Begin(KeyRevoked, Reason why, {status: active→revoked}) before the budget write
+//	ReportLeak Begin(KeyLeaked, {leakedUrl}) before revoke (which records key.revoked, reason leaked) or the flag
+//	SetTier    Begin(TierChanged, {tier}) before SetOwnerTier; per budget changed, for each of its live keys,
+//	           Begin(KeySuspended | KeyReactivated, Evidence{Budget}) and key.updated {dailyLimit} for a lowered one
+//	Meter      LimitNotices.Reached on a 429 whose refusal read shows no ln_<prefix> mark for the day
 
 // Audit is the owner as the audit log names it.
 func (o Owner) Audit() audit.Owner { return audit.Owner{Kind: string(o.Kind), ID: o.ID} }
