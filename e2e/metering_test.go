@@ -21,6 +21,7 @@ func hammer(t *testing.T, c *testenv.Client, cred string, n int) map[int]int {
 	var (
 		mu     sync.Mutex
 		counts = map[int]int{}
+		errs   testenv.Errs
 		wg     sync.WaitGroup
 		start  = make(chan struct{})
 	)
@@ -29,7 +30,11 @@ func hammer(t *testing.T, c *testenv.Client, cred string, n int) map[int]int {
 		go func() {
 			defer wg.Done()
 			<-start
-			r := c.Do("GET", "/v1/usage", testenv.Bearer(cred), nil)
+			r, err := c.Try("GET", "/v1/usage", map[string]string{"Authorization": testenv.Bearer(cred)}, nil)
+			if err != nil {
+				errs.Add(err)
+				return
+			}
 			mu.Lock()
 			counts[r.Status]++
 			mu.Unlock()
@@ -37,6 +42,7 @@ func hammer(t *testing.T, c *testenv.Client, cred string, n int) map[int]int {
 	}
 	close(start)
 	wg.Wait()
+	errs.Check(t)
 	return counts
 }
 

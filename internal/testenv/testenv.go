@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -220,8 +221,24 @@ func (c *Client) Do(method, path, auth string, body any) Response {
 	return c.DoWith(method, path, h, body)
 }
 
-// DoWith is Do with any request headers.
+// DoWith is Do with any request headers. Like Do it ends the test on a
+// transport failure, so only the test's own goroutine may call it; other
+// goroutines call Try.
 func (c *Client) DoWith(method, path string, headers map[string]string, body any) Response {
+	c.T.Helper()
+	r, err := c.Try(method, path, headers, body)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return r
+}
+
+// Try is DoWith for any goroutine: a request that cannot be sent or answered
+// comes back as an error for the test's goroutine to report, instead of
+// ending the test from a goroutine that is not the test's (testing forbids
+// FailNow there). Checks of the answer (docs/openapi.yaml, JSON body,
+// Content-Type) are reported with Errorf, which any goroutine may call.
+func (c *Client) Try(method, path string, headers map[string]string, body any) (Response, error) {
 	c.T.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -233,13 +250,13 @@ func (c *Client) DoWith(method, path string, headers map[string]string, body any
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			c.T.Fatal(err)
+			return Response{}, fmt.Errorf("%s %s: encode the body: %w", method, path, err)
 		}
 		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequest(method, c.Base+path, rd)
 	if err != nil {
-		c.T.Fatal(err)
+		return Response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -249,11 +266,13 @@ func (c *Client) DoWith(method, path string, headers map[string]string, body any
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		c.T.Fatalf("%s %s: %v", method, path, err)
+		return Response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	out := Response{Status: resp.StatusCode, Header: resp.Header}
-	out.Body, _ = io.ReadAll(resp.Body)
+	if out.Body, err = io.ReadAll(resp.Body); err != nil {
+		return Response{}, fmt.Errorf("%s %s: read the answer: %w", method, path, err)
+	}
 	apispec.Check(c.T, method, path, req.Header, resp.StatusCode, resp.Header, out.Body) // docs/openapi.yaml
 	var v any
 	if err := json.Unmarshal(out.Body, &v); err != nil {
@@ -268,7 +287,7 @@ func (c *Client) DoWith(method, path string, headers map[string]string, body any
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		c.T.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
 	}
-	return out
+	return out, nil
 }
 
 // Bearer is "Bearer " + credential.
@@ -320,4 +339,33 @@ func (c *Client) CreateKey(token string, body any) (string, string) {
 	Must(c.T, r, 201, "")
 	d := r.Data()
 	return d["key"].(string), d["prefix"].(string)
+}
+
+// Errs collects failures from goroutines other than the test's (requests
+// sent with Try), so that the test's own goroutine reports them: FailNow
+// from another goroutine would not stop the test.
+type Errs struct {
+	mu   sync.Mutex
+	list []error
+}
+
+// Add records err unless it is nil.
+func (e *Errs) Add(err error) {
+	if err == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.list = append(e.list, err)
+}
+
+// Check ends the test if anything was recorded; call it from the test's
+// goroutine once the others are done.
+func (e *Errs) Check(t testing.TB) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.list) > 0 {
+		t.Fatalf("%d requests got no answer; first: %v", len(e.list), e.list[0])
+	}
 }
