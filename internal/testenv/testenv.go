@@ -369,3 +369,17 @@ func (e *Errs) Check(t testing.TB) {
 		t.Fatalf("%d requests got no answer; first: %v", len(e.list), e.list[0])
 	}
 }
+
+// InCI reports whether the tests run in CI (CI=true, as .ci/run and most CI
+// services set it), where every prerequisite must be present.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Unavailable skips t for a missing prerequisite (a tool, a file), or fails it
+// in CI, where a skipped check would pass unnoticed.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("CI=true: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
