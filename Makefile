@@ -17,6 +17,7 @@ help:
 	@echo "Tests and measurements:"
 	@echo "  make test-go       the root module's vet and tests only;  make test-infra  the CDK stack's tests only"
 	@echo "  make vet           go vet ./...;  make lint-openapi  lint docs/openapi.yaml with Redocly CLI"
+	@echo "  make test-dynamodb-local   the store, keys, metering and e2e tests against Amazon DynamoDB Local (CI runs it after make test)"
 	@echo "  make bench         benchmarks and the throughput report (bench.txt)"
 	@echo "  make fuzz          every fuzz target for FUZZTIME each (default 60s; FUZZ=<regexp> picks targets)"
 	@echo "  make soak          5 min under mixed load with a store outage: docs/soak.txt, docs/soak.png (SOAK_DURATION)"
