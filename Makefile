@@ -17,6 +17,7 @@ help:
 	@echo "Tests and measurements:"
 	@echo "  make test-go       the root module's vet and tests only;  make test-infra  the CDK stack's tests only"
 	@echo "  make vet           go vet ./...;  make lint-openapi  lint docs/openapi.yaml with Redocly CLI"
+	@echo "  make test-dynamodb-local   the store, keys, metering and e2e tests against Amazon DynamoDB Local (CI runs it after make test)"
 	@echo "  make bench         benchmarks and the throughput report (bench.txt)"
 	@echo "  make fuzz          every fuzz target for FUZZTIME each (default 60s; FUZZ=<regexp> picks targets)"
 	@echo "  make soak          5 min under mixed load with a store outage: docs/soak.txt, docs/soak.png (SOAK_DURATION)"
@@ -59,11 +60,26 @@ vet:
 	@echo "== go vet"
 	$(GO) vet $(PKGS)
 
+# The packages with shared state run under the race detector: the caches
+# (shared/lru, the authorizer's, the JWKS verifier's in shared/cognito), the
+# metrics recorder, the Lambda adapter, the key service and the store, the
+# meter, the handlers, the local gateway and stack, and the end-to-end tests
+# that drive all of them at once in one process. The rest (pure functions,
+# the Lambda mains, the browser and packaging tests, which spend their time
+# in chromium and the emulator) run without it. -race costs a second compile
+# of the AWS SDK and 2-10x the CPU of those tests (README, Tests).
+MODULE    := github.com/keygate/keygate
+RACE_PKGS := $(addprefix $(MODULE)/,authorizer shared/lru shared/metrics shared/lambdahttp shared/keys \
+               shared/cognito shared/dynamo shared/metering shared/secretscan functions/handlers \
+               local/gateway local/devstack internal/testenv internal/apispec e2e cmd/keygate-admin cmd/keygate-dev)
+
 # The browser tests (e2e/browser) need the built console and Debian's
 # chromium; KEYGATE_REQUIRE_BROWSER makes them fail, not skip, without them.
 test-go: $(TOOLS) console chromium vet
-	@echo "== go test ./... (a cold cache compiles the AWS SDK and more first: 3-5 minutes; warm about 2; a line per package as it finishes)"
-	KEYGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 $(PKGS)
+	@echo "== go test -race over the packages with shared state (a cold cache compiles the AWS SDK and more first, with and without -race: 4-7 minutes; warm about 3; a line per package as it finishes)"
+	KEYGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 -race $(RACE_PKGS)
+	@echo "== go test over the other packages"
+	KEYGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 $(filter-out $(RACE_PKGS),$(shell $(GO) list $(PKGS)))
 
 test: test-go test-infra lint-openapi soak-vet
 

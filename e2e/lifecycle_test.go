@@ -52,6 +52,11 @@ func (l lifecycle) use(t *testing.T, key string) testenv.Response {
 	return l.c.Do("GET", "/v1/usage", testenv.Bearer(key), nil)
 }
 
+// try is use for goroutines other than the test's.
+func (l lifecycle) try(key string) (testenv.Response, error) {
+	return l.c.Try("GET", "/v1/usage", map[string]string{"Authorization": testenv.Bearer(key)}, nil)
+}
+
 func TestRefusedOnTheVeryNextRequestThroughCaches(t *testing.T) {
 	l := newLifecycle(t)
 
@@ -237,6 +242,7 @@ func TestRotation(t *testing.T) {
 	t.Run("during grace the two keys together never pass the limit, under concurrency", func(t *testing.T) {
 		var ok atomic.Int64
 		var wg sync.WaitGroup
+		var errs testenv.Errs
 		for i := range 60 {
 			wg.Add(1)
 			go func() {
@@ -245,12 +251,15 @@ func TestRotation(t *testing.T) {
 				if i%2 == 0 {
 					k = succ
 				}
-				if l.c.Do("GET", "/v1/usage", testenv.Bearer(k), nil).Status == 200 {
+				r, err := l.try(k)
+				errs.Add(err)
+				if err == nil && r.Status == 200 {
 					ok.Add(1)
 				}
 			}()
 		}
 		wg.Wait()
+		errs.Check(t)
 		if ok.Load() != 9 {
 			t.Fatalf("%d succeeded with 9 left of the shared budget", ok.Load())
 		}
@@ -302,6 +311,7 @@ func TestLimitLoweredMidBurst(t *testing.T) {
 	var (
 		ok    atomic.Int64
 		wg    sync.WaitGroup
+		errs  testenv.Errs
 		start = make(chan struct{})
 	)
 	for range 600 {
@@ -309,7 +319,9 @@ func TestLimitLoweredMidBurst(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			if l.use(t, key).Status == 200 {
+			r, err := l.try(key)
+			errs.Add(err)
+			if err == nil && r.Status == 200 {
 				ok.Add(1)
 			}
 		}()
@@ -319,6 +331,7 @@ func TestLimitLoweredMidBurst(t *testing.T) {
 	testenv.Must(t, l.c.Do("PATCH", "/v1/api-keys/"+prefix, testenv.Bearer(l.tok), map[string]any{"dailyLimit": 100}), 200, "")
 	atPatch := storedCount(t, l.s.App.Store, prefix, day)
 	wg.Wait()
+	errs.Check(t)
 	final := storedCount(t, l.s.App.Store, prefix, day)
 	if final > max(100, atPatch) {
 		t.Fatalf("count %d after the burst, %d when the PATCH returned: the lowered limit 100 was overshot", final, atPatch)

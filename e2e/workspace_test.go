@@ -268,6 +268,7 @@ func TestWorkspaceCap(t *testing.T) {
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
+		errs    testenv.Errs
 		counted = map[int]int{}
 	)
 	for i := range 12 {
@@ -278,13 +279,18 @@ func TestWorkspaceCap(t *testing.T) {
 			if i%2 == 1 {
 				tok = f.bob
 			}
-			r := f.c.Do("POST", wsPath(wsID), testenv.Bearer(tok), map[string]any{"name": fmt.Sprintf("k%d", i)})
+			r, err := f.c.Try("POST", wsPath(wsID), map[string]string{"Authorization": testenv.Bearer(tok)}, map[string]any{"name": fmt.Sprintf("k%d", i)})
+			if err != nil {
+				errs.Add(err)
+				return
+			}
 			mu.Lock()
 			counted[r.Status]++
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	errs.Check(t)
 	if counted[201] != 4 || counted[403] != 8 {
 		t.Fatalf("concurrent creates by two members: %v, want exactly 4×201 and 8×403", counted)
 	}

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // pastes them, with the key the first line created pasted where it says so.
 func TestTryItWorksAsPasted(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is not installed")
+		testenv.Unavailable(t, "curl is not installed")
 	}
 	s := testenv.Stack(t, testenv.Options{})
 	tok := testenv.Token(t, s, devissuer.Token{Sub: "tour", Tier: "pro"})
@@ -134,7 +134,7 @@ func TestVersionCheck(t *testing.T) {
 		for _, tool := range []string{"sh", "bash", "sed"} {
 			p, err := exec.LookPath(tool)
 			if err != nil {
-				t.Skip(tool, "missing")
+				testenv.Unavailable(t, "%s is not installed", tool)
 			}
 			if err := os.Symlink(p, filepath.Join(dir, tool)); err != nil {
 				t.Fatal(err)
@@ -177,7 +177,7 @@ func TestVersionCheck(t *testing.T) {
 // run (a target the Makefiles add later must be added there too).
 func TestMakeHelpNamesEveryTarget(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("make is not installed")
+		testenv.Unavailable(t, "make is not installed")
 	}
 	root := filepath.Join("..", "..")
 	out, err := exec.Command("make", "-s", "-C", root, "help").CombinedOutput()

@@ -270,7 +270,11 @@ func TestTeamMemberSeesWorkspaceKeys(t *testing.T) {
 	// The workspace key is not one of bob's own keys.
 	bob.do(chromedp.Click(`//nav//button[normalize-space()="My keys"]`))
 	bob.waitText(`#keys-title`, "API keys")
-	time.Sleep(300 * time.Millisecond)
+	// Bob has no keys of his own, so his list, once loaded, is the empty
+	// state: wait for that (not a fixed sleep, which the asynchronous load or
+	// the workspace rows the reused view shows for a moment could outlast). A
+	// workspace key among his keys keeps it from ever showing.
+	bob.waitText(`section.keys:not([aria-busy=true])`, "No API keys yet.")
 	if bob.exists(card(key[:17])) {
 		t.Error("a workspace key is listed among bob's own keys")
 	}

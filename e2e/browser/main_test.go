@@ -71,8 +71,9 @@ var (
 	setupErr  error
 )
 
-// required says whether a missing prerequisite fails rather than skips.
-func required() bool { return os.Getenv("KEYGATE_REQUIRE_BROWSER") == "1" }
+// required says whether a missing prerequisite fails rather than skips:
+// with KEYGATE_REQUIRE_BROWSER=1 (make test) or in CI.
+func required() bool { return os.Getenv("KEYGATE_REQUIRE_BROWSER") == "1" || testenv.InCI() }
 
 func unavailable(t *testing.T, err error) {
 	t.Helper()

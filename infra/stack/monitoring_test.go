@@ -260,7 +260,7 @@ func TestDashboard(t *testing.T) {
 func TestMetricsMatchServiceCode(t *testing.T) {
 	src, err := os.ReadFile("../../shared/metrics/dimensions.go")
 	if err != nil {
-		t.Skipf("service code not readable: %v", err)
+		serviceCodeUnreadable(t, err)
 	}
 	quoted := func(vals []string) string {
 		q := make([]string, len(vals))

@@ -91,6 +91,17 @@ var (
 	synthErr  = map[string]error{}
 )
 
+// serviceCodeUnreadable skips a check that reads the service code beside
+// infra/ (a checkout of infra alone has none), or fails it in CI (CI=true,
+// as .ci/run sets), where a skipped check would pass unnoticed.
+func serviceCodeUnreadable(t *testing.T, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true: service code not readable: %v", err)
+	}
+	t.Skipf("service code not readable: %v", err)
+}
+
 // fixture synthesizes configuration name once per process, with placeholder
 // Lambda binaries so no cross-compile is needed.
 func fixture(t *testing.T, name string) *synthesized {
@@ -338,7 +349,7 @@ func TestTableMatchesServiceCode(t *testing.T) {
 		return !strings.HasSuffix(fi.Name(), "_test.go")
 	}, 0)
 	if err != nil || pkgs["dynamo"] == nil {
-		t.Skipf("service code not readable: %v", err)
+		serviceCodeUnreadable(t, err)
 	}
 	consts := map[string]string{}
 	var listed []string
@@ -396,7 +407,7 @@ func TestTableMatchesServiceCode(t *testing.T) {
 func TestEnvironmentMatchesServiceCode(t *testing.T) {
 	src, err := os.ReadFile("../../shared/config/config.go")
 	if err != nil {
-		t.Skipf("service code not readable: %v", err)
+		serviceCodeUnreadable(t, err)
 	}
 	env := fixture(t, "dev").fnProps("createkey")["Environment"].(map[string]any)["Variables"].(map[string]any)
 	for name := range env {

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -97,7 +98,7 @@ func TableName(t testing.TB) string {
 func Store(t testing.TB, opts ...func(*dynamodb.Options)) *dynamo.Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := dynamo.NewClient(ctx, Endpoint(t), opts...)
+	db, err := dynamo.NewClient(ctx, Endpoint(t), clientOptions(opts)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +108,19 @@ func Store(t testing.TB, opts ...func(*dynamodb.Options)) *dynamo.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// clientOptions adds, for a server named by EnvEndpoint, an option that
+// quiets a warning Amazon DynamoDB Local causes: it sends no x-amz-crc32 on
+// error responses, so the SDK, which then checks the body against 0, logs
+// "failed to close HTTP response body ... checksum" for every refused
+// conditional write (aws-sdk-go-v2 #3545). dynalite sends the header.
+func clientOptions(opts []func(*dynamodb.Options)) []func(*dynamodb.Options) {
+	if os.Getenv(EnvEndpoint) == "" {
+		return opts
+	}
+	quiet := func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true }
+	return append([]func(*dynamodb.Options){quiet}, opts...)
 }
 
 // storeTimeout is the deadline of a store call in tests: two shared cores run
@@ -153,6 +167,9 @@ func Stack(t testing.TB, o Options) *devstack.Stack {
 	}
 	// Every stack records the AWS calls of each function (Operations).
 	dbOpts := append(slices.Clip(o.DynamoDBOptions), Operations.DynamoDBOption())
+	if !o.OwnStore {
+		dbOpts = clientOptions(dbOpts)
+	}
 	s, err := devstack.Start(context.Background(), devstack.Options{
 		Getenv:            func(k string) string { return env[k] },
 		Addr:              "127.0.0.1:0",
@@ -233,8 +250,24 @@ func (c *Client) Do(method, path, auth string, body any) Response {
 	return c.DoWith(method, path, h, body)
 }
 
-// DoWith is Do with any request headers.
+// DoWith is Do with any request headers. Like Do it ends the test on a
+// transport failure, so only the test's own goroutine may call it; other
+// goroutines call Try.
 func (c *Client) DoWith(method, path string, headers map[string]string, body any) Response {
+	c.T.Helper()
+	r, err := c.Try(method, path, headers, body)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return r
+}
+
+// Try is DoWith for any goroutine: a request that cannot be sent or answered
+// comes back as an error for the test's goroutine to report, instead of
+// ending the test from a goroutine that is not the test's (testing forbids
+// FailNow there). Checks of the answer (docs/openapi.yaml, JSON body,
+// Content-Type) are reported with Errorf, which any goroutine may call.
+func (c *Client) Try(method, path string, headers map[string]string, body any) (Response, error) {
 	c.T.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -246,13 +279,13 @@ func (c *Client) DoWith(method, path string, headers map[string]string, body any
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			c.T.Fatal(err)
+			return Response{}, fmt.Errorf("%s %s: encode the body: %w", method, path, err)
 		}
 		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequest(method, c.Base+path, rd)
 	if err != nil {
-		c.T.Fatal(err)
+		return Response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -262,11 +295,13 @@ func (c *Client) DoWith(method, path string, headers map[string]string, body any
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		c.T.Fatalf("%s %s: %v", method, path, err)
+		return Response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	out := Response{Status: resp.StatusCode, Header: resp.Header}
-	out.Body, _ = io.ReadAll(resp.Body)
+	if out.Body, err = io.ReadAll(resp.Body); err != nil {
+		return Response{}, fmt.Errorf("%s %s: read the answer: %w", method, path, err)
+	}
 	apispec.Check(c.T, method, path, req.Header, resp.StatusCode, resp.Header, out.Body) // docs/openapi.yaml
 	var v any
 	if err := json.Unmarshal(out.Body, &v); err != nil {
@@ -281,7 +316,7 @@ func (c *Client) DoWith(method, path string, headers map[string]string, body any
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		c.T.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
 	}
-	return out
+	return out, nil
 }
 
 // Bearer is "Bearer " + credential.
@@ -333,4 +368,47 @@ func (c *Client) CreateKey(token string, body any) (string, string) {
 	Must(c.T, r, 201, "")
 	d := r.Data()
 	return d["key"].(string), d["prefix"].(string)
+}
+
+// Errs collects failures from goroutines other than the test's (requests
+// sent with Try), so that the test's own goroutine reports them: FailNow
+// from another goroutine would not stop the test.
+type Errs struct {
+	mu   sync.Mutex
+	list []error
+}
+
+// Add records err unless it is nil.
+func (e *Errs) Add(err error) {
+	if err == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.list = append(e.list, err)
+}
+
+// Check ends the test if anything was recorded; call it from the test's
+// goroutine once the others are done.
+func (e *Errs) Check(t testing.TB) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.list) > 0 {
+		t.Fatalf("%d requests got no answer; first: %v", len(e.list), e.list[0])
+	}
+}
+
+// InCI reports whether the tests run in CI (CI=true, as .ci/run and most CI
+// services set it), where every prerequisite must be present.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Unavailable skips t for a missing prerequisite (a tool, a file), or fails it
+// in CI, where a skipped check would pass unnoticed.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("CI=true: "+format, args...)
+	}
+	t.Skipf(format, args...)
 }

@@ -2,6 +2,7 @@
 // five kinds of item, all addressed without a scan:
 //
 //	pk=KEY#<prefix>          sk=META        the key: hash, id, owner, name, status, times, rotation links
+//	                                        (or a void item: a rotation's successor that never came, VoidPrefix)
 //	pk=KEYID#<uuid>          sk=META        the key id's prefix (the workspace API names keys by id)
 //	pk=BUDGET#<id>           sk=STATE       a key lineage's limit, today's counter, per-key validity and last use
 //	pk=BUDGET#<id>           sk=DAY#<date>  an archived day's count, TTL expiresAt (90 days)

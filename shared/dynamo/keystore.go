@@ -258,7 +258,7 @@ func (st *Store) GetKey(ctx context.Context, prefix string) (keys.Record, error)
 	if err != nil {
 		return keys.Record{}, err
 	}
-	if len(item) == 0 {
+	if len(item) == 0 || isVoid(item) {
 		return keys.Record{}, keys.ErrNotFound
 	}
 	return unmarshalKey(item)
@@ -361,7 +361,7 @@ func (e *expr) valuesOrNil() map[string]types.AttributeValue {
 // UpdateKey applies a change to a key record under its conditions.
 func (st *Store) UpdateKey(ctx context.Context, prefix string, c keys.KeyChange) (keys.Record, error) {
 	e := newExpr()
-	e.cond = append(e.cond, "attribute_exists("+e.name(AttrPK)+")")
+	e.cond = append(e.cond, "attribute_exists("+e.name(attrPrefix)+")") // a key, not a void item
 	if c.Owner.ID != "" {
 		e.cond = append(e.cond, e.name(attrOwnerKind)+" = "+e.value(s(string(c.Owner.Kind))),
 			e.name(attrOwner)+" = "+e.value(s(c.Owner.ID)))

@@ -325,6 +325,11 @@ type BudgetChange struct {
 type Store interface {
 	// PutKey stores a new key; ErrPrefixTaken if the prefix exists.
 	PutKey(ctx context.Context, r Record) error
+	// VoidPrefix makes sure no key is ever stored under prefix (the
+	// successor an unfinished rotation claimed): nil once that holds, also
+	// when it already did; ErrPrefixTaken if a key was stored there first.
+	// A void prefix reads as ErrNotFound and fails every UpdateKey.
+	VoidPrefix(ctx context.Context, prefix string, now time.Time) error
 	// PutKeyID points a key id at its prefix.
 	PutKeyID(ctx context.Context, id, prefix string) error
 	// GetKey reads a key by prefix with a strongly consistent read.

@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/keygate/keygate/internal/testenv"
+	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/config"
 	"github.com/keygate/keygate/shared/dynamo"
@@ -79,11 +81,14 @@ func TestRacePatchExpiryVsRotate(t *testing.T) {
 	if err := <-done; err != nil && code(err) != "Conflict" {
 		t.Fatalf("PATCH: %v, want success or 409", err)
 	}
-	rec, _ := svc.Store.GetKey(ctx, prefix)
+	rec, err := svc.Store.GetKey(ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("predecessor record: rotatedTo=%s expiresAt=%v", rec.RotatedTo, rec.ExpiresAt)
 	later := clk.Now().Add(30 * 24 * time.Hour)
-	if _, err := h.Store.Spend(ctx, metering.Charge{Budget: rot.Predecessor.Budget, Prefix: prefix, At: later, Cost: 1}); err == nil {
-		t.Errorf("rotated predecessor (grace 60 s) still metered OK 30 days later")
+	if _, err := spend(ctx, h.Store, rot.Predecessor.Budget, prefix, later); !errors.Is(err, keys.ErrExpired) {
+		t.Errorf("rotated predecessor (grace 60 s) metered 30 days later: %v, want ErrExpired", err)
 	}
 }
 
@@ -117,11 +122,15 @@ func TestRaceRevokeVsRotateSlots(t *testing.T) {
 	}
 	h.onBudget = nil
 	for i := range 3 {
-		if _, err := svc.Create(ctx, alice, o, keys.CreateInput{Name: ptr("more")}); err != nil {
-			t.Logf("create %d: %v", i, err)
+		// The cap may refuse some (403); anything else is a failure.
+		if _, err := svc.Create(ctx, alice, o, keys.CreateInput{Name: ptr("more")}); err != nil && code(err) != apierr.Forbidden {
+			t.Fatalf("create %d: %v", i, err)
 		}
 	}
-	list, _ := svc.List(ctx, o, keys.Filter(keys.Active))
+	list, err := svc.List(ctx, o, keys.Filter(keys.Active))
+	if err != nil {
+		t.Fatal(err)
+	}
 	held := 0
 	for _, k := range list {
 		if k.HoldsSlot(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)) {
@@ -218,17 +227,23 @@ func TestRacePatchRaiseVsSetTier(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(gate)
-	if err := <-done; err != nil {
-		t.Logf("PATCH: %v", err)
+	// The raise was checked against the team cap and reaches the budget
+	// after the lowering: it must be refused there (403 naming the cap).
+	if err := <-done; code(err) != apierr.Forbidden {
+		t.Fatalf("PATCH to 50000 across a downgrade to pro: %v, want 403", err)
 	}
-	got, _ := svc.Lookup(ctx, k.Key.Prefix)
+	got, err := svc.Lookup(ctx, k.Key.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.DailyLimit > 10_000 {
 		t.Errorf("limit %d on the pro tier (cap 10000)", got.DailyLimit)
 	}
 }
 
-// Chained rotation: every successor can be rotated at once, so live keys (and
-// the budget item the meter rewrites) grow without bound during the grace.
+// Chained rotation: every successor can be rotated at once; live keys (and
+// the budget item the meter rewrites) must not grow with the chain during
+// the grace: a lineage has at most two live keys.
 func TestRaceChainedRotation(t *testing.T) {
 	ctx := context.Background()
 	svc, _, _ := hooked(t)
@@ -245,9 +260,22 @@ func TestRaceChainedRotation(t *testing.T) {
 		}
 		prefix = r.Key.Prefix
 	}
-	list, _ := svc.List(ctx, o, keys.Filter(keys.Active))
-	b, _ := svc.Store.GetBudgets(ctx, []string{k.Key.Budget})
-	t.Logf("active keys listed: %d (cap 3); live entries in one budget item: %d", len(list), len(b[k.Key.Budget].ValidUntil))
+	list, err := svc.List(ctx, o, keys.Filter(keys.Active))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.Store.GetBudgets(ctx, []string{k.Key.Budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := len(b[k.Key.Budget].ValidUntil)
+	t.Logf("active keys listed: %d (cap 3); live entries in one budget item: %d", len(list), live)
+	if len(list) > 2 || live > 2 {
+		t.Fatalf("after 60 chained rotations: %d active keys listed, %d live in the budget; want at most two per lineage", len(list), live)
+	}
+	if len(list) != 2 || list[0].Prefix != prefix {
+		t.Fatalf("want the newest successor and its predecessor in grace listed, got %d keys", len(list))
+	}
 }
 
 // Every store call answering just inside its own deadline: one request takes
@@ -325,4 +353,188 @@ func TestRaceRotateNotRetrySafe(t *testing.T) {
 	if _, err := svc.Rotate(ctx, alice, o, keys.Ref{Prefix: k.Key.Prefix}, keys.RotateInput{}); code(err) != "Conflict" {
 		t.Fatalf("a finished rotation rotated again: %v", err)
 	}
+}
+
+// works fails t unless key authenticates and its budget admits a request at
+// now: what the authorizer and the meter ask of a key.
+func works(t *testing.T, svc *keys.Service, st *dynamo.Store, c keys.Created, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := svc.Authenticate(ctx, c.Secret); err != nil {
+		t.Fatalf("key %s does not authenticate: %v", c.Key.Prefix, err)
+	}
+	if _, err := spend(ctx, st, c.Key.Budget, c.Key.Prefix, now); err != nil {
+		t.Fatalf("key %s is not admitted by its budget: %v", c.Key.Prefix, err)
+	}
+}
+
+// spend meters one request of prefix on budget at now.
+func spend(ctx context.Context, st *dynamo.Store, budget, prefix string, now time.Time) (any, error) {
+	return st.Spend(ctx, metering.Charge{Budget: budget, Prefix: prefix, At: now, Cost: 1})
+}
+
+// Many rotations of one key from real goroutines, released a few
+// milliseconds apart so that later ones arrive while earlier ones are
+// between their writes: exactly one succeeds, the others are 409, and the
+// successor works (found by hostile testing: two or more succeeded, and all
+// but the last successor were dead on arrival).
+func TestRaceConcurrentRotationsOneWins(t *testing.T) {
+	ctx := context.Background()
+	st := testenv.Store(t)
+	clk := clock.NewFixed(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	svc := &keys.Service{Store: st, Clock: clk, Limits: config.DefaultLimits()}
+	o := keys.User(alice.Sub)
+	for round := range 5 {
+		k, err := svc.Create(ctx, alice, o, keys.CreateInput{Name: ptr("k")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 12
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			won   []keys.Rotated
+			codes = map[apierr.Code]int{}
+			start = make(chan struct{})
+		)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				time.Sleep(time.Duration(i) * time.Millisecond)
+				r, err := svc.Rotate(ctx, alice, o, keys.Ref{Prefix: k.Key.Prefix}, keys.RotateInput{GraceSeconds: ptr(600)})
+				mu.Lock()
+				defer mu.Unlock()
+				codes[code(err)]++
+				if err == nil {
+					won = append(won, r)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(won) != 1 || codes[apierr.Conflict] != n-1 {
+			t.Fatalf("round %d: %d concurrent rotations answered %v (\"\": success), want one success and %d Conflict", round, n, codes, n-1)
+		}
+		works(t, svc, st, won[0].Created, clk.Now())
+		works(t, svc, st, k, clk.Now()) // the predecessor, in its grace
+	}
+}
+
+// pausing pauses one chosen store call of a service so a test can run
+// another request in the gap, as a second Lambda would.
+type pausing struct {
+	*dynamo.Store
+	mu                       sync.Mutex
+	beforePutKey, beforeVoid func()
+}
+
+// await waits for ch, at most 5 s: a hook never hangs a test whose code
+// under test takes another path (the test then fails on what it got).
+func await(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	case <-time.After(5 * time.Second):
+		return false
+	}
+}
+
+func (p *pausing) take(f *func()) func() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	g := *f
+	*f = nil
+	return g
+}
+
+func (p *pausing) PutKey(ctx context.Context, r keys.Record) error {
+	if f := p.take(&p.beforePutKey); f != nil {
+		f()
+	}
+	return p.Store.PutKey(ctx, r)
+}
+
+func (p *pausing) VoidPrefix(ctx context.Context, prefix string, now time.Time) error {
+	if f := p.take(&p.beforeVoid); f != nil {
+		f()
+	}
+	return p.Store.VoidPrefix(ctx, prefix, now)
+}
+
+// A rotation whose claim is written but whose successor is not, and a
+// second rotation (a double click, or a client retrying after a 503) taking
+// it over: whichever writes the successor's slot first wins, and the other
+// answers 409, in both orders.
+func TestRaceRotationTakenOverInFlight(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T) (*keys.Service, *pausing, keys.Created) {
+		p := &pausing{Store: testenv.Store(t)}
+		svc := &keys.Service{Store: p, Clock: clock.NewFixed(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)), Limits: config.DefaultLimits()}
+		k, err := svc.Create(ctx, alice, keys.User(alice.Sub), keys.CreateInput{Name: ptr("k")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc, p, k
+	}
+	rotate := func(svc *keys.Service, k keys.Created) (keys.Rotated, error) {
+		return svc.Rotate(ctx, alice, keys.User(alice.Sub), keys.Ref{Prefix: k.Key.Prefix}, keys.RotateInput{})
+	}
+	type result struct {
+		r   keys.Rotated
+		err error
+	}
+
+	t.Run("the later request voids the successor first: it wins, the first gets 409", func(t *testing.T) {
+		svc, p, k := setup(t)
+		paused, gate := make(chan struct{}), make(chan struct{})
+		p.beforePutKey = func() { close(paused); await(gate) }
+		first := make(chan result, 1)
+		go func() { r, err := rotate(svc, k); first <- result{r, err} }()
+		if !await(paused) { // the first rotation's claim and budget are written, its record is not
+			t.Fatal("the first rotation never reached its record write")
+		}
+		second, err := rotate(svc, k)
+		if err != nil {
+			t.Fatalf("the rotation taking over: %v", err)
+		}
+		close(gate)
+		got := <-first
+		if code(got.err) != apierr.Conflict {
+			t.Fatalf("the rotation taken over answered %v, want 409", got.err)
+		}
+		works(t, svc, p.Store, second.Created, svc.Clock.Now())
+		rec, err := p.Store.GetKey(ctx, k.Key.Prefix)
+		if err != nil || rec.RotatedTo != second.Key.Prefix {
+			t.Fatalf("the old key names successor %q (%v), the winner is %s", rec.RotatedTo, err, second.Key.Prefix)
+		}
+	})
+
+	t.Run("the first request writes its successor first: it wins, the later gets 409", func(t *testing.T) {
+		svc, p, k := setup(t)
+		claimed, voiding, gate := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		// The first request, claim and budget written, waits to write its
+		// record until the second has read the claim without a record and
+		// is about to void it; the second waits there until the first is
+		// done.
+		p.beforePutKey = func() { close(claimed); await(voiding) }
+		p.beforeVoid = func() { close(voiding); await(gate) }
+		first, second := make(chan result, 1), make(chan result, 1)
+		go func() { r, err := rotate(svc, k); first <- result{r, err} }()
+		if !await(claimed) {
+			t.Fatal("the first rotation never reached its record write")
+		}
+		go func() { r, err := rotate(svc, k); second <- result{r, err} }()
+		f := <-first
+		close(gate)
+		s := <-second
+		if f.err != nil {
+			t.Fatalf("the first rotation: %v", f.err)
+		}
+		if code(s.err) != apierr.Conflict {
+			t.Fatalf("the later rotation answered %v, want 409", s.err)
+		}
+		works(t, svc, p.Store, f.r.Created, svc.Clock.Now())
+	})
 }

@@ -35,12 +35,21 @@ const claimAttempts = 3
 //  2. one budget write: admit the successor, cut the predecessor to the
 //     grace end, mark it rotated (a PATCH of its expiry then fails), drop
 //     every older key of the lineage;
-//  3. the successor's id pointer and record, the commit point.
+//  3. the successor's id pointer and record, the commit point: written only
+//     if its prefix is still free.
 //
 // A request that fails after 1 leaves a claim naming a successor that has no
 // record; the client was told 503 and retries, and the retry finishes the
-// rotation with a fresh successor (its secret was never shown). A rotation
-// never takes a new slot: the successor takes over its predecessor's.
+// rotation with a fresh successor (its secret was never shown). A claim
+// without a successor record may also be another request's rotation still
+// in flight: before taking a claim over, a request voids the claimed
+// successor's prefix (one conditional write on the item the record would
+// be). Of that void and the record, whichever is written first wins: the
+// request in flight either committed its successor (the void fails: 409
+// here) or can no longer (its record write fails: 409 there). So exactly one
+// rotation answers 201, and no successor a 201 returned is ever undone; no
+// clock or deadline is trusted for it. A rotation never takes a new slot:
+// the successor takes over its predecessor's.
 func (s *Service) Rotate(ctx context.Context, p principal.Principal, o Owner, ref Ref, in RotateInput) (Rotated, error) {
 	if err := RequireUser(p); err != nil {
 		return Rotated{}, err
@@ -91,7 +100,8 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, o Owner, re
 var errExpiryMoved = errors.New("expiry changed during the rotation")
 
 // rotatable reads o's key and says whether it may be rotated: a live key
-// never rotated, or one whose rotation never wrote its successor (resume).
+// never rotated, or one whose claimed successor has no record (yet): resume,
+// which rotateOnce does only after voiding that successor.
 func (s *Service) rotatable(ctx context.Context, o Owner, ref Ref, now time.Time) (Record, bool, error) {
 	pred, err := s.resolve(ctx, o, ref)
 	if err != nil {
@@ -148,7 +158,13 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 		succ.TeamID = p.TeamID
 	}
 
-	// 1. The claim.
+	// 1. The claim. Taking over another request's claim first makes sure
+	// its successor can never be written.
+	if resume {
+		if err := s.voidSuccessor(ctx, pred, now); err != nil {
+			return Rotated{}, err
+		}
+	}
 	claim := KeyChange{
 		Owner: pred.Owner, RequireActive: true, ExpiresAt: &predUntil,
 		RotatedTo: succ.Prefix, RotatedToID: succ.ID, UpdatedAt: now,
@@ -214,6 +230,11 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 	}
 	if err := s.Store.PutKey(ctx, succ); err != nil {
 		if errors.Is(err, ErrPrefixTaken) {
+			if _, err := s.Store.GetKey(ctx, succ.Prefix); errors.Is(err, ErrNotFound) {
+				// Voided: a later request took this rotation over and
+				// answers for it.
+				return Rotated{}, rotatedAlready()
+			}
 			// One chance in four billion per existing key; the retry the
 			// client is told to make finishes the rotation.
 			return Rotated{}, apierr.Unavailable(fmt.Errorf("rotate key %s: successor prefix taken", pred.Prefix))
@@ -222,6 +243,28 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 	}
 	b.ValidUntil = map[string]time.Time{succ.Prefix: succUntil, pred.Prefix: predUntil}
 	return Rotated{Created: Created{Secret: secret, Key: View(succ, b, now)}, Predecessor: pred}, nil
+}
+
+// voidSuccessor closes the prefix of the successor pred's unfinished
+// rotation claimed, so that the request that drew it, if still in flight,
+// cannot commit it once this one takes the claim over. If that request
+// committed first, it answers 201 with it: 409 here.
+func (s *Service) voidSuccessor(ctx context.Context, pred Record, now time.Time) error {
+	err := s.Store.VoidPrefix(ctx, pred.RotatedTo, now)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, ErrPrefixTaken) {
+		return fmt.Errorf("rotate key %s: void the unfinished successor: %w", pred.Prefix, err)
+	}
+	succ, err := s.Store.GetKey(ctx, pred.RotatedTo)
+	if err != nil {
+		return fmt.Errorf("rotate key %s: read the claimed successor: %w", pred.Prefix, err)
+	}
+	if succ.ID == pred.RotatedToID && succ.RotatedFrom == pred.Prefix {
+		return rotatedAlready()
+	}
+	return nil // another key holds that prefix: the successor could never be written
 }
 
 // whyNotRotatable tells a lost race apart: rotated by someone else (409),
