@@ -24,6 +24,7 @@ import (
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/dynamo"
 	"github.com/keygate/keygate/shared/keys"
+	"github.com/keygate/keygate/shared/principal"
 )
 
 // intent writes an audit intent as the key service does before a change,
@@ -35,6 +36,20 @@ func intent(t *testing.T, s *devstack.Stack, e audit.Event) {
 	if _, err := s.App.Audit.Begin(ctx, e); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// unrecorded is the stack's key service without its audit log: a change made
+// with it is one whose request died before recording it.
+func unrecorded(t *testing.T, s *devstack.Stack) *keys.Service {
+	t.Helper()
+	svc := *s.App.Keys
+	svc.Audit = nil
+	return &svc
+}
+
+// userOf is a signed-in user's principal.
+func userOf(s *devstack.Stack, sub string) principal.Principal {
+	return principal.Principal{Sub: sub, Tier: principal.Pro, Method: principal.ViaJWT}
 }
 
 func actionsOf(r testenv.Response) []string {
@@ -67,20 +82,20 @@ func TestAuditIntentsOfDeadRequestsSettledByTheReader(t *testing.T) {
 	owner := keys.User("alice").Audit()
 	intent(t, s, audit.Event{Action: audit.KeyRevoked, Owner: owner, Key: ref, Reason: "owner",
 		Changes: audit.Changes{audit.FieldStatus: {From: "active", To: "revoked"}}})
-	testenv.Must(t, c.Do("DELETE", "/v1/api-keys/"+prefix, testenv.Bearer(alice), nil), 200, "")
+	unrecorded(t, s).Revoke(context.Background(), userOf(s, "alice"), keys.User("alice"), keys.Ref{Prefix: prefix})
 	intent(t, s, audit.Event{Action: audit.KeyUpdated, Owner: owner, Key: ref,
 		Changes: audit.Changes{audit.FieldName: {From: "CI Pipeline", To: "never made"}}})
 
 	r := c.Do("GET", "/v1/audit-log", testenv.Bearer(alice), nil)
 	testenv.Must(t, r, 200, "")
-	if got := actionsOf(r); len(got) != 0 {
+	if got := actionsOf(r); len(got) != 1 || got[0] != "key.created" {
 		t.Fatalf("intents of requests that may still be running are shown: %v", got)
 	}
 	s.App.Clock.(*clock.Fixed).Advance(audit.DefaultSettle + time.Second)
 	r = c.Do("GET", "/v1/audit-log", testenv.Bearer(alice), nil)
 	testenv.Must(t, r, 200, "")
-	if got := actionsOf(r); len(got) != 1 || got[0] != "key.revoked" {
-		t.Fatalf("after settling: %v, want the revocation only: %s", got, r.Body)
+	if got := actionsOf(r); len(got) != 2 || got[0] != "key.revoked" {
+		t.Fatalf("after settling: %v, want the revocation and the creation: %s", got, r.Body)
 	}
 	if ev := r.Data()["events"].([]any)[0].(map[string]any); ev["reason"] != "owner" || ev["sourceIp"] != "203.0.113.9" {
 		t.Fatalf("%v", ev)
@@ -101,7 +116,11 @@ func TestAuditJobs(t *testing.T) {
 	owner := keys.User("alice").Audit()
 	intent(t, s, audit.Event{Action: audit.KeyUpdated, Owner: owner, Key: ref,
 		Changes: audit.Changes{audit.FieldName: {From: "deploy", To: "deploy 2"}}})
-	testenv.Must(t, c.Do("PATCH", "/v1/api-keys/"+prefix, testenv.Bearer(alice), map[string]any{"name": "deploy 2"}), 200, "")
+	name := "deploy 2"
+	if _, err := unrecorded(t, s).Update(context.Background(), userOf(s, "alice"), keys.User("alice"), keys.Ref{Prefix: prefix},
+		keys.UpdateInput{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
 	intent(t, s, audit.Event{Action: audit.KeyUpdated, Owner: owner, Key: ref,
 		Changes: audit.Changes{audit.FieldName: {From: "deploy 2", To: "never made"}}})
 	clk.Advance(audit.DefaultSettle + time.Second)
@@ -114,11 +133,8 @@ func TestAuditJobs(t *testing.T) {
 	}
 	r := c.Do("GET", "/v1/audit-log", testenv.Bearer(alice), nil)
 	testenv.Must(t, r, 200, "")
-	if got := actionsOf(r); len(got) != 2 || got[0] != "key.updated" || got[1] != "key.expiring" {
-		// Newest first by when each began: the update's intent came first.
-		if len(got) != 2 || got[0] != "key.expiring" || got[1] != "key.updated" {
-			t.Fatalf("after the jobs: %v: %s", got, r.Body)
-		}
+	if got := actionsOf(r); len(got) != 3 || got[0] != "key.expiring" || got[1] != "key.updated" || got[2] != "key.created" {
+		t.Fatalf("after the jobs: %v: %s", got, r.Body)
 	}
 
 	// The publisher Lambda on the table's final audit items, as the stream
@@ -149,8 +165,8 @@ func TestAuditJobs(t *testing.T) {
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if got := len(s.Events.Recent()) - before; got != 2 {
-		t.Fatalf("published %d events, want the 2 final records", got)
+	if got := len(s.Events.Recent()) - before; got != 3 {
+		t.Fatalf("published %d events, want the 3 final records (created, updated, expiring)", got)
 	}
 }
 

@@ -46,9 +46,10 @@ func TestAuditLogRoutes(t *testing.T) {
 	alice := testenv.Token(t, s, devissuer.Token{Sub: "alice", Tier: "pro"})
 	bob := testenv.Token(t, s, devissuer.Token{Sub: "bob", Tier: "free"})
 	key, prefix := c.CreateKey(alice, map[string]any{"name": "CI Pipeline"})
-	ref := &audit.KeyRef{Prefix: prefix, ID: "550e8400-e29b-41d4-a716-446655440000", Name: "CI Pipeline"}
 	for i := range 3 {
-		record(t, s, keys.User("alice"), "alice", audit.Event{Action: audit.KeyUpdated, Key: ref, Changes: limitChange(250-i, 249-i)})
+		r := c.DoWith("PATCH", "/v1/api-keys/"+prefix, map[string]string{"Authorization": testenv.Bearer(alice), "User-Agent": "curl/8.5.0"},
+			map[string]any{"dailyLimit": 249 - i})
+		testenv.Must(t, r, 200, "")
 	}
 
 	t.Run("newest first, paged", func(t *testing.T) {
@@ -56,7 +57,7 @@ func TestAuditLogRoutes(t *testing.T) {
 		testenv.Must(t, r, 200, "")
 		events := r.Data()["events"].([]any)
 		first := events[0].(map[string]any)
-		if len(events) != 2 || first["action"] != "key.updated" || first["sourceIp"] != "203.0.113.9" || first["userAgent"] != "curl/8.5.0" ||
+		if len(events) != 2 || first["action"] != "key.updated" || first["sourceIp"] != "127.0.0.1" || first["userAgent"] != "curl/8.5.0" ||
 			first["actor"].(map[string]any)["id"] != "alice" || first["key"].(map[string]any)["prefix"] != prefix ||
 			first["changes"].(map[string]any)["dailyLimit"].(map[string]any)["to"] != float64(247) {
 			t.Fatalf("%s", r.Body)
@@ -65,8 +66,9 @@ func TestAuditLogRoutes(t *testing.T) {
 		r = c.Do("GET", "/v1/audit-log?limit=2&cursor="+next, testenv.Bearer(alice), nil)
 		testenv.Must(t, r, 200, "")
 		events = r.Data()["events"].([]any)
-		if len(events) != 1 || r.Data()["nextCursor"] != nil ||
-			events[0].(map[string]any)["changes"].(map[string]any)["dailyLimit"].(map[string]any)["to"] != float64(249) {
+		if len(events) != 2 || r.Data()["nextCursor"] != nil ||
+			events[0].(map[string]any)["changes"].(map[string]any)["dailyLimit"].(map[string]any)["to"] != float64(249) ||
+			events[1].(map[string]any)["action"] != "key.created" {
 			t.Fatalf("%s", r.Body)
 		}
 

@@ -40,12 +40,13 @@ func TestAdminAudit(t *testing.T) {
 		!strings.Contains(out, "dailyLimit 250 → 12") || strings.Index(out, "→ 12") > strings.Index(out, "→ 10") {
 		t.Fatalf("%d %s %s", code, out, errs)
 	}
-	out, errs, code = admin(t, table, "--json", "audit", "--limit", "1", first)
+	// The first key's log: its key.created and two key.updated.
+	out, errs, code = admin(t, table, "--json", "audit", "--limit", "2", first)
 	var v struct {
 		Events     []map[string]any
 		NextCursor *string
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || len(v.Events) != 1 || v.NextCursor == nil ||
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || len(v.Events) != 2 || v.NextCursor == nil ||
 		v.Events[0]["key"].(map[string]any)["prefix"] != first {
 		t.Fatalf("%d %s %s", code, out, errs)
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/audit"
 	"github.com/keygate/keygate/shared/lambdahttp"
 	"github.com/keygate/keygate/shared/secretscan"
 )
@@ -98,7 +99,8 @@ func scanError(err error) error {
 // time; the first failure stops the rest and fails the report, which GitHub
 // then sends again (ReportLeak is idempotent). Errors never carry a token.
 func reportLeaks(ctx context.Context, leaks LeakReporter, ms []secretscan.Match) ([]bool, error) {
-	ctx, cancel := context.WithCancel(ctx)
+	// GitHub acts: the audit log's key.leaked and key.revoked name it.
+	ctx, cancel := context.WithCancel(audit.WithActor(ctx, audit.GitHub()))
 	defer cancel()
 	var (
 		live = make([]bool, len(ms))

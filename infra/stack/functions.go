@@ -45,11 +45,14 @@ type lambdaSpec struct {
 // meterOps are the calls of the meter, which every function behind the
 // authorizer runs for a key-authenticated request: the conditional UpdateItem
 // on the budget (the one hot-path write), GetItem on its failure path only,
-// PutItem archiving yesterday's counter at the first request of a day. They
-// are all a product's Lambda needs: the construct grants it exactly these on
-// the table (TestGrantsMatchBehaviour holds the example product's recorded
-// calls to them).
-var meterOps = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+// PutItem archiving yesterday's counter at the first request of a day, and
+// the key.limit_reached record of a day's first 429 (an intent PutItem, the
+// budget's mark UpdateItem, the record PutItem; DeleteItem withdraws the
+// intent when another request marked the day first). They are all a
+// product's Lambda needs: the construct grants it exactly these on the table
+// (TestGrantsMatchBehaviour holds the example product's recorded calls to
+// them).
+var meterOps = []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 
 // metered adds the meter's calls to a route function's own, sorted and
 // without repeats, so the policy reads like design.md's table.
@@ -88,7 +91,7 @@ var lambdaSpecs = map[string]lambdaSpec{
 		tableOps: metered()},
 	// BatchGetItem: the predecessor's budget, which the successor shares.
 	"rotatekey": {id: "RotateKey", description: "keygate POST /v1/api-keys/{prefix}/rotate",
-		tableOps: metered("dynamodb:BatchGetItem")},
+		tableOps: metered("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem")}, // BatchWriteItem: the two audit intents
 	// Unmetered: a key is checked with one consistent read of its budget
 	// and nothing is counted, so the meter's writes are not needed.
 	"scopes": {id: "Scopes", description: "keygate GET /v1/scopes",
@@ -103,12 +106,12 @@ var lambdaSpecs = map[string]lambdaSpec{
 	"wsrevokekey": {id: "WorkspaceRevokeKey", description: "keygate DELETE /api/v1/workspaces/{id}/api-keys/{keyId}",
 		tableOps: metered()},
 	"wsrotatekey": {id: "WorkspaceRotateKey", description: "keygate POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate",
-		tableOps: metered("dynamodb:BatchGetItem")},
+		tableOps: metered("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem")}, // BatchWriteItem: the two audit intents
 
 	// No authorizer and no meter: it reads the reported key and revokes or
 	// flags it. It also fetches GitHub's public key list over HTTPS (no IAM).
 	"secretscan": {id: "SecretScan", description: "keygate POST /v1/secret-scanning/github (GitHub secret scanning partner reports)",
-		tableOps: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+		tableOps: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}}, // Put/Delete: audit records
 	// Cognito waits at most 5 s for a trigger, and the handler only copies
 	// two attributes into the token's claims: the smallest size is plenty.
 	"pretokengen": {id: "PreTokenGeneration", description: "keygate Cognito pre-token-generation trigger (V2 event): custom:tier and custom:teamId into access tokens",

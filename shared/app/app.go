@@ -56,17 +56,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clo
 	store := dynamo.New(db, cfg.Table)
 	store.Timeout = cfg.StoreTimeout
 	auditLog := &audit.Log{Store: store, Verifier: keys.AuditVerifier{State: store}, Clock: clk, Retention: cfg.AuditRetention, Log: log}
-	svc := &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Scopes: cfg.AllRoutes(), Leaks: keys.LeakAction(cfg.LeakedKeyAction), Log: log}
+	svc := &keys.Service{Store: store, Clock: clk, Limits: cfg.Limits, Scopes: cfg.AllRoutes(), Leaks: keys.LeakAction(cfg.LeakedKeyAction),
+		Audit: auditLog, Log: log}
+	limits := &keys.LimitNotices{Marks: store, Audit: auditLog}
 	return &App{
 		Config: cfg,
 		Log:    log,
 		Clock:  clk,
 		Store:  store,
 		Keys:   svc,
-		Meter:  &metering.Meter{Counter: store, Clock: clk},
+		Meter:  &metering.Meter{Counter: store, Clock: clk, Notices: limits, Log: log},
 		Usage:  &metering.Reporter{Budgets: store, Keys: svc, Clock: clk},
 		Audit:  auditLog,
-		Limits: &keys.LimitNotices{Marks: store, Audit: auditLog},
+		Limits: limits,
 		Expiry: &keys.ExpiryNotices{Keys: store, Index: store, Audit: auditLog, Now: clk.Now},
 	}, nil
 }

@@ -271,7 +271,7 @@ func readOf(b keys.Budget, prefix string) metering.Spent {
 	if !ok {
 		sc = ""
 	}
-	return metering.Spent{Read: true, Limit: b.Limit, Scopes: sc, AllowedIPs: b.AllowedIPs[prefix]}
+	return metering.Spent{Read: true, Limit: b.Limit, Scopes: sc, AllowedIPs: b.AllowedIPs[prefix], LimitNoticed: b.LimitNoticed[prefix]}
 }
 
 func withRead(sp, read metering.Spent) metering.Spent {

@@ -81,13 +81,14 @@ func (st *Store) PutBudget(ctx context.Context, b keys.Budget) error {
 
 func unmarshalBudget(item map[string]types.AttributeValue) keys.Budget {
 	b := keys.Budget{
-		ID:         strings.TrimPrefix(str(item, AttrPK), "BUDGET#"),
-		Day:        str(item, attrDay),
-		PrevDay:    str(item, attrPrevDay),
-		ValidUntil: map[string]time.Time{},
-		LastUsed:   map[string]time.Time{},
-		Scopes:     map[string]string{},
-		AllowedIPs: map[string]string{},
+		ID:           strings.TrimPrefix(str(item, AttrPK), "BUDGET#"),
+		Day:          str(item, attrDay),
+		PrevDay:      str(item, attrPrevDay),
+		ValidUntil:   map[string]time.Time{},
+		LastUsed:     map[string]time.Time{},
+		Scopes:       map[string]string{},
+		AllowedIPs:   map[string]string{},
+		LimitNoticed: map[string]string{},
 	}
 	room, hasRoom := num(item, attrRoom)
 	b.Room, b.HasRoom = int(room), hasRoom
@@ -117,6 +118,8 @@ func unmarshalBudget(item map[string]types.AttributeValue) keys.Budget {
 			}
 		case strings.HasPrefix(name, networkPrefix):
 			b.AllowedIPs[name[len(networkPrefix):]] = str(item, name)
+		case strings.HasPrefix(name, limitNoticePrefix):
+			b.LimitNoticed[name[len(limitNoticePrefix):]] = str(item, name)
 		}
 	}
 	return b
@@ -207,7 +210,7 @@ func (st *Store) UpdateBudget(ctx context.Context, id string, c keys.BudgetChang
 	}
 	for _, prefix := range c.Invalidate {
 		e.remove = append(e.remove, e.name(validPrefix+prefix), e.name(lastUsePrefix+prefix), e.name(rotatedPrefix+prefix),
-			e.name(scopesPrefix+prefix), e.name(networkPrefix+prefix))
+			e.name(scopesPrefix+prefix), e.name(networkPrefix+prefix), e.name(limitNoticePrefix+prefix))
 	}
 	if c.RequireLive != "" {
 		e.cond = append(e.cond, "attribute_exists("+e.name(validPrefix+c.RequireLive)+")")

@@ -135,18 +135,19 @@ func (st *Store) ExpiryNoticed(ctx context.Context, prefix string) (time.Time, e
 	return tm(item, attrExpiryNoticed), nil
 }
 
-// MarkLimitReached records that the key reached its limit on day, once:
-// false when it already was that day (or the budget is gone).
-func (st *Store) MarkLimitReached(ctx context.Context, budget, prefix, day string) (bool, error) {
+// MarkLimitReached records that the key reached its limit on day, by the
+// audit record id, once: false when it already was that day (or the budget
+// is gone). The mark is day#id, so the verifier tells which record won.
+func (st *Store) MarkLimitReached(ctx context.Context, budget, prefix, day, id string) (bool, error) {
 	ctx, cancel := st.call(ctx)
 	defer cancel()
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Table),
 		Key:                       itemKey(budgetPK(budget), skState),
-		UpdateExpression:          aws.String("SET #ln = :day"),
+		UpdateExpression:          aws.String("SET #ln = :mark"),
 		ConditionExpression:       aws.String("attribute_exists(#pk) AND (attribute_not_exists(#ln) OR #ln < :day)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#ln": limitNoticePrefix + prefix},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":day": s(day)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":day": s(day), ":mark": s(day + "#" + id)},
 	})
 	if isConditionFailed(err) {
 		return false, nil
@@ -154,8 +155,8 @@ func (st *Store) MarkLimitReached(ctx context.Context, budget, prefix, day strin
 	return err == nil, storeErr("mark limit reached", err)
 }
 
-// LimitNoticed is the last UTC day the key's key.limit_reached was recorded
-// ("" never), strongly consistent.
+// LimitNoticed is the mark of the key's last key.limit_reached (day#record
+// id; "" never), strongly consistent.
 func (st *Store) LimitNoticed(ctx context.Context, budget, prefix string) (string, error) {
 	item, err := st.get(ctx, "read limit notice", budgetPK(budget), skState)
 	if err != nil {

@@ -190,8 +190,8 @@ func (v AuditVerifier) Verify(ctx context.Context, r audit.Record, e audit.Evide
 		c, ok := r.Changes[audit.FieldTier]
 		return when(ok && audit.Same(string(info.Tier), c.To)), nil
 	case audit.LimitReached:
-		day, err := v.State.LimitNoticed(ctx, e.Budget, key.Prefix)
-		return when(err == nil && day == e.Day), err
+		mark, err := v.State.LimitNoticed(ctx, e.Budget, key.Prefix)
+		return when(err == nil && mark == e.Day+"#"+r.ID), err
 	case audit.KeyExpiring:
 		t, err := v.State.ExpiryNoticed(ctx, key.Prefix)
 		return when(err == nil && !t.IsZero() && t.Equal(e.ExpiresAt)), err
@@ -248,8 +248,9 @@ func (v AuditVerifier) keyByID(ctx context.Context, id string) (Record, bool, er
 
 // LimitMarker marks a key's key.limit_reached of a day on its budget.
 type LimitMarker interface {
-	// MarkLimitReached is true the first time for the key and day.
-	MarkLimitReached(ctx context.Context, budget, prefix, day string) (bool, error)
+	// MarkLimitReached is true the first time for the key and day; the
+	// mark names the record (day#id).
+	MarkLimitReached(ctx context.Context, budget, prefix, day, id string) (bool, error)
 }
 
 // LimitNotices records key.limit_reached, once per key per UTC day.
@@ -274,12 +275,15 @@ func (n *LimitNotices) Reached(ctx context.Context, p principal.Principal, day s
 	if err != nil {
 		return err
 	}
-	first, err := n.Marks.MarkLimitReached(ctx, p.Budget, p.KeyPrefix, day)
+	first, err := n.Marks.MarkLimitReached(ctx, p.Budget, p.KeyPrefix, day, pend.Record().ID)
 	switch {
 	case err != nil:
 		return fmt.Errorf("mark limit reached: %w", err) // outcome unknown: the intent is resolved once due
 	case !first:
-		return pend.Abort(ctx)
+		// Another request was the day's first 429. The intent is left to
+		// be dropped once due (the mark names the other record): the
+		// meter's refusal path makes no deletion.
+		return nil
 	}
 	return pend.Commit(ctx, nil)
 }

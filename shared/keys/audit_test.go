@@ -26,6 +26,8 @@ type auditRig struct {
 	store *dynamo.Store
 	log   *audit.Log
 	clk   *clock.Fixed
+	// intent is the id of the intent a verifier case began.
+	intent string
 
 	mu        sync.Mutex
 	published []audit.Record
@@ -377,7 +379,7 @@ func TestAuditVerifier(t *testing.T) {
 					Evidence: audit.Evidence{Budget: k.Budget, Day: "2026-12-05"}}
 			},
 			change: func(t *testing.T, rig *auditRig, k keys.Key) {
-				if first, err := rig.store.MarkLimitReached(ctx, k.Budget, k.Prefix, "2026-12-05"); err != nil || !first {
+				if first, err := rig.store.MarkLimitReached(ctx, k.Budget, k.Prefix, "2026-12-05", rig.intent); err != nil || !first {
 					t.Fatal(first, err)
 				}
 			},
@@ -395,6 +397,7 @@ func TestAuditVerifier(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				rig.intent = p.Record().ID
 				if landed {
 					c.change(t, rig, k)
 				}

@@ -189,6 +189,9 @@ type Budget struct {
 	// scopes and networks when it has any limit (no entry: all, anywhere).
 	Scopes     map[string]string
 	AllowedIPs map[string]string
+	// LimitNoticed holds, per key prefix, the last UTC day its
+	// key.limit_reached was recorded.
+	LimitNoticed map[string]string
 }
 
 // NoExpiry is the validity of a key that never expires.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/apikey"
+	"github.com/keygate/keygate/shared/audit"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -50,22 +51,58 @@ func (s *Service) ReportLeak(ctx context.Context, tok, url string) (bool, error)
 	if !key.Matches(r.Hash) || !r.Live(s.now()) {
 		return false, nil
 	}
+	var leakURL any
+	if url != "" {
+		leakURL = url
+	}
 	if s.Leaks == FlagLeaked {
 		if !r.LeakedAt.IsZero() {
 			return true, nil
 		}
-		_, err := s.Store.UpdateKey(ctx, r.Prefix, KeyChange{RequireActive: true, Flag: true, LeakURL: url, UpdatedAt: s.now()})
+		rec, err := s.leakRecord(ctx, r, leakURL)
+		if err != nil {
+			return false, err
+		}
+		_, err = s.Store.UpdateKey(ctx, r.Prefix, KeyChange{RequireActive: true, Flag: true, LeakURL: url, UpdatedAt: s.now()})
+		if errors.Is(err, ErrConflict) {
+			rec.abort(ctx)
+		}
 		if err != nil && !errors.Is(err, ErrConflict) {
 			return false, fmt.Errorf("flag leaked key %s: %w", r.Prefix, err)
+		}
+		if err == nil {
+			rec.commit(ctx, nil)
 		}
 		s.log().WarnContext(ctx, "leaked key flagged", "keyPrefix", r.Prefix)
 		return true, nil
 	}
-	if err := s.revoke(ctx, r, Leaked, url); err != nil && !errors.Is(err, ErrConflict) {
+	rec, err := s.leakRecord(ctx, r, leakURL)
+	if err != nil {
 		return false, err
+	}
+	// revoke records key.revoked, reason leaked, itself.
+	err = s.revoke(ctx, r, Leaked, url)
+	switch {
+	case errors.Is(err, ErrConflict):
+		rec.abort(ctx) // revoked meanwhile: this report changed nothing
+	case err != nil:
+		return false, err
+	default:
+		rec.commit(ctx, nil)
 	}
 	s.log().WarnContext(ctx, "leaked key revoked", "keyPrefix", r.Prefix)
 	return true, nil
+}
+
+// leakRecord begins key.leaked, by GitHub, naming where the key was found.
+func (s *Service) leakRecord(ctx context.Context, r Record, url any) (intent, error) {
+	gh := audit.GitHub()
+	rec, err := s.begin(ctx, audit.Event{Action: audit.KeyLeaked, Owner: r.Owner.Audit(), Key: AuditKey(r), Actor: &gh,
+		Changes: audit.Changes{audit.FieldLeakedURL: {From: nil, To: url}}})
+	if err != nil {
+		return intent{}, fmt.Errorf("leak report: %w", err)
+	}
+	return rec, nil
 }
 
 // Lookup reads any key by prefix, for operators.
@@ -120,9 +157,25 @@ type TierChange struct {
 // tier again after writing its key.
 func (s *Service) SetTier(ctx context.Context, o Owner, t principal.Tier) (TierChange, error) {
 	now := s.now()
+	was, err := s.Store.GetOwner(ctx, o)
+	if err != nil {
+		return TierChange{}, fmt.Errorf("set tier: %w", err)
+	}
+	var rec intent
+	if was.Tier != t {
+		var from any
+		if was.Tier != "" {
+			from = string(was.Tier)
+		}
+		if rec, err = s.begin(ctx, audit.Event{Action: audit.TierChanged, Owner: o.Audit(),
+			Changes: audit.Changes{audit.FieldTier: {From: from, To: string(t)}}}); err != nil {
+			return TierChange{}, fmt.Errorf("set tier: %w", err)
+		}
+	}
 	if err := s.Store.SetOwnerTier(ctx, o, t, now); err != nil {
 		return TierChange{}, fmt.Errorf("set tier: %w", err)
 	}
+	rec.commit(ctx, nil)
 	recs, err := s.Store.ListKeys(ctx, o)
 	if err != nil {
 		return TierChange{}, fmt.Errorf("set tier: list keys: %w", err)
@@ -162,9 +215,35 @@ func (s *Service) SetTier(ctx context.Context, o Owner, t principal.Tier) (TierC
 				out.Lowered++
 			}
 		}
+		// The records: each live key of the budget suspended or back, and
+		// its limit lowered to the new cap.
+		var events []audit.Event
+		for _, k := range recs {
+			if k.Budget != r.Budget || !k.Live(now) {
+				continue
+			}
+			ev := audit.Event{Owner: o.Audit(), Key: AuditKey(k), Evidence: audit.Evidence{Budget: k.Budget}}
+			switch {
+			case suspend && !b.Suspended:
+				ev.Action, ev.Changes = audit.KeySuspended, audit.Changes{audit.FieldStatus: {From: string(Active), To: string(Suspended)}}
+				events = append(events, ev)
+			case !suspend && b.Suspended:
+				ev.Action, ev.Changes = audit.KeyReactivated, audit.Changes{audit.FieldStatus: {From: string(Suspended), To: string(Active)}}
+				events = append(events, ev)
+			}
+			if bc.LowerTo > 0 {
+				ev.Action, ev.Changes = audit.KeyUpdated, audit.Changes{audit.FieldDailyLimit: {From: b.Limit, To: bc.LowerTo}}
+				events = append(events, ev)
+			}
+		}
+		brec, err := s.begin(ctx, events...)
+		if err != nil {
+			return out, fmt.Errorf("set tier of budget %s: %w", r.Budget, err)
+		}
 		if _, err := s.Store.UpdateBudget(ctx, r.Budget, bc); err != nil {
 			return out, fmt.Errorf("set tier of budget %s: %w", r.Budget, err)
 		}
+		brec.commit(ctx, nil)
 		switch {
 		case suspend && !b.Suspended:
 			out.Suspended++

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/apikey"
+	"github.com/keygate/keygate/shared/audit"
 	"github.com/keygate/keygate/shared/principal"
 )
 
@@ -165,6 +166,18 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 			return Rotated{}, err
 		}
 	}
+	// The records: key.rotated on the old key, key.created of the new one.
+	rotated := audit.Changes{audit.FieldRotatedTo: {From: nil, To: succ.Prefix}}
+	if !pred.ExpiresAt.Equal(predUntil) {
+		rotated[audit.FieldExpiresAt] = audit.Change{From: audit.Time(pred.ExpiresAt), To: audit.Time(predUntil)}
+	}
+	rec, err := s.begin(ctx,
+		audit.Event{Action: audit.KeyRotated, Owner: pred.Owner.Audit(), Key: AuditKey(pred), Changes: rotated,
+			Evidence: audit.Evidence{Successor: succ.ID}},
+		audit.Event{Action: audit.KeyCreated, Owner: pred.Owner.Audit(), Key: AuditKey(succ), Changes: CreatedChanges(succ, b.Limit)})
+	if err != nil {
+		return Rotated{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
+	}
 	claim := KeyChange{
 		Owner: pred.Owner, RequireActive: true, ExpiresAt: &predUntil,
 		RotatedTo: succ.Prefix, RotatedToID: succ.ID, UpdatedAt: now,
@@ -178,6 +191,7 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 		if !errors.Is(err, ErrConflict) {
 			return Rotated{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
 		}
+		rec.abort(ctx)
 		return Rotated{}, s.whyNotRotatable(ctx, pred, now, ref)
 	}
 	pred.ExpiresAt, pred.RotatedTo, pred.RotatedToID = predUntil, succ.Prefix, succ.ID
@@ -232,7 +246,8 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 		if errors.Is(err, ErrPrefixTaken) {
 			if _, err := s.Store.GetKey(ctx, succ.Prefix); errors.Is(err, ErrNotFound) {
 				// Voided: a later request took this rotation over and
-				// answers for it.
+				// answers (and records) for it.
+				rec.abort(ctx)
 				return Rotated{}, rotatedAlready()
 			}
 			// One chance in four billion per existing key; the retry the
@@ -241,6 +256,7 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 		}
 		return Rotated{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
 	}
+	rec.commit(ctx, nil)
 	b.ValidUntil = map[string]time.Time{succ.Prefix: succUntil, pred.Prefix: predUntil}
 	return Rotated{Created: Created{Secret: secret, Key: View(succ, b, now)}, Predecessor: pred}, nil
 }

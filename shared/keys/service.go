@@ -10,6 +10,7 @@ import (
 
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/apikey"
+	"github.com/keygate/keygate/shared/audit"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/config"
 	"github.com/keygate/keygate/shared/principal"
@@ -37,8 +38,11 @@ type Service struct {
 	// key's scopes may name.
 	Scopes ScopeChecker
 	Leaks  LeakAction // default revoke
-	Rand   io.Reader  // crypto/rand.Reader when nil
-	Log    *slog.Logger
+	// Audit records every change (nil: none are recorded). Who acts and
+	// from where come from the context (audit.WithActor, WithSource).
+	Audit *audit.Log
+	Rand  io.Reader // crypto/rand.Reader when nil
+	Log   *slog.Logger
 }
 
 // Created is a new key with the secret, returned once.
@@ -236,13 +240,21 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, o Owner, in
 	if info.Tier != "" {
 		b.Cap = s.cap(info.Tier)
 	}
+	rec, err := s.begin(ctx, audit.Event{Action: audit.KeyCreated, Owner: o.Audit(),
+		Key: &audit.KeyRef{ID: r.ID, Name: r.Name}, Changes: CreatedChanges(r, limit)})
+	if err != nil {
+		s.releaseSlot(ctx, o)
+		return Created{}, fmt.Errorf("create key: %w", err)
+	}
 	secret, err := s.issue(ctx, &r, &b, until)
 	if err != nil {
 		if !errors.Is(err, errUncertain) {
 			s.releaseSlot(ctx, o)
+			rec.abort(ctx)
 		}
 		return Created{}, fmt.Errorf("create key: %w", err)
 	}
+	rec.commit(ctx, AuditKey(r))
 	// Billing may have moved the owner to free while the key was written,
 	// after the reservation read the tier and before its listing of the
 	// owner's keys could see this one: look again, and take the key back.
@@ -502,15 +514,31 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, o Owner, re
 		}
 		change.NotRotated = true
 	}
+	var stored OwnerInfo
 	if in.DailyLimit != nil {
-		stored, err := s.Store.GetOwner(ctx, o)
-		if err != nil {
+		if stored, err = s.Store.GetOwner(ctx, o); err != nil {
 			return Key{}, fmt.Errorf("read owner: %w", err)
 		}
+		change.DailyLimit = *in.DailyLimit
+	}
+	// The record: every changed field of the key object, from and to (the
+	// limit as the budget enforces it).
+	before, err := s.budget(ctx, r.Budget)
+	if err != nil {
+		return Key{}, err
+	}
+	var rec intent
+	if changes := UpdateChanges(r, before.Limit, change); len(changes) > 0 {
+		if rec, err = s.begin(ctx, audit.Event{Action: audit.KeyUpdated, Owner: o.Audit(), Key: AuditKey(r),
+			Changes: changes, Evidence: audit.Evidence{Budget: r.Budget}}); err != nil {
+			return Key{}, fmt.Errorf("update key %s: %w", r.Prefix, err)
+		}
+	}
+	if in.DailyLimit != nil {
 		if err := s.setLimit(ctx, r.Budget, effectiveTier(stored, p.Tier), *in.DailyLimit, f); err != nil {
+			rec.abort(ctx)
 			return Key{}, err
 		}
-		change.DailyLimit = *in.DailyLimit
 	}
 	if o.Kind == UserOwned {
 		// The owner is acting with a fresh token: a personal key picks up
@@ -523,6 +551,9 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, o Owner, re
 	// landed in between.
 	prefix := r.Prefix
 	r, err = s.Store.UpdateKey(ctx, prefix, change)
+	if errors.Is(err, ErrConflict) && in.DailyLimit == nil {
+		rec.abort(ctx) // nothing of the change landed
+	}
 	if errors.Is(err, ErrConflict) {
 		if cur, gerr := s.Store.GetKey(ctx, prefix); gerr == nil && cur.Live(now) && cur.RotatedTo != "" && change.ExpiresAt != nil {
 			return Key{}, rotatedNoExpiry()
@@ -553,6 +584,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, o Owner, re
 			return Key{}, fmt.Errorf("update key %s: %w", r.Prefix, err)
 		}
 	}
+	rec.commit(ctx, nil)
 	b, err := s.budget(ctx, r.Budget)
 	if err != nil {
 		return Key{}, err
@@ -607,6 +639,15 @@ func (s *Service) Revoke(ctx context.Context, p principal.Principal, o Owner, re
 // gives back its slot if it held one. ErrConflict: revoked meanwhile.
 func (s *Service) revoke(ctx context.Context, r Record, why RevokedReason, url string) error {
 	now := s.now()
+	from := Active
+	if r.Expired(now) {
+		from = Expired
+	}
+	rec, err := s.begin(ctx, audit.Event{Action: audit.KeyRevoked, Owner: r.Owner.Audit(), Key: AuditKey(r), Reason: string(why),
+		Changes: audit.Changes{audit.FieldStatus: {From: string(from), To: string(Revoked)}}})
+	if err != nil {
+		return fmt.Errorf("revoke key %s: %w", r.Prefix, err)
+	}
 	last, err := s.Store.UpdateBudget(ctx, r.Budget, BudgetChange{Invalidate: []string{r.Prefix}})
 	if err != nil && !errors.Is(err, ErrConflict) {
 		return fmt.Errorf("revoke key %s: %w", r.Prefix, err)
@@ -615,10 +656,12 @@ func (s *Service) revoke(ctx context.Context, r Record, why RevokedReason, url s
 	done, err := s.Store.UpdateKey(ctx, r.Prefix, change)
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
+			rec.abort(ctx) // revoked by someone else, who records it
 			return ErrConflict
 		}
 		return fmt.Errorf("revoke key %s: %w", r.Prefix, err)
 	}
+	rec.commit(ctx, nil)
 	// Whether the key held a slot is read off the record as the revocation
 	// left it, not as it was read before: a rotation in between hands the
 	// slot to the successor, which keeps it.

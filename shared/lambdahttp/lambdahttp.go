@@ -26,6 +26,7 @@ import (
 
 	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apierr"
+	"github.com/keygate/keygate/shared/audit"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/deadline"
 	"github.com/keygate/keygate/shared/metering"
@@ -194,6 +195,9 @@ func serve(ctx context.Context, h Handler, o Options, ev events.APIGatewayProxyR
 			if !p.Exp.IsZero() && o.Clock.Now().After(p.Exp.Add(TokenLeeway)) {
 				return events.APIGatewayProxyResponse{}, apierr.New(apierr.Unauthorized, "The token has expired; sign in again or refresh it.")
 			}
+			// Who changes keys, and from where, for the audit log: only a
+			// signed-in user manages keys (a key request never does).
+			ctx = audit.WithSource(audit.WithActor(ctx, audit.User(p.Sub)), audit.Source{IP: req.SourceIP, UserAgent: req.UserAgent})
 		case principal.ViaKey:
 			if !p.HasScope(o.Route.Scope) {
 				// API Gateway refuses this already (the authorizer's policy
@@ -216,6 +220,9 @@ func serve(ctx context.Context, h Handler, o Options, ev events.APIGatewayProxyR
 			}
 			req.Principal.DailyLimit = q.Limit
 		}
+	}
+	if o.Route.Public {
+		ctx = audit.WithSource(ctx, audit.Source{IP: req.SourceIP, UserAgent: req.UserAgent})
 	}
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
@@ -45,6 +46,14 @@ type Spent struct {
 	Read       bool
 	Scopes     string
 	AllowedIPs string
+	// LimitNoticed is the mark of the key's last recorded first 429
+	// (key.limit_reached: day#record id), as the refusal read showed it.
+	LimitNoticed string
+}
+
+// LimitNotifier records a key's first 429 of a UTC day (keys.LimitNotices).
+type LimitNotifier interface {
+	Reached(ctx context.Context, p principal.Principal, day string) error
 }
 
 // Charge is one key request for the meter: which key, what the route costs
@@ -96,6 +105,11 @@ type Quota struct {
 type Meter struct {
 	Counter Counter
 	Clock   clock.Clock
+	// Notices, when set, records a key's first 429 of each UTC day: only
+	// on a refusal whose read shows no record for the day, so an admitted
+	// request never pays for it.
+	Notices LimitNotifier
+	Log     *slog.Logger
 
 	// networks remembers, per key prefix, the networks the store last
 	// showed (they may be newer than an authorizer answer cached up to its
@@ -150,6 +164,12 @@ func (m *Meter) Count(ctx context.Context, p principal.Principal, rt route.Route
 		return q, nil
 	case errors.Is(err, keys.ErrLimitReached):
 		q.Limit, q.Used, q.Remaining = sp.Limit, sp.Used, max(0, sp.Room)
+		if today := clock.Day(now); m.Notices != nil && sp.Read && !strings.HasPrefix(sp.LimitNoticed, today) {
+			if err := m.Notices.Reached(ctx, p, today); err != nil && m.Log != nil {
+				// The 429 stands; the notice's intent is resolved once due.
+				m.Log.WarnContext(ctx, "limit notice not recorded", "keyPrefix", p.KeyPrefix, "error", err)
+			}
+		}
 		if c.Cost > 1 && q.Remaining > 0 {
 			return q, apierr.New(apierr.RateLimitExceeded,
 				"This request costs %d of this key's daily limit of %d and only %d remain; it resets at %s (in %s). Raise the key's daily limit to allow more.",
