@@ -47,12 +47,15 @@ type lambdaSpec struct {
 // on the budget (the one hot-path write), GetItem on its failure path only,
 // PutItem archiving yesterday's counter at the first request of a day, and
 // the key.limit_reached record of a day's first 429 (an intent PutItem, the
-// budget's mark UpdateItem, the record PutItem; DeleteItem withdraws the
-// intent when another request marked the day first). They are all a
-// product's Lambda needs: the construct grants it exactly these on the table
+// budget's mark UpdateItem, the record PutItem). They are all a product's
+// Lambda needs: the construct grants it exactly these on the table
 // (TestGrantsMatchBehaviour holds the example product's recorded calls to
 // them).
-var meterOps = []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+var meterOps = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+// auditOps are what a function that changes keys adds for the audit log:
+// DeleteItem withdraws an intent whose change was refused.
+var auditOps = []string{"dynamodb:DeleteItem"}
 
 // metered adds the meter's calls to a route function's own, sorted and
 // without repeats, so the policy reads like design.md's table.
@@ -80,18 +83,18 @@ var lambdaSpecs = map[string]lambdaSpec{
 		memoryMB: 256, timeoutSec: 5, tableOps: []string{"dynamodb:GetItem"}},
 
 	"createkey": {id: "CreateKey", description: "keygate POST /v1/api-keys",
-		tableOps: metered(), indexOps: []string{"dynamodb:Query"}}, // Query: slot-counter repair
+		tableOps: metered(auditOps...), indexOps: []string{"dynamodb:Query"}}, // Query: slot-counter repair
 	"listkeys": {id: "ListKeys", description: "keygate GET /v1/api-keys",
 		tableOps: metered("dynamodb:BatchGetItem"), indexOps: []string{"dynamodb:Query"}},
 	// BatchGetItem: the key's budget (its limit and today's use) for the
 	// answer.
 	"updatekey": {id: "UpdateKey", description: "keygate PATCH /v1/api-keys/{prefix}",
-		tableOps: metered("dynamodb:BatchGetItem")},
+		tableOps: metered(append(slices.Clone(auditOps), "dynamodb:BatchGetItem")...)},
 	"revokekey": {id: "RevokeKey", description: "keygate DELETE /v1/api-keys/{prefix}",
-		tableOps: metered()},
+		tableOps: metered(auditOps...)},
 	// BatchGetItem: the predecessor's budget, which the successor shares.
 	"rotatekey": {id: "RotateKey", description: "keygate POST /v1/api-keys/{prefix}/rotate",
-		tableOps: metered("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem")}, // BatchWriteItem: the two audit intents
+		tableOps: metered(append(slices.Clone(auditOps), "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem")...)}, // BatchWriteItem: the two audit intents
 	// Unmetered: a key is checked with one consistent read of its budget
 	// and nothing is counted, so the meter's writes are not needed.
 	"scopes": {id: "Scopes", description: "keygate GET /v1/scopes",
@@ -102,11 +105,11 @@ var lambdaSpecs = map[string]lambdaSpec{
 	"wslistkeys": {id: "WorkspaceListKeys", description: "keygate GET /api/v1/workspaces/{id}/api-keys",
 		tableOps: metered("dynamodb:BatchGetItem"), indexOps: []string{"dynamodb:Query"}},
 	"wscreatekey": {id: "WorkspaceCreateKey", description: "keygate POST /api/v1/workspaces/{id}/api-keys",
-		tableOps: metered(), indexOps: []string{"dynamodb:Query"}},
+		tableOps: metered(auditOps...), indexOps: []string{"dynamodb:Query"}},
 	"wsrevokekey": {id: "WorkspaceRevokeKey", description: "keygate DELETE /api/v1/workspaces/{id}/api-keys/{keyId}",
-		tableOps: metered()},
+		tableOps: metered(auditOps...)},
 	"wsrotatekey": {id: "WorkspaceRotateKey", description: "keygate POST /api/v1/workspaces/{id}/api-keys/{keyId}/rotate",
-		tableOps: metered("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem")}, // BatchWriteItem: the two audit intents
+		tableOps: metered(append(slices.Clone(auditOps), "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem")...)}, // BatchWriteItem: the two audit intents
 
 	// No authorizer and no meter: it reads the reported key and revokes or
 	// flags it. It also fetches GitHub's public key list over HTTPS (no IAM).
