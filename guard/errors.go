@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/keygate/keygate/shared/apierr"
 	"github.com/keygate/keygate/shared/lambdahttp"
@@ -41,9 +42,25 @@ func Errorf(code Code, format string, args ...any) error {
 // strictly as keygate's own routes: member names match the json tags
 // exactly, a name may appear once, and an empty body, malformed JSON,
 // trailing data, an unknown member or a wrong type is a BadRequest error
-// that names the field (return it, or pass it to WriteError).
+// that names the field (return it, or pass it to WriteError). A body that is
+// not valid UTF-8 is refused too, never read with replacement characters.
 func DecodeJSON(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return apierr.New(apierr.BadRequest, "The request body is not valid UTF-8 (at byte %d); send JSON in UTF-8.", invalidUTF8At(body))
+	}
 	return lambdahttp.DecodeJSON(body, v)
+}
+
+// invalidUTF8At is the offset of the first byte that is not UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 // WriteData writes a success answer from a net/http handler: status and
