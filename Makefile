@@ -29,7 +29,7 @@ help:
 	@echo "  make check-env     check Go >= 1.26, Node >= 20 and npm (make dev and make test do it first)"
 	@echo "  make clean         remove build outputs (build/, cdk.out/, bench.txt, console/dist and its generated types)"
 	@echo "Deploying (see the README's Deploy section):"
-	@echo "  make build         cross-compile every Lambda to build/<name>/bootstrap (linux/arm64)"
+	@echo "  make build         cross-compile every Lambda, the example product's too, to build/<name>/bootstrap (linux/arm64)"
 	@echo "  make synth         synthesize the CDK app offline (cdk-nag included)"
 	@echo "  make deploy / make destroy / make cdk-bootstrap   with AWS credentials; CDK_ARGS=\"-c key=value\""
 	@echo "Operators: go run ./cmd/keygate-admin help"
