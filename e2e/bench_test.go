@@ -50,6 +50,8 @@ func parallel(b *testing.B, op func() error) {
 //   - gateway-key: whole key-authenticated requests through the local gateway
 //     over HTTP (authorizer cache, meter, handler, envelopes), which cost
 //     exactly that one write each once warm;
+//   - gateway-product: a key's POST /v1/reports, the example product's
+//     cost-5 route behind the guard package: the same one write;
 //   - gateway-jwt: JWT-authenticated listings, for reference.
 //
 // make bench divides the gateway rate by the store rate.
@@ -66,7 +68,7 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 		return c
 	}
-	viaGateway, direct := create(), create()
+	viaGateway, direct, viaProduct := create(), create(), create()
 	c := strconv.Itoa(benchConcurrency)
 
 	b.Run("store-update-c"+c, func(b *testing.B) {
@@ -81,6 +83,17 @@ func BenchmarkThroughput(b *testing.B) {
 		parallel(b, func() error {
 			r := cl.Do("GET", "/v1/usage", auth, nil)
 			if r.Status != 200 {
+				b.Fatalf("status %d: %s", r.Status, r.Body)
+			}
+			return nil
+		})
+	})
+	b.Run("gateway-product-c"+c, func(b *testing.B) {
+		cl := testenv.NewClient(b, s)
+		auth := testenv.Bearer(viaProduct.Secret.String())
+		parallel(b, func() error {
+			r := cl.Do("POST", "/v1/reports", auth, nil)
+			if r.Status != 201 {
 				b.Fatalf("status %d: %s", r.Status, r.Body)
 			}
 			return nil

@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -23,6 +25,9 @@ type call struct {
 	in        *lambdahttp.Request
 	principal Principal
 	req       Request
+	// For a net/http handler: its request's body and its response writer.
+	body bodyReader
+	w    responseWriter
 }
 
 func newCall(in *lambdahttp.Request) *call {
@@ -57,7 +62,7 @@ func (c *call) query() url.Values {
 		return url.Values(c.in.MultiValueQuery)
 	}
 	if len(c.in.Query) == 0 {
-		return url.Values{}
+		return nil
 	}
 	q := make(url.Values, len(c.in.Query))
 	for k, v := range c.in.Query {
@@ -67,24 +72,67 @@ func (c *call) query() url.Values {
 }
 
 // header is the request's headers by canonical name, without the
-// credential.
+// credential. The values are the event's own slices (one request, one
+// reader); names spelled two ways are merged.
 func (c *call) header() http.Header {
 	multi := c.in.MultiValueHeaders
 	h := make(http.Header, max(len(multi), len(c.in.Headers)))
 	if multi != nil {
 		for k, vs := range multi {
-			if k = textproto.CanonicalMIMEHeaderKey(k); k != "Authorization" {
-				h[k] = append(h[k], vs...)
-			}
+			addHeader(h, k, vs)
 		}
 		return h
 	}
 	for k, v := range c.in.Headers {
-		if k = textproto.CanonicalMIMEHeaderKey(k); k != "Authorization" {
-			h[k] = append(h[k], v)
-		}
+		addHeader(h, k, []string{v})
 	}
 	return h
+}
+
+func addHeader(h http.Header, name string, vs []string) {
+	name = canonicalName(name)
+	if name == "Authorization" {
+		return
+	}
+	if old, ok := h[name]; ok {
+		vs = append(old[:len(old):len(old)], vs...)
+	}
+	h[name] = vs
+}
+
+// canonicalNames remembers the canonical spelling of the header names
+// clients send (HTTP/2 sends them all in lower case), so the usual ones cost
+// one lookup in a map no request writes to, not a scan or an allocation. A
+// new name replaces the map by a copy with it, until maxCanonicalNames.
+var canonicalNames atomic.Pointer[map[string]string]
+
+// maxCanonicalNames bounds the memory: names past it are worked out each time.
+const maxCanonicalNames = 256
+
+func canonicalName(name string) string {
+	known := canonicalNames.Load()
+	if known != nil {
+		if c, ok := (*known)[name]; ok {
+			return c
+		}
+	}
+	c := textproto.CanonicalMIMEHeaderKey(name)
+	if known == nil || len(*known) < maxCanonicalNames {
+		next := make(map[string]string, 1+lenOf(known))
+		if known != nil {
+			maps.Copy(next, *known)
+		}
+		next[name] = c
+		canonicalNames.CompareAndSwap(known, &next) // a lost race only skips remembering
+	}
+	return c
+}
+
+func lenOf(m *map[string]string) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
 }
 
 // render turns a HandlerFunc's Response into the adapter's: the envelope

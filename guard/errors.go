@@ -3,6 +3,7 @@ package guard
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"unicode/utf8"
 
@@ -66,6 +67,15 @@ func invalidUTF8At(b []byte) int {
 // WriteData writes a success answer from a net/http handler: status and
 // the envelope {"success": true, "data": data}.
 func WriteData(w http.ResponseWriter, status int, data any) {
+	if rw := findWriter(w); rw != nil {
+		// Under Start: encoded straight into the buffered answer.
+		rw.header.Set("Content-Type", "application/json")
+		rw.WriteHeader(status)
+		if err := json.NewEncoder(&rw.body).Encode(envelope{Success: true, Data: data}); err != nil {
+			WriteError(w, fmt.Errorf("render the answer: %w", err))
+		}
+		return
+	}
 	b, err := envelopeJSON(data)
 	if err != nil {
 		WriteError(w, err)

@@ -3,7 +3,6 @@ package guard
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -26,7 +25,8 @@ func (b httpHandler) serve(ctx context.Context, in *lambdahttp.Request) (lambdah
 	c := newCall(in)
 	ctx = c.context(ctx)
 	r := c.httpRequest(ctx)
-	w := &responseWriter{header: http.Header{}}
+	w := &c.w
+	w.header = http.Header{}
 	b.h.ServeHTTP(w, r)
 	if w.err != nil {
 		return lambdahttp.Response{}, w.err
@@ -40,7 +40,10 @@ func (b httpHandler) serve(ctx context.Context, in *lambdahttp.Request) (lambdah
 
 // httpRequest is the request as a net/http server would have made it.
 func (c *call) httpRequest(ctx context.Context) *http.Request {
-	u := &url.URL{Path: c.path(), RawQuery: c.query().Encode()}
+	u := &url.URL{Path: c.path()}
+	if q := c.query(); len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
 	header := c.header()
 	r := &http.Request{
 		Method:        c.in.Route.Method,
@@ -55,13 +58,19 @@ func (c *call) httpRequest(ctx context.Context) *http.Request {
 		RequestURI:    u.RequestURI(),
 	}
 	if len(c.in.Body) > 0 {
-		r.Body = io.NopCloser(bytes.NewReader(c.in.Body))
+		c.body.Reset(c.in.Body)
+		r.Body = &c.body
 	}
 	if c.in.SourceIP.IsValid() {
 		r.RemoteAddr = netip.AddrPortFrom(c.in.SourceIP, 0).String()
 	}
 	return r.WithContext(ctx)
 }
+
+// bodyReader is a request body read from memory.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
 
 // responseWriter buffers a net/http handler's answer.
 type responseWriter struct {
