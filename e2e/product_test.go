@@ -132,9 +132,9 @@ func TestExampleProduct(t *testing.T) {
 
 // TestProductDevServer is the local development path docs/protect-your-api.md
 // describes: a product's own dev server (a devstack with the product's
-// routes and guard handler) on make dev's DynamoDB endpoint and table, so
-// the keys made with make dev's console and API work against the product's
-// routes, metered on the same budgets.
+// routes and guard handler) on make dev's DynamoDB endpoint and table, and
+// trusting make dev's dev issuer, so the keys and tokens of make dev work
+// against the product's routes, keys metered on the same budgets.
 func TestProductDevServer(t *testing.T) {
 	dev := testenv.Stack(t, testenv.Options{}) // make dev
 	c := testenv.NewClient(t, dev)
@@ -147,14 +147,16 @@ func TestProductDevServer(t *testing.T) {
 		return guard.Response{Data: map[string]string{"greeting": "Hello, " + r.PathParams["name"], "for": caller.Owner()}}, nil
 	})
 	mine := testenv.Stack(t, testenv.Options{
-		Env:     map[string]string{"KEYGATE_TABLE": dev.App.Config.Table},
+		Env: map[string]string{
+			"KEYGATE_TABLE": dev.App.Config.Table, "KEYGATE_ISSUER": dev.Issuer.URL, "KEYGATE_CLIENT_IDS": devstack.DefaultClientID,
+		},
 		Product: devstack.GuardRoutes(greetings, greet),
 	})
 	// Plain requests: testenv's client checks answers against keygate's
 	// OpenAPI document, which does not describe the product's routes.
-	get := func(path string) *http.Response {
+	get := func(path string, cred ...string) *http.Response {
 		req, _ := http.NewRequest("GET", mine.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Authorization", "Bearer "+append(cred, key)[0])
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -169,6 +171,9 @@ func TestProductDevServer(t *testing.T) {
 	testenv.Must(t, r, 200, "")
 	if remaining(t, r) != 6 {
 		t.Fatalf("make dev's meter does not see the product's 3 units: remaining %d", remaining(t, r))
+	}
+	if resp := get("/v1/greetings/world", tok); resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") != "" {
+		t.Fatalf("make dev's token on the product's route: %d", resp.StatusCode)
 	}
 	// The product's dev server serves its own routes, not the example's.
 	if resp := get("/v1/reports"); resp.StatusCode != 404 {

@@ -202,6 +202,19 @@ func TestHandlerFunc(t *testing.T) {
 			t.Fatalf("HasScope/Owner of %+v", c)
 		}
 	})
+	t.Run("a header sent in two spellings is one header; single-value events work too", func(t *testing.T) {
+		ev := event("GET", "/v1/things/{id}", "/v1/things/t-1", keyPrincipal, "")
+		ev.MultiValueHeaders["X-Trace"] = []string{"c"}
+		call(ev)
+		if got := seen.r.Header.Values("X-Trace"); len(got) != 3 {
+			t.Fatalf("X-Trace %v", got)
+		}
+		ev.MultiValueHeaders, ev.MultiValueQueryStringParameters, ev.Path = nil, nil, ""
+		call(ev)
+		if seen.r.Header.Get("X-Trace") != "b" || seen.r.Query.Get("tag") != "y" || seen.r.Path != "/v1/things/t-1" || seen.r.Header.Get("Authorization") != "" {
+			t.Fatalf("%+v", seen.r)
+		}
+	})
 	t.Run("a workspace key's scopes and workspace are visible", func(t *testing.T) {
 		a := call(event("GET", "/v1/things/{id}", "/v1/things/t-1", workspacePrincipal, ""))
 		c := seen.caller
