@@ -71,19 +71,19 @@ func (c *call) query() url.Values {
 	return q
 }
 
-// header is the request's headers by canonical name, without the
+// headerOf is the request's headers by canonical name, without the
 // credential. The values are the event's own slices (one request, one
 // reader); names spelled two ways are merged.
-func (c *call) header() http.Header {
-	multi := c.in.MultiValueHeaders
-	h := make(http.Header, max(len(multi), len(c.in.Headers)))
+func headerOf(in *lambdahttp.Request) http.Header {
+	multi := in.MultiValueHeaders
+	h := make(http.Header, max(len(multi), len(in.Headers)))
 	if multi != nil {
 		for k, vs := range multi {
 			addHeader(h, k, vs)
 		}
 		return h
 	}
-	for k, v := range c.in.Headers {
+	for k, v := range in.Headers {
 		addHeader(h, k, []string{v})
 	}
 	return h

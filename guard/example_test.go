@@ -205,3 +205,16 @@ func ExampleResponse() {
 	fmt.Println(created.Status, csv.Header.Get("Content-Type"))
 	// Output: 201 text/csv
 }
+
+// Header reads a request's headers (never Authorization); in a test, fill
+// them the same way.
+func ExampleRequest_Header() {
+	h := guard.HandlerFunc(func(ctx context.Context, r *guard.Request) (guard.Response, error) {
+		return guard.Response{Data: r.Header().Get("X-Trace")}, nil
+	})
+	r := &guard.Request{Method: "GET", Path: "/v1/reports"}
+	r.Header().Set("X-Trace", "t-1")
+	out, _ := h(context.Background(), r)
+	fmt.Println(out.Data)
+	// Output: t-1
+}

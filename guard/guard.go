@@ -151,10 +151,6 @@ type Request struct {
 	PathParams map[string]string
 	// Query is every value of each query parameter.
 	Query url.Values
-	// Header holds the request's headers by canonical name, without
-	// Authorization: the credential is keygate's business, and product code
-	// that never holds it cannot leak it.
-	Header http.Header
 	// Body is the request body (at most the route's MaxBody, 16 KiB by
 	// default); empty when none was sent.
 	Body []byte
@@ -164,6 +160,24 @@ type Request struct {
 	// SourceIP is the caller's address as API Gateway saw it (the zero Addr
 	// when it gave none).
 	SourceIP netip.Addr
+
+	in     *lambdahttp.Request // the request as keygate's adapter read it
+	header http.Header         // made by Header on first use
+}
+
+// Header holds the request's headers by canonical name, without
+// Authorization: the credential is keygate's business, and product code that
+// never holds it cannot leak it. It is made on first use (most handlers never
+// read a header), and a test may fill it: r.Header().Set("X-Trace", "t-1").
+func (r *Request) Header() http.Header {
+	if r.header == nil {
+		if r.in != nil {
+			r.header = headerOf(r.in)
+		} else {
+			r.header = http.Header{}
+		}
+	}
+	return r.header
 }
 
 // Response is a HandlerFunc's answer.
@@ -192,7 +206,7 @@ func (f HandlerFunc) serve(ctx context.Context, in *lambdahttp.Request) (lambdah
 	ctx = c.context(ctx)
 	c.req = Request{
 		Method: in.Route.Method, Path: c.path(), Route: in.Route, PathParams: in.PathParams,
-		Query: c.query(), Header: c.header(), Body: in.Body, RequestID: in.RequestID, SourceIP: in.SourceIP,
+		Query: c.query(), Body: in.Body, RequestID: in.RequestID, SourceIP: in.SourceIP, in: in,
 	}
 	out, err := f(ctx, &c.req)
 	if err != nil {

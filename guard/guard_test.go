@@ -186,10 +186,10 @@ func TestHandlerFunc(t *testing.T) {
 		if got := r.Query["tag"]; len(got) != 2 || got[0] != "x" || got[1] != "y" {
 			t.Fatalf("query %v", r.Query)
 		}
-		if got := r.Header.Values("X-Trace"); len(got) != 2 || r.Header.Get("Content-Type") != "application/json" {
-			t.Fatalf("header %v", r.Header)
+		if got := r.Header().Values("X-Trace"); len(got) != 2 || r.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("header %v", r.Header())
 		}
-		if _, ok := r.Header["Authorization"]; ok {
+		if _, ok := r.Header()["Authorization"]; ok {
 			t.Fatal("the handler was handed the Authorization header")
 		}
 		c := seen.caller
@@ -206,12 +206,12 @@ func TestHandlerFunc(t *testing.T) {
 		ev := event("GET", "/v1/things/{id}", "/v1/things/t-1", keyPrincipal, "")
 		ev.MultiValueHeaders["X-Trace"] = []string{"c"}
 		call(ev)
-		if got := seen.r.Header.Values("X-Trace"); len(got) != 3 {
+		if got := seen.r.Header().Values("X-Trace"); len(got) != 3 {
 			t.Fatalf("X-Trace %v", got)
 		}
 		ev.MultiValueHeaders, ev.MultiValueQueryStringParameters, ev.Path = nil, nil, ""
 		call(ev)
-		if seen.r.Header.Get("X-Trace") != "b" || seen.r.Query.Get("tag") != "y" || seen.r.Path != "/v1/things/t-1" || seen.r.Header.Get("Authorization") != "" {
+		if seen.r.Header().Get("X-Trace") != "b" || seen.r.Query.Get("tag") != "y" || seen.r.Path != "/v1/things/t-1" || seen.r.Header().Get("Authorization") != "" {
 			t.Fatalf("%+v", seen.r)
 		}
 	})

@@ -44,7 +44,7 @@ func (c *call) httpRequest(ctx context.Context) *http.Request {
 	if q := c.query(); len(q) > 0 {
 		u.RawQuery = q.Encode()
 	}
-	header := c.header()
+	header := headerOf(c.in)
 	r := &http.Request{
 		Method:        c.in.Route.Method,
 		URL:           u,
