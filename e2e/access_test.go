@@ -290,6 +290,7 @@ func TestRouteCost(t *testing.T) {
 		var (
 			wg     sync.WaitGroup
 			mu     sync.Mutex
+			errs   testenv.Errs
 			counts = map[int]int{}
 			start  = make(chan struct{})
 		)
@@ -298,7 +299,8 @@ func TestRouteCost(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				r := c.Do("POST", "/v1/reports", testenv.Bearer(key), nil)
+				r, err := c.Try("POST", "/v1/reports", map[string]string{"Authorization": testenv.Bearer(key)}, nil)
+				errs.Add(err)
 				mu.Lock()
 				counts[r.Status]++
 				mu.Unlock()
@@ -306,6 +308,7 @@ func TestRouteCost(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
+		errs.Check(t)
 		if counts[201] != 10 || counts[429] != 20 {
 			t.Fatalf("statuses %v, want 10 admitted and 20 refused", counts)
 		}
