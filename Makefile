@@ -29,7 +29,7 @@ help:
 	@echo "  make check-env     check Go >= 1.26, Node >= 20 and npm (make dev and make test do it first)"
 	@echo "  make clean         remove build outputs (build/, cdk.out/, bench.txt, console/dist and its generated types)"
 	@echo "Deploying (see the README's Deploy section):"
-	@echo "  make build         cross-compile every Lambda to build/<name>/bootstrap (linux/arm64)"
+	@echo "  make build         cross-compile every Lambda, the example product's too, to build/<name>/bootstrap (linux/arm64)"
 	@echo "  make synth         synthesize the CDK app offline (cdk-nag included)"
 	@echo "  make deploy / make destroy / make cdk-bootstrap   with AWS credentials; CDK_ARGS=\"-c key=value\""
 	@echo "Operators: go run ./cmd/keygate-admin help"
@@ -62,7 +62,8 @@ vet:
 
 # The packages with shared state run under the race detector: the caches
 # (shared/lru, the authorizer's, the JWKS verifier's in shared/cognito), the
-# metrics recorder, the Lambda adapter, the key service and the store, the
+# metrics recorder, the Lambda adapter and guard (its wrapper for product
+# Lambdas, with a cache of header names), the key service and the store, the
 # meter, the handlers, the local gateway and stack, and the end-to-end tests
 # that drive all of them at once in one process. The rest (pure functions,
 # the Lambda mains, the browser and packaging tests, which spend their time
@@ -71,7 +72,7 @@ vet:
 MODULE    := github.com/keygate/keygate
 RACE_PKGS := $(addprefix $(MODULE)/,authorizer shared/lru shared/metrics shared/lambdahttp shared/keys \
                shared/cognito shared/dynamo shared/metering shared/secretscan functions/handlers \
-               local/gateway local/devstack internal/testenv internal/apispec e2e cmd/keygate-admin cmd/keygate-dev)
+               local/gateway local/devstack internal/testenv internal/apispec e2e cmd/keygate-admin cmd/keygate-dev guard)
 
 # The browser tests (e2e/browser) need the built console and Debian's
 # chromium; KEYGATE_REQUIRE_BROWSER makes them fail, not skip, without them.

@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"context"
-	"net/http"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,48 +12,45 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/keygate/keygate/examples/reports"
 	"github.com/keygate/keygate/internal/testenv"
 	"github.com/keygate/keygate/local/devissuer"
 	"github.com/keygate/keygate/local/devstack"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/lambdahttp"
-	"github.com/keygate/keygate/shared/principal"
 )
 
-// product serves the example product's routes (reports.Routes) with
-// handlers that answer in the contract's shape and count their invocations,
-// so a test can tell that API Gateway refused a request before the Lambda.
+// product is the example product (examples/reports) as local mode serves
+// it by default, with a count of the invocations of its handlers.
 type product struct {
 	calls atomic.Int64
 }
 
 func (p *product) routes() []devstack.ProductRoute {
-	var out []devstack.ProductRoute
-	for _, rt := range reports.Routes {
-		status := http.StatusOK
-		if rt.Method == "POST" {
-			status = http.StatusCreated
-		}
-		out = append(out, devstack.ProductRoute{Route: rt, Handler: func(_ context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
+	out := devstack.Example()
+	for i := range out {
+		serve := out[i].Handler
+		out[i].Handler = func(ctx context.Context, r *lambdahttp.Request) (lambdahttp.Response, error) {
 			p.calls.Add(1)
-			caller := callerOf(r.Principal)
-			if status == http.StatusCreated {
-				return lambdahttp.Response{Status: status, Data: map[string]any{
-					"report": map[string]any{"id": "r1", "title": "t", "createdAt": "2026-11-25T12:00:00Z"}, "caller": caller}}, nil
-			}
-			return lambdahttp.Response{Status: status, Data: map[string]any{"reports": []any{}, "caller": caller}}, nil
-		}})
+			return serve(ctx, r)
+		}
 	}
 	return out
 }
 
-func callerOf(p principal.Principal) map[string]any {
-	c := map[string]any{"kind": "user", "sub": p.Sub, "tier": string(p.Tier), "scopes": p.ScopeList()}
-	if p.Method == principal.ViaKey {
-		c["kind"], c["keyPrefix"], c["keyId"] = "key", p.KeyPrefix, p.KeyID
+// invocations counts the product Lambda's invocations for method on
+// /v1/reports in a stack's log: the adapter logs one "request" line for each
+// (the route adapter's own scope check answers 403 too, so only this tells
+// that API Gateway refused a request before invoking the Lambda).
+func invocations(t *testing.T, logs *testenv.Buffer, method string) int {
+	t.Helper()
+	n := 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var l struct{ Msg, Method, Resource string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "request" && l.Method == method && l.Resource == "/v1/reports" {
+			n++
+		}
 	}
-	return c
+	return n
 }
 
 // remaining is the X-RateLimit-Remaining of a key response.
@@ -68,7 +65,8 @@ func remaining(t *testing.T, r testenv.Response) int {
 
 func TestScopes(t *testing.T) {
 	p := &product{}
-	s := testenv.Stack(t, testenv.Options{Product: p.routes()})
+	logs := &testenv.Buffer{}
+	s := testenv.Stack(t, testenv.Options{Product: p.routes(), Log: logs})
 	c := testenv.NewClient(t, s)
 	tok := testenv.Token(t, s, devissuer.Token{Sub: "sc", Tier: "pro"})
 
@@ -120,7 +118,7 @@ func TestScopes(t *testing.T) {
 		if caller["kind"] != "key" || caller["scopes"].([]any)[0] != "reports:read" {
 			t.Fatalf("%s", r.Body)
 		}
-		before := p.calls.Load()
+		before, lambdaBefore := p.calls.Load(), invocations(t, logs, "POST")
 		for _, try := range []struct{ method, path string }{{"POST", "/v1/reports"}, {"GET", "/v1/usage"}} {
 			r := c.Do(try.method, try.path, testenv.Bearer(key), nil)
 			testenv.Must(t, r, 403, "Forbidden")
@@ -128,8 +126,11 @@ func TestScopes(t *testing.T) {
 				t.Fatalf("%s %s: %s", try.method, try.path, r.Message())
 			}
 		}
-		if p.calls.Load() != before {
+		if p.calls.Load() != before || invocations(t, logs, "POST") != lambdaBefore {
 			t.Fatal("a scoped-out route's Lambda was invoked")
+		}
+		if invocations(t, logs, "GET") == 0 {
+			t.Fatal("the log shows no invocation of the product Lambda at all: the count above proves nothing")
 		}
 		r = c.Do("GET", "/v1/reports", testenv.Bearer(key), nil)
 		testenv.Must(t, r, 200, "")
@@ -289,6 +290,7 @@ func TestRouteCost(t *testing.T) {
 		var (
 			wg     sync.WaitGroup
 			mu     sync.Mutex
+			errs   testenv.Errs
 			counts = map[int]int{}
 			start  = make(chan struct{})
 		)
@@ -297,7 +299,8 @@ func TestRouteCost(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				r := c.Do("POST", "/v1/reports", testenv.Bearer(key), nil)
+				r, err := c.Try("POST", "/v1/reports", map[string]string{"Authorization": testenv.Bearer(key)}, nil)
+				errs.Add(err)
 				mu.Lock()
 				counts[r.Status]++
 				mu.Unlock()
@@ -305,6 +308,7 @@ func TestRouteCost(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
+		errs.Check(t)
 		if counts[201] != 10 || counts[429] != 20 {
 			t.Fatalf("statuses %v, want 10 admitted and 20 refused", counts)
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,8 @@ func parallel(b *testing.B, op func() error) {
 //   - gateway-key: whole key-authenticated requests through the local gateway
 //     over HTTP (authorizer cache, meter, handler, envelopes), which cost
 //     exactly that one write each once warm;
+//   - gateway-product: a key's POST /v1/reports, the example product's
+//     cost-5 route behind the guard package: the same one write;
 //   - gateway-jwt: JWT-authenticated listings, for reference.
 //
 // make bench divides the gateway rate by the store rate.
@@ -66,7 +69,7 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 		return c
 	}
-	viaGateway, direct := create(), create()
+	viaGateway, direct, viaProduct := create(), create(), create()
 	c := strconv.Itoa(benchConcurrency)
 
 	b.Run("store-update-c"+c, func(b *testing.B) {
@@ -84,6 +87,17 @@ func BenchmarkThroughput(b *testing.B) {
 				b.Fatalf("status %d: %s", r.Status, r.Body)
 			}
 			return nil
+		})
+	})
+	b.Run("gateway-product-c"+c, func(b *testing.B) {
+		cl := testenv.NewClient(b, s)
+		headers := map[string]string{"Authorization": testenv.Bearer(viaProduct.Secret.String())}
+		parallel(b, func() error {
+			r, err := cl.Try("POST", "/v1/reports", headers, nil)
+			if err == nil && r.Status != 201 {
+				err = fmt.Errorf("status %d: %s", r.Status, r.Body)
+			}
+			return err
 		})
 	})
 	b.Run("gateway-jwt-c"+c, func(b *testing.B) {

@@ -28,7 +28,12 @@ INFRA_APP_ENV = $(INFRA_ENV) KEYGATE_CONSOLE_DIR=$(CONSOLE_DIR)
 
 .PHONY: build synth deploy destroy cdk-bootstrap test-infra infra-always
 
-build: $(INFRA_BOOTSTRAPS)
+# The example product's Lambda (examples/reports), for its CDK app: built
+# beside keygate's, the same way.
+EXAMPLE_LAMBDAS      := reports
+INFRA_PKG_reports    := ./examples/reports/cmd/reports
+
+build: $(INFRA_BOOTSTRAPS) $(EXAMPLE_LAMBDAS:%=build/%/bootstrap)
 
 # Always handed to go build, whose cache knows better than make what changed.
 build/%/bootstrap: infra-always

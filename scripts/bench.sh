@@ -56,3 +56,36 @@ awk -v rsa="$rsa" -v jwt="$jwt" -v rep="$rep" -v key="$key" -v miss="$miss" -v r
   printf "local gateway, API key           %9.0f req/s  = %.2f of it (per-round %.2f-%.2f); goal >= 0.8\n", gw, tratio, tmin, tmax
   printf "local gateway, JWT listing       %9.0f req/s\n", gwj
 }'
+
+# ---- guard: product Lambdas (issue 16); kept apart from the sections above ----
+echo
+echo "== guard: a product Lambda's overhead around its handler (a meter that answers at once: no store), vs keygate's adapter alone"
+# Rounds of the three back to back, so a noisy neighbour slows all three; the
+# guard's share over the adapter is taken per round.
+go test -c -o "$out/guard.test" ./guard/
+for round in 1 2 3 4 5; do
+  (cd guard && "$out/guard.test" -test.run '^$' -test.benchmem \
+    -test.bench 'BenchmarkGuardHandlerFunc|BenchmarkGuardHTTP|BenchmarkAdapterAlone') | grep '^Benchmark'
+done | tee "$out/guard.txt"
+# perdiff FILE BASE OTHER UNIT: OTHER-BASE per round, sorted.
+perdiff() { paste <(vals "$1" "$2" "$4") <(vals "$1" "$3" "$4") | awk '{printf "%.0f\n", $2-$1}' | sort -g; }
+gv() { vals "$out/guard.txt" "$1" "$2" | median; }
+gshare() { perdiff "$out/guard.txt" BenchmarkAdapterAlone "$1" "$2" | median; }
+pratios=$(perround "$out/tput.txt" BenchmarkThroughput/store-update-c16 BenchmarkThroughput/gateway-product-c16 req/s)
+kratios=$(perround "$out/tput.txt" BenchmarkThroughput/gateway-key-c16 BenchmarkThroughput/gateway-product-c16 req/s)
+echo
+echo "== guard summary (medians; cpu-ns is the process's CPU time per request, steadier than ns/op on a busy machine)"
+awk -v hf="$(gv BenchmarkGuardHandlerFunc ns/op)" -v hfc="$(gv BenchmarkGuardHandlerFunc cpu-ns/op)" -v hfa="$(gv BenchmarkGuardHandlerFunc allocs/op)" \
+    -v ht="$(gv BenchmarkGuardHTTP ns/op)" -v htc="$(gv BenchmarkGuardHTTP cpu-ns/op)" -v hta="$(gv BenchmarkGuardHTTP allocs/op)" \
+    -v ad="$(gv BenchmarkAdapterAlone ns/op)" -v adc="$(gv BenchmarkAdapterAlone cpu-ns/op)" -v ada="$(gv BenchmarkAdapterAlone allocs/op)" \
+    -v hfs="$(gshare BenchmarkGuardHandlerFunc cpu-ns/op)" -v hts="$(gshare BenchmarkGuardHTTP cpu-ns/op)" \
+    -v hfw="$(gshare BenchmarkGuardHandlerFunc ns/op)" -v htw="$(gshare BenchmarkGuardHTTP ns/op)" \
+    -v prod="$(rate gateway-product-c16)" \
+    -v pr="$(echo "$pratios" | median)" -v pmin="$(echo "$pratios" | head -1)" -v pmax="$(echo "$pratios" | tail -1)" \
+    -v kr="$(echo "$kratios" | median)" 'BEGIN {
+  printf "guard around a HandlerFunc       %9.0f ns/op, %6.0f cpu-ns/op, %s allocs/op (a whole invocation: keygate'"'"'s adapter, its log and metrics lines included)\n", hf, hfc, hfa
+  printf "guard around a net/http handler  %9.0f ns/op, %6.0f cpu-ns/op, %s allocs/op\n", ht, htc, hta
+  printf "keygate'"'"'s adapter alone          %9.0f ns/op, %6.0f cpu-ns/op, %s allocs/op (the same work for keygate'"'"'s own routes)\n", ad, adc, ada
+  printf "  guard'"'"'s share over the adapter  %9.0f cpu-ns HandlerFunc (%.0f ns), %.0f cpu-ns net/http (%.0f ns); per-round medians; goal <= 2000 ns\n", hfs, hfw, hts, htw
+  printf "local gateway, product POST      %9.0f req/s  = %.2f of dynalite'"'"'s update (per-round %.2f-%.2f; %.2f of the /v1/usage key route); goal >= 0.8\n", prod, pr, pmin, pmax, kr
+}'

@@ -26,7 +26,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/keygate/keygate/examples/reports"
 	"github.com/keygate/keygate/internal/testenv"
+	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/clock"
 	"github.com/keygate/keygate/shared/config"
@@ -67,6 +69,8 @@ var lambdas = []struct{ name, pkg string }{
 	{"wsrotatekey", module + "/functions/wsrotatekey"},
 	{"secretscan", module + "/functions/secretscan"},
 	{"pretokengen", module + "/functions/pretokengen"},
+	// The example product's Lambda, written with the guard package.
+	{"reports", module + "/examples/reports/cmd/reports"},
 }
 
 // Production build flags (`make build`), less the target architecture:
@@ -127,7 +131,12 @@ func TestPackagedLambdasUnderEmulator(t *testing.T) {
 	// answers; owner is the test whose end stops the process.
 	start := func(owner *testing.T, name string, ev []byte) (*emulator, answer) {
 		owner.Helper()
-		e := startEmulator(owner, bins.rie, bins.lambda[name], append(slices.Clip(env), "AWS_LAMBDA_FUNCTION_NAME=keygate-"+name))
+		lenv := append(slices.Clip(env), "AWS_LAMBDA_FUNCTION_NAME=keygate-"+name)
+		if name == "reports" {
+			// What the CDK construct sets for a product Lambda: its routes.
+			lenv = append(lenv, config.EnvRoutes+"="+route.Encode(reports.Routes))
+		}
+		e := startEmulator(owner, bins.rie, bins.lambda[name], lenv)
 		a, took := e.firstAnswer(owner, ev)
 		fi, err := os.Stat(bins.lambda[name])
 		if err != nil {
@@ -240,6 +249,24 @@ func TestPackagedLambdasUnderEmulator(t *testing.T) {
 		}
 		return b
 	}
+	// The example product's bootstrap: guard.Start reads its routes from the
+	// environment and meters the key's request at the route's cost (5) on
+	// the table, with the principal the authorizer's context carries.
+	t.Run("reports", func(t *testing.T) {
+		p := direct.Key.Principal()
+		ev := proxy("POST", "/v1/reports", "/v1/reports", nil, &p, `{"title":"smoke"}`)
+		_, a := start(t, "reports", ev)
+		r := mustProxy(t, a, 201)
+		report, _ := r.data()["report"].(map[string]any)
+		caller, _ := r.data()["caller"].(map[string]any)
+		if report["title"] != "smoke" || caller["keyPrefix"] != direct.Key.Prefix || caller["kind"] != "key" {
+			t.Fatalf("reports: body %s", a.body)
+		}
+		if !bytes.Contains(a.body, []byte(`"X-RateLimit-Remaining":"`)) {
+			t.Fatalf("reports: no rate-limit headers in %s", a.body)
+		}
+	})
+
 	round2 := []struct {
 		name   string
 		ev     []byte

@@ -140,7 +140,8 @@ type Options struct {
 	// OwnStore gives the stack a dynalite of its own (s.Dynalite), which a
 	// test may pause or stop, instead of a table on the shared one.
 	OwnStore bool
-	// Product are product routes served beside keygate's own.
+	// Product are product routes served beside keygate's own; nil serves
+	// the example product (devstack.Example), as make dev does.
 	Product []devstack.ProductRoute
 	// ExtraIssuers are trusted after the stack's own dev issuer.
 	ExtraIssuers []string

@@ -62,7 +62,8 @@ type Options struct {
 	ExtraIssuers []string
 	// Product are a product's routes, served beside keygate's own through
 	// the same gateway, authorizer and meter (their declarations reach the
-	// configuration as KEYGATE_ROUTES, as the CDK construct sets it).
+	// configuration as KEYGATE_ROUTES, as the CDK construct sets it). nil
+	// serves the example product (Example); an empty list none.
 	Product []ProductRoute
 }
 
@@ -152,6 +153,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 		s.Issuer.URL = issuerURL
 		env[config.EnvIssuer] = strings.Join(append(slices.Clone(o.ExtraIssuers), issuerURL), ",")
+	}
+	if o.Product == nil {
+		o.Product = Example()
 	}
 	if len(o.Product) > 0 {
 		t := make(route.Table, len(o.Product))

@@ -27,6 +27,9 @@ func (s *Stack) Intro(ctx context.Context) string {
 	p("  Web console          %s\n", s.ConsoleURL)
 	p("  API (local gateway)  %s\n", api.URL)
 	p("  OpenAPI document     %s%s (docs/API.md to read)\n", api.URL, devstack.OpenAPIPath)
+	if product := cfg.Routes; len(product) > 0 {
+		p("  Example product      %s (examples/reports: a product route costs its units, POST 5)\n", product.Summary())
+	}
 	store := "dynalite " + cfg.DynamoDBEndpoint
 	if api.Dynalite == nil {
 		store = cfg.DynamoDBEndpoint
@@ -130,6 +133,8 @@ func TryIt(u string) string {
 		"  export KEY=csk_live_...\n" +
 		"  PREFIX=$(printf %.17s \"$KEY\")\n" +
 		"  curl -si " + u + "/v1/usage -H \"Authorization: Bearer $KEY\"\n" +
+		"  curl -si -X POST " + u + "/v1/reports -H \"Authorization: Bearer $KEY\" -d '{\"title\":\"First report\"}'\n" +
+		"  curl -s " + u + "/v1/reports -H \"Authorization: Bearer $KEY\"\n" +
 		"  curl -s " + u + "/v1/api-keys -H \"Authorization: Bearer $TOKEN\"\n" +
 		"  curl -s -X PATCH " + u + "/v1/api-keys/$PREFIX -H \"Authorization: Bearer $TOKEN\" -d '{\"dailyLimit\":5}'\n" +
 		"  curl -s -X POST " + u + "/v1/api-keys/$PREFIX/rotate -H \"Authorization: Bearer $TOKEN\" -d '{\"gracePeriodSeconds\":60}'\n" +

@@ -72,6 +72,14 @@ type Request struct {
 	// it gave none); UserAgent the User-Agent it reported.
 	SourceIP  netip.Addr
 	UserAgent string
+	// Path is the request's path as the client sent it (/v1/reports/r-1;
+	// Route.Path is its declaration, /v1/reports/{id}), and MultiValueHeaders
+	// and MultiValueQuery every value of each header and query parameter, as
+	// API Gateway gives them: what the guard package needs to hand a product's
+	// net/http handler the whole request.
+	Path              string
+	MultiValueHeaders map[string][]string
+	MultiValueQuery   map[string][]string
 }
 
 // Header returns the value of a request header, case-insensitively, and
@@ -102,6 +110,10 @@ type Response struct {
 	Status int
 	Data   any
 	Bare   bool
+	// Proxy, when set, is the answer as it is (a product's net/http handler
+	// wrote it, through the guard package): the adapter adds only the
+	// rate-limit headers.
+	Proxy *events.APIGatewayProxyResponse
 }
 
 // Handler is a route.
@@ -143,7 +155,8 @@ func Adapter(h Handler, o Options) Lambda {
 		defer cancel()
 		start := time.Now()
 		req := &Request{Headers: ev.Headers, PathParams: ev.PathParameters, Query: ev.QueryStringParameters,
-			RequestID: ev.RequestContext.RequestID, Route: o.Route, UserAgent: ev.RequestContext.Identity.UserAgent}
+			RequestID: ev.RequestContext.RequestID, Route: o.Route, UserAgent: ev.RequestContext.Identity.UserAgent,
+			Path: ev.Path, MultiValueHeaders: ev.MultiValueHeaders, MultiValueQuery: ev.MultiValueQueryStringParameters}
 		req.SourceIP, _ = netip.ParseAddr(ev.RequestContext.Identity.SourceIP)
 		defer func() {
 			if v := recover(); v != nil {
@@ -242,6 +255,9 @@ func serve(ctx context.Context, h Handler, o Options, ev events.APIGatewayProxyR
 	out, err := h(ctx, req)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
+	}
+	if out.Proxy != nil {
+		return *out.Proxy, nil
 	}
 	if out.Bare {
 		return jsonResponse(out.Status, out.Data), nil
