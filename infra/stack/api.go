@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/keygate/keygate/route"
@@ -48,11 +49,11 @@ var (
 // 2 h anyway).
 const corsMaxAge = 600
 
-// routesByPath groups Routes by path: the paths in Routes order, and each
-// path's methods in Routes order.
-func routesByPath() (paths []string, methods map[string][]string) {
+// routesByPath groups t by path: the paths in t's order, and each path's
+// methods in t's order.
+func routesByPath(t route.Table) (paths []string, methods map[string][]string) {
 	methods = map[string][]string{}
-	for _, r := range Routes {
+	for _, r := range t {
 		if _, ok := methods[r.Path]; !ok {
 			paths = append(paths, r.Path)
 		}
@@ -61,8 +62,12 @@ func routesByPath() (paths []string, methods map[string][]string) {
 	return paths, methods
 }
 
-// routeList is the 404 message's list, as the local gateway renders it.
-func routeList() string { return route.Keygate.Summary() }
+// notFoundType is the response type of a request no route matches; its
+// message lists the routes.
+const notFoundType = "MISSING_AUTHENTICATION_TOKEN"
+
+// notFoundMessage is that message for the routes t.
+func notFoundMessage(t route.Table) string { return "No such route. Routes: " + t.Summary() + "." }
 
 // pathParams are the {name} segments of a route path.
 func pathParams(path string) []string {
@@ -112,8 +117,8 @@ var GatewayResponses = []GatewayResponse{
 		Message: quote("This API key's scopes ($context.authorizer.scopes) do not allow $context.httpMethod $context.resourcePath; GET /v1/scopes lists the scope each route needs.")},
 	// API Gateway's name for a request that matches no route (403 by
 	// default): keygate answers 404, as the contract says for no such route.
-	{Type: "MISSING_AUTHENTICATION_TOKEN", Status: 404, Code: "NotFound",
-		Message: quote("No such route. Routes: " + routeList() + ".")},
+	{Type: notFoundType, Status: 404, Code: "NotFound",
+		Message: quote(notFoundMessage(route.Keygate))},
 	{Type: "RESOURCE_NOT_FOUND", Status: 404, Code: "NotFound",
 		Message: quote("No such route.")},
 	// Stage throttling (the throttle settings), before any Lambda runs.
@@ -185,8 +190,8 @@ func (g GatewayResponse) Body() string {
 // newRestAPI defines the REST API and its stage, without routes: the console's
 // CSP names the API's origin, and the functions' CORS settings name the
 // console's, so the API exists before either and gets its routes after both.
-func newRestAPI(st awscdk.Stack, s Settings) awsapigateway.RestApi {
-	accessLogs := awslogs.NewLogGroup(st, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+func newRestAPI(scope constructs.Construct, s Settings) awsapigateway.RestApi {
+	accessLogs := awslogs.NewLogGroup(scope, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retentionDays[s.LogRetentionDays],
 		RemovalPolicy: removalPolicy(s),
 	})
@@ -218,7 +223,7 @@ func newRestAPI(st awscdk.Stack, s Settings) awsapigateway.RestApi {
 	if s.APIGatewayCloudWatchRole {
 		apiProps.CloudWatchRoleRemovalPolicy = awscdk.RemovalPolicy_RETAIN
 	}
-	api := awsapigateway.NewRestApi(st, jsii.String("Api"), apiProps)
+	api := awsapigateway.NewRestApi(scope, jsii.String("Api"), apiProps)
 	// ApiUrl, among the stack's outputs, replaces RestApi's own Endpoint output.
 	api.Node().TryRemoveChild(jsii.String("Endpoint"))
 	if s.APIGatewayCloudWatchRole {
@@ -231,16 +236,26 @@ func newRestAPI(st awscdk.Stack, s Settings) awsapigateway.RestApi {
 	return api
 }
 
-// addRoutes adds the authorizer, every route, the CORS preflights and the
-// envelope-rendering gateway responses. origins are the CORS origins, the
-// console's first: it is the one gateway-made errors name.
-func addRoutes(st awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[string]awslambda.Function, origins []*string) awsapigateway.RequestAuthorizer {
+// apiChildID names a construct keygate adds to the API itself (the request
+// validator, the gateway responses): as it always was on keygate's own API,
+// prefixed with Keygate on a product's, whose own children may have such ids.
+func (k *Keygate) apiChildID(id string) *string {
+	if k.ownAPI {
+		return jsii.String(id)
+	}
+	return jsii.String("Keygate" + id)
+}
+
+// addRoutes adds the authorizer, keygate's routes, their CORS preflights and
+// the envelope-rendering gateway responses.
+func (k *Keygate) addRoutes() {
+	s := k.Settings
 	// Header-only identity source: a request without Authorization is
 	// answered 401 by API Gateway without invoking the authorizer. The cache
 	// key is the header value, so a cached answer is reused on every route.
-	authorizer := awsapigateway.NewRequestAuthorizer(st, jsii.String("Authorizer"), &awsapigateway.RequestAuthorizerProps{
+	k.Authorizer = awsapigateway.NewRequestAuthorizer(k.Node, jsii.String("Authorizer"), &awsapigateway.RequestAuthorizerProps{
 		AuthorizerName: jsii.String("keygate-" + s.Stage),
-		Handler:        fns["authorizer"],
+		Handler:        k.Functions["authorizer"],
 		IdentitySources: &[]*string{
 			awsapigateway.IdentitySource_Header(jsii.String("Authorization")),
 		},
@@ -255,101 +270,133 @@ func addRoutes(st awscdk.Stack, s Settings, api awsapigateway.RestApi, fns map[s
 	// Bodies are validated by the functions, whose messages name the field;
 	// the validator checks required path parameters (and would check a body
 	// model if one were ever attached).
-	validator := api.AddRequestValidator(jsii.String("Validator"), &awsapigateway.RequestValidatorOptions{
+	k.validator = k.API.AddRequestValidator(k.apiChildID("Validator"), &awsapigateway.RequestValidatorOptions{
 		RequestValidatorName:      jsii.String("keygate-" + s.Stage),
 		ValidateRequestBody:       jsii.Bool(true),
 		ValidateRequestParameters: jsii.Bool(true),
 	})
 
-	resources := map[string]awsapigateway.IResource{"": api.Root()}
-	var resource func(path string) awsapigateway.IResource
-	resource = func(path string) awsapigateway.IResource {
-		if r, ok := resources[path]; ok {
-			return r
-		}
-		i := strings.LastIndexByte(path, '/')
-		r := resource(path[:i]).AddResource(jsii.String(path[i+1:]), nil)
-		resources[path] = r
-		return r
-	}
-	for _, rt := range Routes {
-		params := map[string]*bool{}
-		for _, name := range pathParams(rt.Path) {
-			params["method.request.path."+name] = jsii.Bool(true)
-		}
-		integration := awsapigateway.NewLambdaIntegration(fns[rt.Lambda], &awsapigateway.LambdaIntegrationOptions{
-			Proxy: jsii.Bool(true),
-			// No console test-invoke permission: one invoke grant per method.
-			AllowTestInvoke: jsii.Bool(false),
-		})
-		opts := &awsapigateway.MethodOptions{
-			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
-			Authorizer:        authorizer,
-			RequestValidator:  validator,
-			RequestParameters: &params,
-			OperationName:     jsii.String(lambdaSpecs[rt.Lambda].id),
-		}
-		if rt.Public {
-			opts.AuthorizationType, opts.Authorizer = awsapigateway.AuthorizationType_NONE, nil
-		}
-		method := resource(rt.Path).AddMethod(jsii.String(rt.Method), integration, opts)
+	for _, rt := range route.Keygate {
+		method := k.addMethod(rt, k.Functions[rt.Function], jsii.String(lambdaSpecs[rt.Function].id))
 		if rt.Public {
 			suppress(method, "APIG4",
 				"GitHub's secret scanning service calls this route with no bearer credential, by design of its partner program; the function authenticates every report itself by verifying GitHub's ECDSA P-256 signature over the raw body against GitHub's published keys, answers 401 otherwise, and can only revoke or flag keys that the report proves are public.")
 			suppress(method, "COG4",
 				"GitHub cannot hold a Cognito token: the caller is GitHub's secret scanning service, authenticated by its ECDSA signature over the body (verified by the function), not by a user pool.")
-		} else {
-			suppress(method, "COG4",
-				"Every method uses keygate's Lambda REQUEST authorizer, which must also accept API keys (a Cognito authorizer cannot). It verifies Cognito JWTs itself: RS256 signature against the pool's JWKS, iss, exp, token_use, and client_id (access token) or aud (ID token).")
 		}
 	}
-
-	// CORS preflight on every resource that has a route: a mock integration
-	// (no Lambda, no credential; browsers never send one on a preflight). The
-	// first origin is answered statically; for the others CDK renders a VTL
-	// template that echoes the request's Origin when it is one of them (and
-	// sets Vary: Origin). Another origin gets the console's, which its
-	// browser refuses. cdk-nag's APIG4 and COG4 recognise such a method (an
-	// OPTIONS answering 204 with Access-Control-Allow-* headers) as a CORS
-	// preflight and do not apply, so it needs no suppression.
-	paths, methods := routesByPath()
+	// The preflights after every method, as they always were: the order in
+	// which methods join the API is part of its deployment's logical id.
+	paths, _ := routesByPath(route.Keygate)
 	for _, path := range paths {
-		resource(path).AddCorsPreflight(&awsapigateway.CorsOptions{
-			AllowOrigins: &origins,
-			AllowHeaders: jsii.Strings(CORSAllowHeaders...),
-			AllowMethods: jsii.Strings(append(methods[path], "OPTIONS")...),
-			// Bearer tokens in a header, never cookies.
-			AllowCredentials: jsii.Bool(false),
-			MaxAge:           awscdk.Duration_Seconds(jsii.Number(corsMaxAge)),
-		})
+		k.addPreflight(path)
 	}
 
 	// Gateway responses cannot choose among several origins (their header
 	// values are static or copied from the request), so they name the
-	// console's origin: extra allowedOrigins get CORS on every function
-	// response and preflight, but not on gateway-made errors.
-	consoleOrigin := origins[0]
+	// first: the console's when there is one. Extra allowedOrigins get CORS
+	// on every function response and preflight, but not on gateway-made
+	// errors.
 	for _, g := range GatewayResponses {
-		headers := map[string]*string{
-			"Content-Type":                  jsii.String("'application/json'"),
-			"Access-Control-Allow-Origin":   jsii.String("'" + *consoleOrigin + "'"),
-			"Access-Control-Expose-Headers": jsii.String("'" + strings.Join(CORSExposeHeaders, ",") + "'"),
+		headers := map[string]*string{"Content-Type": jsii.String("'application/json'")}
+		if len(k.origins) > 0 {
+			headers["Access-Control-Allow-Origin"] = jsii.String("'" + k.origins[0] + "'")
+			headers["Access-Control-Expose-Headers"] = jsii.String("'" + strings.Join(CORSExposeHeaders, ",") + "'")
 		}
-		for k, v := range g.Headers {
-			headers[k] = jsii.String("'" + v + "'")
+		for name, v := range g.Headers {
+			headers[name] = jsii.String("'" + v + "'")
 		}
 		var status *string
 		if g.Status != 0 {
 			status = jsii.String(fmt.Sprint(g.Status))
 		}
-		api.AddGatewayResponse(jsii.String("Response"+g.Type), &awsapigateway.GatewayResponseOptions{
+		body := jsii.String(g.Body())
+		if g.Type == notFoundType {
+			// The list of routes includes the product's, which AddRoute
+			// adds after this.
+			body = lazyString(func() string {
+				g := g
+				g.Message = quote(notFoundMessage(k.routes()))
+				return g.Body()
+			})
+		}
+		k.API.AddGatewayResponse(k.apiChildID("Response"+g.Type), &awsapigateway.GatewayResponseOptions{
 			Type:            awsapigateway.ResponseType_Of(jsii.String(g.Type)),
 			StatusCode:      status,
 			ResponseHeaders: &headers,
-			Templates:       &map[string]*string{"application/json": jsii.String(g.Body())},
+			Templates:       &map[string]*string{"application/json": body},
 		})
 	}
-	return authorizer
+}
+
+// routes are the API's routes behind keygate: keygate's, then the product's.
+func (k *Keygate) routes() route.Table {
+	return append(append(route.Table{}, route.Keygate...), k.Product...)
+}
+
+// addMethod puts fn on the API as rt: behind the authorizer unless the route
+// is public, with the route's path parameters required.
+func (k *Keygate) addMethod(rt route.Route, fn awslambda.IFunction, operation *string) awsapigateway.Method {
+	params := map[string]*bool{}
+	for _, name := range pathParams(rt.Path) {
+		params["method.request.path."+name] = jsii.Bool(true)
+	}
+	integration := awsapigateway.NewLambdaIntegration(fn, &awsapigateway.LambdaIntegrationOptions{
+		Proxy: jsii.Bool(true),
+		// No console test-invoke permission: one invoke grant per method.
+		AllowTestInvoke: jsii.Bool(false),
+	})
+	opts := &awsapigateway.MethodOptions{
+		AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
+		Authorizer:        k.Authorizer,
+		RequestValidator:  k.validator,
+		RequestParameters: &params,
+		OperationName:     operation,
+	}
+	if rt.Public {
+		opts.AuthorizationType, opts.Authorizer = awsapigateway.AuthorizationType_NONE, nil
+	}
+	method := k.API.Root().ResourceForPath(jsii.String(rt.Path)).AddMethod(jsii.String(rt.Method), integration, opts)
+	if !rt.Public {
+		suppress(method, "COG4",
+			"Every method uses keygate's Lambda REQUEST authorizer, which must also accept API keys (a Cognito authorizer cannot). It verifies Cognito JWTs itself: RS256 signature against the pool's JWKS, iss, exp, token_use, and client_id (access token) or aud (ID token).")
+	}
+	return method
+}
+
+// addPreflight answers CORS preflights on path's resource: a mock
+// integration (no Lambda, no credential; browsers never send one on a
+// preflight). The first origin is answered statically; for the others CDK
+// renders a VTL template that echoes the request's Origin when it is one of
+// them (and sets Vary: Origin). Another origin gets the first, which its
+// browser refuses. cdk-nag's APIG4 and COG4 recognise such a method (an
+// OPTIONS answering 204 with Access-Control-Allow-* headers) as a CORS
+// preflight and do not apply, so it needs no suppression. The allowed
+// methods are every route's on the path, keygate's and the product's, so
+// they are rendered at synthesis. Nothing is added without origins, or
+// where the API already answers OPTIONS (a RestApi with
+// defaultCorsPreflightOptions).
+func (k *Keygate) addPreflight(path string) {
+	if len(k.origins) == 0 || k.preflights[path] {
+		return
+	}
+	k.preflights[path] = true
+	res := k.API.Root().ResourceForPath(jsii.String(path))
+	if res.Node().TryFindChild(jsii.String("OPTIONS")) != nil {
+		return
+	}
+	methods := lazyString(func() string {
+		_, byPath := routesByPath(k.routes())
+		return strings.Join(append(byPath[path], "OPTIONS"), ",")
+	})
+	res.AddCorsPreflight(&awsapigateway.CorsOptions{
+		AllowOrigins: jsii.Strings(k.origins...),
+		AllowHeaders: jsii.Strings(CORSAllowHeaders...),
+		AllowMethods: &[]*string{methods},
+		// Bearer tokens in a header, never cookies.
+		AllowCredentials: jsii.Bool(false),
+		MaxAge:           awscdk.Duration_Seconds(jsii.Number(corsMaxAge)),
+	})
 }
 
 // accessLogFormat is one JSON line per request. It names the caller by the

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -105,9 +106,9 @@ type Audit struct {
 	Expiring   awsevents.Rule
 }
 
-func newAudit(st awscdk.Stack, s Settings, table awsdynamodb.Table, fns map[string]awslambda.Function) *Audit {
+func newAudit(scope constructs.Construct, s Settings, table awsdynamodb.Table, fns map[string]awslambda.Function) *Audit {
 	a := &Audit{}
-	a.Bus = awsevents.NewEventBus(st, jsii.String("AuditEventBus"), &awsevents.EventBusProps{
+	a.Bus = awsevents.NewEventBus(scope, jsii.String("AuditEventBus"), &awsevents.EventBusProps{
 		Description: jsii.String(fmt.Sprintf("keygate (%s) audit events: source %s, detail-type the action, detail the record", s.Stage, EventSource)),
 	})
 
@@ -143,12 +144,12 @@ func newAudit(st awscdk.Stack, s Settings, table awsdynamodb.Table, fns map[stri
 		}))
 	}
 
-	a.Sweep = awsevents.NewRule(st, jsii.String("AuditSweepSchedule"), &awsevents.RuleProps{
+	a.Sweep = awsevents.NewRule(scope, jsii.String("AuditSweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("keygate: settle audit intents of requests that died after their change"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(auditSweepMinutes))),
 		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["auditsweep"], nil)},
 	})
-	a.Expiring = awsevents.NewRule(st, jsii.String("KeyExpiringSchedule"), &awsevents.RuleProps{
+	a.Expiring = awsevents.NewRule(scope, jsii.String("KeyExpiringSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("keygate: key.expiring for keys 7 days from their expiry, daily"),
 		Schedule: awsevents.Schedule_Cron(&awsevents.CronOptions{
 			Minute: jsii.String("0"), Hour: jsii.String(fmt.Sprint(expiringHourUTC)),
@@ -160,12 +161,12 @@ func newAudit(st awscdk.Stack, s Settings, table awsdynamodb.Table, fns map[stri
 	// topic's access policy must let events.amazonaws.com publish (an
 	// imported topic's policy is not the stack's to change).
 	if s.AlarmTopicArn != "" {
-		topic := awssns.Topic_FromTopicArn(st, jsii.String("LeakedKeyTopic"), jsii.String(s.AlarmTopicArn))
+		topic := awssns.Topic_FromTopicArn(scope, jsii.String("LeakedKeyTopic"), jsii.String(s.AlarmTopicArn))
 		msg := fmt.Sprintf("keygate (%s): API key %s (%s) was found in public code, reported by GitHub secret scanning. %s",
 			s.Stage, *awsevents.EventField_FromPath(jsii.String("$.detail.key.prefix")),
 			*awsevents.EventField_FromPath(jsii.String("$.detail.key.name")),
 			"Unless the deployment only flags leaks, it is revoked; tell its owner to rotate what used it.")
-		a.LeakedRule = awsevents.NewRule(st, jsii.String("KeyLeakedRule"), &awsevents.RuleProps{
+		a.LeakedRule = awsevents.NewRule(scope, jsii.String("KeyLeakedRule"), &awsevents.RuleProps{
 			Description:  jsii.String("keygate: key.leaked to the alarm topic (an example of routing audit events)"),
 			EventBus:     a.Bus,
 			EventPattern: &awsevents.EventPattern{Source: jsii.Strings(EventSource), DetailType: jsii.Strings("key.leaked")},
@@ -174,7 +175,7 @@ func newAudit(st awscdk.Stack, s Settings, table awsdynamodb.Table, fns map[stri
 			})},
 		})
 	}
-	awscdk.NewCfnOutput(st, jsii.String("AuditEventBusName"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(scope, jsii.String("AuditEventBusName"), &awscdk.CfnOutputProps{
 		Value:       a.Bus.EventBusName(),
 		Description: jsii.String("EventBridge bus of keygate's audit events (source keygate, detail-type the action); add rules here"),
 	})

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -25,13 +26,13 @@ var mfaModes = map[string]awscognito.Mfa{
 	"required": awscognito.Mfa_REQUIRED,
 }
 
-func newUserPool(st awscdk.Stack, s Settings) (awscognito.UserPool, awscognito.UserPoolClient) {
+func newUserPool(scope constructs.Construct, s Settings) (awscognito.UserPool, awscognito.UserPoolClient) {
 	var second *awscognito.MfaSecondFactor
 	if s.MFA != "off" {
 		// Authenticator apps only: SMS needs an SNS role and spending limits.
 		second = &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)}
 	}
-	pool := awscognito.NewUserPool(st, jsii.String("UserPool"), &awscognito.UserPoolProps{
+	pool := awscognito.NewUserPool(scope, jsii.String("UserPool"), &awscognito.UserPoolProps{
 		UserPoolName:      jsii.String("keygate-" + s.Stage),
 		SelfSignUpEnabled: jsii.Bool(true),
 		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
@@ -103,7 +104,7 @@ func newUserPool(st awscdk.Stack, s Settings) (awscognito.UserPool, awscognito.U
 // it an access token carries no custom:tier, and keygate treats its holder as
 // free. An existing pool is not ours to change: its owner attaches fn (README,
 // "An existing user pool"), and this only lets that pool invoke it.
-func attachPreTokenGeneration(st awscdk.Stack, s Settings, pool awscognito.UserPool, fn awslambda.Function) {
+func attachPreTokenGeneration(scope constructs.Construct, s Settings, pool awscognito.UserPool, fn awslambda.Function) {
 	if pool != nil {
 		pool.AddTrigger(awscognito.UserPoolOperation_PRE_TOKEN_GENERATION_CONFIG(), fn, awscognito.LambdaVersion_V2_0)
 		return

@@ -50,8 +50,8 @@ type ConsoleConfig struct {
 // newConsoleHosting defines the bucket and the distribution. apiOrigin and
 // cognitoOrigin are the only places, besides the console's own origin, that
 // its Content-Security-Policy lets it connect to.
-func newConsoleHosting(st awscdk.Stack, s Settings, apiOrigin, cognitoOrigin string) *Console {
-	bucket := awss3.NewBucket(st, jsii.String("ConsoleBucket"), &awss3.BucketProps{
+func newConsoleHosting(scope constructs.Construct, s Settings, apiOrigin, cognitoOrigin string) *Console {
+	bucket := awss3.NewBucket(scope, jsii.String("ConsoleBucket"), &awss3.BucketProps{
 		// Private: only CloudFront reads it (origin access control); no
 		// website hosting, no ACLs, no public access of any kind.
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
@@ -70,7 +70,7 @@ func newConsoleHosting(st awscdk.Stack, s Settings, apiOrigin, cognitoOrigin str
 	suppress(bucket, "S1",
 		"The bucket holds only the console's public static build (HTML, JS, CSS and a config.json of public identifiers) and is read by nobody but CloudFront through origin access control. Server access logs would record CloudFront's own fetches and need a second, ACL-enabled bucket that outlives the stack; the API's access log, which records every credentialed request, is on.")
 
-	headers := awscloudfront.NewResponseHeadersPolicy(st, jsii.String("ConsoleHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
+	headers := awscloudfront.NewResponseHeadersPolicy(scope, jsii.String("ConsoleHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
 		ResponseHeadersPolicyName: globalName(s, "console-headers"),
 		Comment:                   jsii.String("keygate console (" + s.Stage + "): security headers"),
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
@@ -108,11 +108,11 @@ func newConsoleHosting(st awscdk.Stack, s Settings, apiOrigin, cognitoOrigin str
 			ResponsePagePath: jsii.String("/index.html"), Ttl: awscdk.Duration_Seconds(jsii.Number(60)),
 		}
 	}
-	dist := awscloudfront.NewDistribution(st, jsii.String("ConsoleDistribution"), &awscloudfront.DistributionProps{
+	dist := awscloudfront.NewDistribution(scope, jsii.String("ConsoleDistribution"), &awscloudfront.DistributionProps{
 		Comment: jsii.String("keygate console (" + s.Stage + ")"),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
 			Origin: awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, &awscloudfrontorigins.S3BucketOriginWithOACProps{
-				OriginAccessControl: awscloudfront.NewS3OriginAccessControl(st, jsii.String("ConsoleOriginAccess"), &awscloudfront.S3OriginAccessControlProps{
+				OriginAccessControl: awscloudfront.NewS3OriginAccessControl(scope, jsii.String("ConsoleOriginAccess"), &awscloudfront.S3OriginAccessControlProps{
 					OriginAccessControlName: globalName(s, "console"),
 					Description:             jsii.String("keygate console (" + s.Stage + "): CloudFront reads the private bucket"),
 				}),
@@ -250,12 +250,12 @@ func (b consoleBuild) only(keep []string) *awss3assets.AssetOptions {
 // Neither deployment deletes anything, on update or on delete (RetainOnDelete:
 // with two deployments on one bucket CDK's handler would refuse anyway); the
 // bucket's auto-delete empties it when the stack is deleted.
-func (c *Console) deploy(st awscdk.Stack, s Settings, b consoleBuild, cfg ConsoleConfig) {
-	logs := awslogs.NewLogGroup(st, jsii.String("ConsoleDeploymentLogs"), &awslogs.LogGroupProps{
+func (c *Console) deploy(scope constructs.Construct, s Settings, b consoleBuild, cfg ConsoleConfig) {
+	logs := awslogs.NewLogGroup(scope, jsii.String("ConsoleDeploymentLogs"), &awslogs.LogGroupProps{
 		Retention:     retentionDays[s.LogRetentionDays],
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	assets := awss3deployment.NewBucketDeployment(st, jsii.String("ConsoleAssets"), &awss3deployment.BucketDeploymentProps{
+	assets := awss3deployment.NewBucketDeployment(scope, jsii.String("ConsoleAssets"), &awss3deployment.BucketDeploymentProps{
 		DestinationBucket: c.Bucket,
 		Sources:           &[]awss3deployment.ISource{awss3deployment.Source_Asset(jsii.String(b.dir), b.only(b.hashed))},
 		CacheControl:      &[]awss3deployment.CacheControl{awss3deployment.CacheControl_FromString(jsii.String(HashedCacheControl))},
@@ -263,7 +263,7 @@ func (c *Console) deploy(st awscdk.Stack, s Settings, b consoleBuild, cfg Consol
 		RetainOnDelete:    jsii.Bool(true),
 		LogGroup:          logs,
 	})
-	entry := awss3deployment.NewBucketDeployment(st, jsii.String("ConsoleEntry"), &awss3deployment.BucketDeploymentProps{
+	entry := awss3deployment.NewBucketDeployment(scope, jsii.String("ConsoleEntry"), &awss3deployment.BucketDeploymentProps{
 		DestinationBucket: c.Bucket,
 		// config.json last: it replaces any file of that name in the build.
 		Sources: &[]awss3deployment.ISource{
@@ -291,7 +291,7 @@ func (c *Console) deploy(st awscdk.Stack, s Settings, b consoleBuild, cfg Consol
 	// The deployment's Lambda is a CDK singleton at the stack's root, shared
 	// by every BucketDeployment of the stack; its findings are about CDK's
 	// own construct, which keygate cannot change.
-	for _, child := range *st.Node().Children() {
+	for _, child := range *awscdk.Stack_Of(scope).Node().Children() {
 		if strings.HasPrefix(*child.Node().Id(), "Custom::CDKBucketDeployment") {
 			suppressBucketDeploymentHandler(child)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -132,7 +133,7 @@ func applicationLogLevel(logLevel string) awslambda.ApplicationLogLevel {
 	return awslambda.ApplicationLogLevel_INFO
 }
 
-func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*string, table awsdynamodb.Table) map[string]awslambda.Function {
+func newFunctions(scope constructs.Construct, s Settings, buildDir string, env map[string]*string, table awsdynamodb.Table) map[string]awslambda.Function {
 	indexArn := jsii.String(*table.TableArn() + "/index/" + IndexByOwner)
 	bareEnv := map[string]*string{"KEYGATE_LOG_LEVEL": env["KEYGATE_LOG_LEVEL"]}
 	fns := make(map[string]awslambda.Function, len(LambdaNames))
@@ -148,14 +149,14 @@ func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*
 
 		// An explicit log group, so retention and removal are ours and the
 		// function needs no logs:CreateLogGroup.
-		logs := awslogs.NewLogGroup(st, jsii.String(spec.id+"Logs"), &awslogs.LogGroupProps{
+		logs := awslogs.NewLogGroup(scope, jsii.String(spec.id+"Logs"), &awslogs.LogGroupProps{
 			Retention:     retentionDays[s.LogRetentionDays],
 			RemovalPolicy: removalPolicy(s),
 		})
 
 		// An explicit role instead of the one Function makes, which would
 		// carry the AWSLambdaBasicExecutionRole managed policy (logs on *).
-		role := awsiam.NewRole(st, jsii.String(spec.id+"Role"), &awsiam.RoleProps{
+		role := awsiam.NewRole(scope, jsii.String(spec.id+"Role"), &awsiam.RoleProps{
 			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 			Description: jsii.String(spec.description + " (execution role)"),
 		})
@@ -164,7 +165,7 @@ func newFunctions(st awscdk.Stack, s Settings, buildDir string, env map[string]*
 		if name == "authorizer" {
 			reserved = abuseCeiling(s)
 		}
-		fn := awslambda.NewFunction(st, jsii.String(spec.id+"Function"), &awslambda.FunctionProps{
+		fn := awslambda.NewFunction(scope, jsii.String(spec.id+"Function"), &awslambda.FunctionProps{
 			ReservedConcurrentExecutions: reserved,
 			Description:                  jsii.String(spec.description),
 			Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 
 	"github.com/keygate/keygate/examples/reports"
+	"github.com/keygate/keygate/route"
 )
 
 // operationsFile is what the e2e suite (../../e2e) recorded: every AWS call
@@ -77,7 +78,7 @@ var unexercisedGrants = map[string]string{
 // roleGrants are the AWS actions a function's role allows by resource name,
 // leaving out the role's plumbing: writing its own log group (its resource is
 // checked in TestLeastPrivilege) and X-Ray's two tracing actions.
-func (s *synthesized) roleGrants(t *testing.T, fn awslambda.Function) map[string][]string {
+func (s *synthesized) roleGrants(t *testing.T, fn awslambda.IFunction) map[string][]string {
 	t.Helper()
 	all := s.json["Resources"].(map[string]any)
 	fnID := idOf(s.k.Stack, fn.Node().DefaultChild())
@@ -182,8 +183,8 @@ func compareGrants(t *testing.T, function string, granted, recorded []string) (u
 // TestGrantsMatchBehaviour: each Lambda's role grants exactly the AWS calls
 // its code made in the e2e suite (the committed recording), both ways, for
 // every function of the stack and every function the recording names: a
-// product's function, deployed by the construct, gets exactly the meter's
-// actions.
+// product's function, added to a product's API by the construct's AddRoute,
+// gets exactly the meter's actions.
 func TestGrantsMatchBehaviour(t *testing.T) {
 	ops := loadOperations(t)
 	s := fixture(t, "dev")
@@ -197,24 +198,25 @@ func TestGrantsMatchBehaviour(t *testing.T) {
 		})
 	}
 
-	// A recorded function this stack does not deploy must be a product's:
-	// the construct grants a product Lambda the meter's actions on the
-	// table, and nothing else.
-	product := map[string]bool{}
-	for _, rt := range reports.Routes {
-		product[rt.Function] = true
-	}
-	productGrants := operationsOf(map[string][]string{"table": meterOps})
+	// A recorded function this stack does not deploy must be a product's,
+	// deployed by the construct (the product fixture: the example's routes
+	// added with AddRoute): its role grants exactly the recorded calls,
+	// which are the meter's.
+	product := productFixture(t)
 	for _, name := range slices.Sorted(maps.Keys(ops)) {
 		if _, deployed := s.k.Functions[name]; deployed {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			if !product[name] {
+			if !slices.ContainsFunc(reports.Routes, func(rt route.Route) bool { return rt.Function == name }) {
 				t.Fatalf("the e2e suite recorded calls of %s, which is neither a Lambda of this stack nor a product function (examples/reports)", name)
 			}
-			for _, key := range compareGrants(t, name, productGrants, operationsOf(ops[name])) {
+			granted := operationsOf(product.roleGrants(t, product.productFn(t, name)))
+			for _, key := range compareGrants(t, name, granted, operationsOf(ops[name])) {
 				used[key] = true
+			}
+			if meter := operationsOf(map[string][]string{"table": meterOps}); !slices.Equal(granted, meter) {
+				t.Errorf("%s: the construct grants %v, want the meter's actions %v", name, granted, meter)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -49,17 +50,17 @@ const (
 )
 
 type monitored struct {
-	k   *Keygate
-	st  awscdk.Stack
-	s   Settings
-	act awscloudwatch.IAlarmAction
-	out *Monitoring
+	k     *Keygate
+	scope constructs.Construct
+	s     Settings
+	act   awscloudwatch.IAlarmAction
+	out   *Monitoring
 }
 
-func newMonitoring(st awscdk.Stack, s Settings, k *Keygate) *Monitoring {
-	m := &monitored{k: k, st: st, s: s, out: &Monitoring{Alarms: map[string]awscloudwatch.Alarm{}}}
+func newMonitoring(scope constructs.Construct, s Settings, k *Keygate) *Monitoring {
+	m := &monitored{k: k, scope: scope, s: s, out: &Monitoring{Alarms: map[string]awscloudwatch.Alarm{}}}
 	if s.AlarmTopicArn != "" {
-		topic := awssns.Topic_FromTopicArn(st, jsii.String("AlarmTopic"), jsii.String(s.AlarmTopicArn))
+		topic := awssns.Topic_FromTopicArn(scope, jsii.String("AlarmTopic"), jsii.String(s.AlarmTopicArn))
 		m.act = awscloudwatchactions.NewSnsAction(topic)
 	}
 	one, five := awscdk.Duration_Minutes(jsii.Number(1)), awscdk.Duration_Minutes(jsii.Number(5))
@@ -139,7 +140,7 @@ func newMonitoring(st awscdk.Stack, s Settings, k *Keygate) *Monitoring {
 // alarm defines an alarm on metric ≥ threshold in datapoints of the last
 // periods periods; missing data (no traffic) is fine.
 func (m *monitored) alarm(name string, metric awscloudwatch.IMetric, threshold, periods, datapoints float64, description string) {
-	a := awscloudwatch.NewAlarm(m.st, jsii.String("Alarm"+name), &awscloudwatch.AlarmProps{
+	a := awscloudwatch.NewAlarm(m.scope, jsii.String("Alarm"+name), &awscloudwatch.AlarmProps{
 		AlarmName:          jsii.String(fmt.Sprintf("keygate-%s-%s", m.s.Stage, name)),
 		AlarmDescription:   jsii.String(description),
 		Metric:             metric,
@@ -294,16 +295,18 @@ func (m *monitored) dashboard() awscloudwatch.Dashboard {
 				k.Table.MetricSuccessfulRequestLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p99"), Period: one,
 					DimensionsMap: &map[string]*string{"TableName": k.Table.TableName(), "Operation": jsii.String("GetItem")}, Label: jsii.String("GetItem")})),
 		},
-		{
+	}
+	if k.Console != nil {
+		rows = append(rows, []awscloudwatch.IWidget{
 			graph("Console (CloudFront) requests", 12, cf("Requests", "Sum")),
 			graph("Console (CloudFront) error rates (%)", 12, cf("4xxErrorRate", "Average"), cf("5xxErrorRate", "Average")),
-		},
+		})
 	}
 	widgets := make([]*[]awscloudwatch.IWidget, len(rows))
 	for i := range rows {
 		widgets[i] = &rows[i]
 	}
-	return awscloudwatch.NewDashboard(m.st, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+	return awscloudwatch.NewDashboard(m.scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName:   globalName(m.s, ""),
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
 		Widgets:         &widgets,

@@ -1,12 +1,15 @@
-// Package stack is the CloudFormation stack that runs keygate on AWS: the
-// DynamoDB table, one arm64 Go Lambda per route plus the REQUEST authorizer
-// and the Cognito pre-token-generation trigger, the REST API with CORS and its
-// envelope-shaped gateway responses, the Cognito user pool (or a reference to
-// an existing one), the web console on S3 and CloudFront, and the alarms and
-// dashboard. Settings come from CDK context
-// (see Settings); cdk-nag's AwsSolutions pack is applied by the caller, and
-// every finding this stack accepts is suppressed next to its resource, with a
-// reason.
+// Package stack is keygate on AWS: the CDK construct that adds keygate to a
+// REST API (NewConstruct) and keygate's own stack built from it (New). The
+// construct defines the DynamoDB table, one arm64 Go Lambda per route plus
+// the REQUEST authorizer, the Cognito pre-token-generation trigger and the
+// audit jobs, keygate's routes with CORS and envelope-shaped gateway
+// responses, the Cognito user pool (or a reference to an existing one),
+// optionally the web console on S3 and CloudFront, and the alarms and
+// dashboard; AddRoute puts a product's Lambda behind its authorizer and
+// meter. Products use it through infra/keygate, its small public surface.
+// Settings come from CDK context (see Settings); cdk-nag's AwsSolutions pack
+// is applied by the caller, and every finding this stack accepts is
+// suppressed next to its resource, with a reason.
 package stack
 
 import (
@@ -18,16 +21,12 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// Props configure New.
+// Props configure New: keygate's own stack.
 type Props struct {
 	awscdk.StackProps
 	Settings Settings
@@ -39,33 +38,28 @@ type Props struct {
 	ConsoleDir string
 }
 
-// Keygate is the deployed service, exposed for tests and for the app's outputs.
-type Keygate struct {
-	Stack      awscdk.Stack
-	Settings   Settings
-	Table      awsdynamodb.Table
-	Functions  map[string]awslambda.Function // by name in LambdaNames
-	Authorizer awsapigateway.RequestAuthorizer
-	API        awsapigateway.RestApi
-	// UserPool and UserPoolClient are nil when Settings name an existing pool.
-	UserPool       awscognito.UserPool
-	UserPoolClient awscognito.UserPoolClient
-	Console        *Console
-	Monitoring     *Monitoring
-	Audit          *Audit
-}
+// ownConstructID is the id of the construct in keygate's own stack. CDK
+// leaves a path component named "Default" out of logical ids, so every
+// resource keeps the logical id it had when the stack defined its resources
+// directly: a deployed stack updates in place (the table, the user pool and
+// the bucket are never replaced).
+const ownConstructID = "Default"
 
-// New defines the keygate stack in scope. It fails before defining anything
-// if a Lambda binary or the built console is missing.
+// New defines keygate's own stack, Keygate-<stage>: keygate's construct on
+// a REST API of its own, with the console, and the stack's outputs. It fails
+// before defining anything if a Lambda binary or the built console is
+// missing.
 func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 	if err := checkBuildDir(props.BuildDir); err != nil {
 		return nil, err
 	}
-	build, err := readConsoleBuild(props.ConsoleDir)
-	if err != nil {
+	if err := checkConsoleDir(props.ConsoleDir); err != nil {
 		return nil, err
 	}
 	s := props.Settings
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	sprops := props.StackProps
 	if sprops.Description == nil {
 		sprops.Description = jsii.String(fmt.Sprintf("keygate (%s): API keys and request authentication for a serverless API", s.Stage))
@@ -74,47 +68,11 @@ func New(scope constructs.Construct, id string, props Props) (*Keygate, error) {
 	awscdk.Tags_Of(st).Add(jsii.String("project"), jsii.String("keygate"), nil)
 	awscdk.Tags_Of(st).Add(jsii.String("stage"), jsii.String(s.Stage), nil)
 
-	k := &Keygate{Stack: st, Settings: s}
-	k.Table = newTable(st, s)
-	pool := k.identity(st, s)
-
-	// The API first (its origin goes into the console's CSP), then the
-	// console (its origin goes into the functions' CORS setting), then the
-	// functions, then the routes that invoke them.
-	k.API = newRestAPI(st, s)
-	apiOrigin := fmt.Sprintf("https://%s.execute-api.%s.%s", *k.API.RestApiId(), *awscdk.Aws_REGION(), *awscdk.Aws_URL_SUFFIX())
-	k.Console = newConsoleHosting(st, s, apiOrigin, pool.origin())
-	// The console's origin first, then the extra ones.
-	origins := append([]string{*k.Console.Origin}, s.AllowedOrigins...)
-
-	env := map[string]*string{
-		"KEYGATE_TABLE":                 k.Table.TableName(),
-		"KEYGATE_ISSUER":                pool.issuer(),
-		"KEYGATE_CLIENT_IDS":            pool.clientIDs,
-		"KEYGATE_DEFAULT_DAILY_LIMIT":   jsii.String(fmt.Sprint(s.DefaultDailyLimit)),
-		"KEYGATE_TIER_CAPS":             jsii.String(s.TierCapsString()),
-		"KEYGATE_MAX_ACTIVE_KEYS":       jsii.String(fmt.Sprint(s.MaxActiveKeys)),
-		"KEYGATE_LOG_LEVEL":             jsii.String(s.LogLevel),
-		"KEYGATE_MAX_WORKSPACE_KEYS":    jsii.String(fmt.Sprint(s.MaxWorkspaceKeys)),
-		"KEYGATE_MAX_KEY_LIFETIME_DAYS": jsii.String(fmt.Sprint(s.MaxKeyLifetimeDays)),
-		"KEYGATE_STORE_TIMEOUT_MS":      jsii.String(fmt.Sprint(s.StoreTimeoutMs)),
-		"KEYGATE_KEY_CACHE_SECONDS":     jsii.String(fmt.Sprint(s.KeyCacheSeconds)),
-		"KEYGATE_ALLOWED_ORIGINS":       jsii.String(strings.Join(origins, ",")),
-		"KEYGATE_GITHUB_KEYS_URL":       jsii.String(s.GitHubKeysURL),
-		"KEYGATE_LEAKED_KEY_ACTION":     jsii.String(s.LeakedKeyAction),
-		"KEYGATE_AUDIT_RETENTION_DAYS":  jsii.String(fmt.Sprint(s.AuditRetentionDays)),
+	k, err := NewConstruct(st, ownConstructID, ConstructProps{Settings: s, BuildDir: props.BuildDir, ConsoleDir: props.ConsoleDir})
+	if err != nil {
+		return nil, err
 	}
-	k.Functions = newFunctions(st, s, props.BuildDir, env, k.Table)
-	attachPreTokenGeneration(st, s, k.UserPool, k.Functions["pretokengen"])
-	k.Authorizer = addRoutes(st, s, k.API, k.Functions, *jsii.Strings(origins...))
-	k.Audit = newAudit(st, s, k.Table, k.Functions)
-
-	k.Console.deploy(st, s, build, ConsoleConfig{
-		APIURL: k.API.Url(), Region: pool.region, UserPoolID: pool.userPoolID, ClientID: pool.consoleClientID,
-		DefaultDailyLimit: s.DefaultDailyLimit, MaxKeyLifetimeDays: s.MaxKeyLifetimeDays, TierCaps: s.TierCaps,
-	})
-	k.Monitoring = newMonitoring(st, s, k)
-
+	pool := k.pool
 	outputs := []struct {
 		id, desc string
 		value    *string
@@ -166,7 +124,7 @@ func (p userPoolRef) issuer() *string {
 
 // identity creates the user pool and web client, or refers to the existing
 // ones.
-func (k *Keygate) identity(st awscdk.Stack, s Settings) userPoolRef {
+func (k *Keygate) identity(scope constructs.Construct, s Settings) userPoolRef {
 	if s.ExistingUserPool() {
 		return userPoolRef{
 			region:     jsii.String(s.UserPoolRegion()),
@@ -177,7 +135,7 @@ func (k *Keygate) identity(st awscdk.Stack, s Settings) userPoolRef {
 			consoleClientID: jsii.String(s.UserPoolClientIDs[0]),
 		}
 	}
-	k.UserPool, k.UserPoolClient = newUserPool(st, s)
+	k.UserPool, k.UserPoolClient = newUserPool(scope, s)
 	return userPoolRef{
 		region:          awscdk.Aws_REGION(),
 		userPoolID:      k.UserPool.UserPoolId(),

@@ -1,8 +1,8 @@
 package stack
 
 import (
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -31,9 +31,9 @@ var ListedAttributes = []string{
 	"scopes", "allowedIps", "createdByEmail",
 }
 
-func newTable(st awscdk.Stack, s Settings) awsdynamodb.Table {
+func newTable(scope constructs.Construct, s Settings) awsdynamodb.Table {
 	str := awsdynamodb.AttributeType_STRING
-	t := awsdynamodb.NewTable(st, jsii.String("Table"), &awsdynamodb.TableProps{
+	t := awsdynamodb.NewTable(scope, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(AttrPK), Type: str},
 		SortKey:      &awsdynamodb.Attribute{Name: jsii.String(AttrSK), Type: str},
 		// On demand: traffic is per-request and spiky, and a conditional
