@@ -58,6 +58,10 @@ var meterOps = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Update
 // DeleteItem withdraws an intent whose change was refused.
 var auditOps = []string{"dynamodb:DeleteItem"}
 
+// MeterActions are the DynamoDB actions AddRoute grants a product's Lambda
+// on the table: the meter's (meterOps), nothing else.
+func MeterActions() []string { return slices.Clone(meterOps) }
+
 // metered adds the meter's calls to a route function's own, sorted and
 // without repeats, so the policy reads like design.md's table.
 func metered(own ...string) []string {
