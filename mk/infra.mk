@@ -60,8 +60,12 @@ destroy: build console $(TOOLS_STAMP)
 cdk-bootstrap: $(TOOLS_STAMP)
 	$(INFRA_ENV) $(INFRA_CDK) bootstrap $(CDK_ARGS)
 
+# keygate's construct and stack (infra/), then the example product's CDK app
+# (examples/reports/cdk, a module of its own, on keygate's construct). Each
+# module synthesizes in one test package, so each starts node once.
 test-infra:
 	cd infra && $(INFRA_ENV) $(INFRA_GO) vet ./... && $(INFRA_ENV) $(INFRA_GO) test ./...
+	cd examples/reports/cdk && $(INFRA_ENV) $(INFRA_GO) vet ./... && $(INFRA_ENV) $(INFRA_GO) test ./...
 
 # Read alone, this file brings what the root Makefile would: the pinned Node
 # tools (aws-cdk CLI, dynalite), check-env (which the console's npm install
