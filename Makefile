@@ -13,9 +13,9 @@ PKGS   := ./...
 help:
 	@echo "The two commands:"
 	@echo "  make dev           run keygate locally: the web console, cognito-local with demo users, the API, dynalite"
-	@echo "  make test          install what tests need, lint the OpenAPI document, go vet, go test (root module and infra/)"
+	@echo "  make test          install what tests need, lint the OpenAPI document, go vet, go test (root module, infra/, the example's CDK app)"
 	@echo "Tests and measurements:"
-	@echo "  make test-go       the root module's vet and tests only;  make test-infra  the CDK stack's tests only"
+	@echo "  make test-go       the root module's vet and tests only;  make test-infra  the CDK tests only (infra/, examples/reports/cdk)"
 	@echo "  make vet           go vet ./...;  make lint-openapi  lint docs/openapi.yaml with Redocly CLI"
 	@echo "  make test-dynamodb-local   the store, keys, metering and e2e tests against Amazon DynamoDB Local (CI runs it after make test)"
 	@echo "  make bench         benchmarks and the throughput report (bench.txt)"
