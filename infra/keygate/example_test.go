@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/keygate/keygate/examples/reports"
 	"github.com/keygate/keygate/infra/keygate"
-	"github.com/keygate/keygate/route"
 )
 
 // A product's stack: its own REST API, keygate on it, and one Lambda serving
@@ -37,19 +37,17 @@ func Example() {
 
 	// The product's Lambda, built its own way: here a Go bootstrap running
 	// guard.Start.
-	reports := awslambda.NewFunction(stack, jsii.String("Reports"), &awslambda.FunctionProps{
+	reportsFn := awslambda.NewFunction(stack, jsii.String("Reports"), &awslambda.FunctionProps{
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
 		Code:         awslambda.Code_FromAsset(jsii.String("build/reports"), nil),
 	})
-	// Declared once, in a package the Lambda and local mode read too.
-	routes := route.Table{
-		{Function: "reports", Method: "GET", Path: "/v1/reports", Scope: "reports:read", Cost: 1, Description: "List the caller's reports"},
-		{Function: "reports", Method: "POST", Path: "/v1/reports", Scope: "reports:write", Cost: 5, Description: "Create a report"},
-	}
-	for _, rt := range routes {
-		if _, err := kg.AddRoute(rt, reports); err != nil {
+	// The routes are declared once, in a package the Lambda and keygate's
+	// local mode read too (examples/reports/routes.go): a route.Table of
+	// method, path, scope and cost.
+	for _, rt := range reports.Routes {
+		if _, err := kg.AddRoute(rt, reportsFn); err != nil {
 			log.Fatal(err)
 		}
 	}
