@@ -83,8 +83,10 @@
 // malformed one stops the Lambda with a message naming it:
 //
 //   - KEYGATE_TABLE (required): keygate's DynamoDB table, where the budgets
-//     live. The Lambda's role needs dynamodb:UpdateItem and
-//     dynamodb:GetItem on it, nothing else.
+//     live. The Lambda's role needs dynamodb:UpdateItem, dynamodb:GetItem
+//     and dynamodb:PutItem on it (the meter's write, the read that explains
+//     a refusal, yesterday's count archived), nothing else: what the
+//     construct's AddRoute grants.
 //   - KEYGATE_ROUTES (required): this Lambda's routes as JSON, a list of
 //     route declarations (Route: method, path, scope, cost). A request for a
 //     method and resource not listed is a configuration error: 500, logged,
