@@ -316,10 +316,11 @@ const (
 // goodCacheSize bounds the positive key cache: 10 000 principals is a few MB.
 const goodCacheSize = 10_000
 
-// New returns an authorizer with the default miss cache and a positive key
-// cache of goodTTL (0 turns it off).
-func New(k KeyAuthenticator, t TokenVerifier, goodTTL time.Duration, log *slog.Logger) *Authorizer {
-	a := &Authorizer{Keys: k, Tokens: t, Misses: NewMissCache(missCacheSize, missCacheTTL), GoodTTL: goodTTL, Log: log}
+// New returns an authorizer of the deployment's routes (nil: keygate's own;
+// a product's too, so that a scoped key's policy lists them) with the
+// default miss cache and a positive key cache of goodTTL (0 turns it off).
+func New(k KeyAuthenticator, t TokenVerifier, routes route.Table, goodTTL time.Duration, log *slog.Logger) *Authorizer {
+	a := &Authorizer{Keys: k, Tokens: t, Routes: routes, Misses: NewMissCache(missCacheSize, missCacheTTL), GoodTTL: goodTTL, Log: log}
 	if goodTTL > 0 {
 		a.Good = lru.New[apikey.Hash, goodKey](goodCacheSize)
 	}

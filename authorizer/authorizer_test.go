@@ -99,7 +99,7 @@ func newCachingFixture(t *testing.T, goodTTL time.Duration) *fixture {
 	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	probe.Calls() // table creation is not the authorizer's
-	a := authorizer.New(svc, spy, goodTTL, log)
+	a := authorizer.New(svc, spy, nil, goodTTL, log)
 	a.Now = func() time.Time { return now }
 	return &fixture{a: a, keys: svc, probe: probe, iss: iss, tokens: spy, logs: logs}
 }
@@ -540,7 +540,7 @@ func TestJWKSUnreachableIsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := authorizer.New(nil, v, 0, slog.New(slog.DiscardHandler))
+	a := authorizer.New(nil, v, nil, 0, slog.New(slog.DiscardHandler))
 	_, err = a.Handle(context.Background(), event(authz("Bearer "+tok)))
 	if err == nil || errors.Is(err, authorizer.ErrUnauthorized) || !errors.Is(err, cognito.ErrUnavailable) {
 		t.Fatalf("Handle = %v, want an unavailable JWKS (503), not Unauthorized", err)

@@ -72,7 +72,7 @@ func jwtBench(b *testing.B, cacheSize, n int) (*authorizer.Authorizer, []string)
 			b.Fatal(err)
 		}
 	}
-	return authorizer.New(nil, v, 0, discard), toks
+	return authorizer.New(nil, v, nil, 0, discard), toks
 }
 
 // BenchmarkAuthorizeJWT is Handle on a full REQUEST event carrying a real
@@ -155,7 +155,7 @@ func benchRecord(b *testing.B) (apikey.Key, keys.Record) {
 // key that the positive key cache holds: a parse, a SHA-256 and a cache hit.
 func BenchmarkAuthorizeKey(b *testing.B) {
 	k, r := benchRecord(b)
-	a := authorizer.New(memKeys{r}, nil, time.Hour, slog.New(slog.DiscardHandler))
+	a := authorizer.New(memKeys{r}, nil, nil, time.Hour, slog.New(slog.DiscardHandler))
 	benchKey(b, a, k)
 }
 
@@ -165,8 +165,8 @@ func BenchmarkAuthorizeKey(b *testing.B) {
 func BenchmarkAuthorizeKeyScoped(b *testing.B) {
 	k, r := benchRecord(b)
 	r.Scopes, r.AllowedIPs = "reports:read", "203.0.113.0/24,2001:db8::/32"
-	a := authorizer.New(memKeys{r}, nil, time.Hour, slog.New(slog.DiscardHandler))
-	a.Routes = append(append(route.Table{}, route.Keygate...), route.Route{Method: "GET", Path: "/v1/reports", Scope: "reports:read"})
+	routes := append(append(route.Table{}, route.Keygate...), route.Route{Method: "GET", Path: "/v1/reports", Scope: "reports:read"})
+	a := authorizer.New(memKeys{r}, nil, routes, time.Hour, slog.New(slog.DiscardHandler))
 	benchKey(b, a, k)
 }
 
@@ -175,7 +175,7 @@ func BenchmarkAuthorizeKeyScoped(b *testing.B) {
 // GetItem that dominates a cold key request in production.
 func BenchmarkAuthorizeKeyMiss(b *testing.B) {
 	k, r := benchRecord(b)
-	a := authorizer.New(memKeys{r}, nil, 0, slog.New(slog.DiscardHandler))
+	a := authorizer.New(memKeys{r}, nil, nil, 0, slog.New(slog.DiscardHandler))
 	benchKey(b, a, k)
 }
 

@@ -24,9 +24,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "authorizer:", err)
 		os.Exit(1)
 	}
-	az := authorizer.New(a.Keys, v, a.Config.KeyCacheTTL, a.Log)
 	// A scoped key's policy lists the product's routes (KEYGATE_ROUTES, set
-	// by the CDK construct) next to keygate's, as local mode's does.
-	az.Routes = a.Config.AllRoutes()
-	lambda.Start(az.Handle)
+	// by the CDK construct) next to keygate's.
+	lambda.Start(authorizer.New(a.Keys, v, a.Config.AllRoutes(), a.Config.KeyCacheTTL, a.Log).Handle)
 }

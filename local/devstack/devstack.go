@@ -211,9 +211,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 		cacheTTL = time.Duration(n) * time.Second
 	}
-	s.Authorize = authorizer.New(s.App.Keys, verifier, cfg.KeyCacheTTL, o.Log)
+	s.Authorize = authorizer.New(s.App.Keys, verifier, cfg.AllRoutes(), cfg.KeyCacheTTL, o.Log)
 	s.Authorize.Now = s.App.Clock.Now
-	s.Authorize.Routes = cfg.AllRoutes()
 	s.Gateway = &gateway.Gateway{Authorizer: s.Authorize.Handle, Log: o.Log, CacheTTL: cacheTTL, Now: s.App.Clock.Now}
 	for _, rt := range handlers.Routes {
 		s.Gateway.Routes = append(s.Gateway.Routes, gateway.Route{

@@ -191,7 +191,9 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 		if !errors.Is(err, ErrConflict) {
 			return Rotated{}, fmt.Errorf("rotate key %s: %w", pred.Prefix, err)
 		}
-		rec.abort(ctx)
+		// Lost to another rotation or a PATCH: the intents are left to be
+		// dropped once due (their successor never exists), so a rotation
+		// never deletes on its path.
 		return Rotated{}, s.whyNotRotatable(ctx, pred, now, ref)
 	}
 	pred.ExpiresAt, pred.RotatedTo, pred.RotatedToID = predUntil, succ.Prefix, succ.ID
@@ -246,8 +248,8 @@ func (s *Service) rotateOnce(ctx context.Context, p principal.Principal, pred Re
 		if errors.Is(err, ErrPrefixTaken) {
 			if _, err := s.Store.GetKey(ctx, succ.Prefix); errors.Is(err, ErrNotFound) {
 				// Voided: a later request took this rotation over and
-				// answers (and records) for it.
-				rec.abort(ctx)
+				// answers (and records) for it; these intents are dropped
+				// once due.
 				return Rotated{}, rotatedAlready()
 			}
 			// One chance in four billion per existing key; the retry the
