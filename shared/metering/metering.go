@@ -45,6 +45,7 @@ type Spent struct {
 	// key's as stored.
 	Read       bool
 	Scopes     string
+	Restricted bool // the key's scopes are limited (Scopes lists them)
 	AllowedIPs string
 	// LimitNoticed is the mark of the key's last recorded first 429
 	// (key.limit_reached: day#record id), as the refusal read showed it.
@@ -64,6 +65,10 @@ type Charge struct {
 	Cost int
 	// Scope is the route's scope; "" needs none.
 	Scope string
+	// Restricted is whether the caller believes the key limited to some
+	// scopes: the store admits the request only while that still holds
+	// (and, if so, the stored scopes hold Scope).
+	Restricted bool
 	// From is the request's source address as API Gateway saw it.
 	From netip.Addr
 	// AllowedIPs are the key's networks From was checked against
@@ -111,23 +116,29 @@ type Meter struct {
 	Notices LimitNotifier
 	Log     *slog.Logger
 
-	// networks remembers, per key prefix, the networks the store last
-	// showed (they may be newer than an authorizer answer cached up to its
-	// TTL), so a key whose networks changed costs one extra read per
-	// process, not one per request.
-	networksOnce sync.Once
-	networks     *lru.Cache[string, string]
+	// seenOnce/seen remember, per key prefix, the key's limits as the store
+	// last showed them (they may be newer than an authorizer answer cached
+	// up to its TTL), so a key whose scopes or networks changed costs one
+	// extra read per process, not one per request.
+	seenOnce sync.Once
+	seenKeys *lru.Cache[string, limits]
 }
 
-// networksMemory bounds the remembered networks and how long one is kept.
+// limits are what the meter's write checks against the caller's view.
+type limits struct {
+	restricted bool
+	allowedIPs string
+}
+
+// seenMemory bounds the remembered limits and how long each is kept.
 const (
-	networksMemory    = 10_000
-	networksMemoryTTL = time.Hour
+	seenMemory    = 10_000
+	seenMemoryTTL = time.Hour
 )
 
-func (m *Meter) seen() *lru.Cache[string, string] {
-	m.networksOnce.Do(func() { m.networks = lru.New[string, string](networksMemory) })
-	return m.networks
+func (m *Meter) seen() *lru.Cache[string, limits] {
+	m.seenOnce.Do(func() { m.seenKeys = lru.New[string, limits](seenMemory) })
+	return m.seenKeys
 }
 
 // Count charges p's key for one request on rt from the address from. It
@@ -141,9 +152,10 @@ func (m *Meter) seen() *lru.Cache[string, string] {
 func (m *Meter) Count(ctx context.Context, p principal.Principal, rt route.Route, from netip.Addr) (Quota, error) {
 	now := m.Clock.Now()
 	q := Quota{Reset: clock.NextMidnight(now), At: now}
-	c := Charge{Budget: p.Budget, Prefix: p.KeyPrefix, Cost: rt.Units(), Scope: rt.Scope, From: from, AllowedIPs: p.AllowedIPs, At: now}
-	if ips, ok := m.seen().Get(p.KeyPrefix, now); ok {
-		c.AllowedIPs = ips
+	c := Charge{Budget: p.Budget, Prefix: p.KeyPrefix, Cost: rt.Units(), Scope: rt.Scope, From: from, At: now,
+		Restricted: p.Scopes != "" && p.Scopes != principal.AllScopes, AllowedIPs: p.AllowedIPs}
+	if l, ok := m.seen().Get(p.KeyPrefix, now); ok {
+		c.Restricted, c.AllowedIPs = l.restricted, l.allowedIPs
 	}
 	var (
 		sp  Spent
@@ -154,8 +166,8 @@ func (m *Meter) Count(ctx context.Context, p principal.Principal, rt route.Route
 	} else {
 		sp, err = m.Counter.Spend(ctx, c)
 	}
-	if sp.Read && sp.AllowedIPs != c.AllowedIPs {
-		m.seen().Put(p.KeyPrefix, sp.AllowedIPs, now.Add(networksMemoryTTL))
+	if sp.Read && (sp.AllowedIPs != c.AllowedIPs || sp.Restricted != c.Restricted) {
+		m.seen().Put(p.KeyPrefix, limits{restricted: sp.Restricted, allowedIPs: sp.AllowedIPs}, now.Add(seenMemoryTTL))
 	}
 	switch {
 	case err == nil:
