@@ -31,6 +31,14 @@ export type CreatedWorkspaceKey = Schemas["CreatedWorkspaceKey"];
 export type RotatedWorkspaceKey = Schemas["RotatedWorkspaceKey"];
 export type CreateWorkspaceKeyRequest = Schemas["CreateWorkspaceKeyRequest"];
 export type RotateWorkspaceKeyRequest = Schemas["RotateWorkspaceKeyRequest"];
+/** One record of the audit log: who changed which key, when and from where. */
+export type AuditEvent = Schemas["AuditEvent"];
+export type WorkspaceAuditEvent = Schemas["WorkspaceAuditEvent"];
+export type AuditAction = Schemas["AuditAction"];
+export type AuditActor = Schemas["AuditActor"];
+export type AuditChange = Schemas["AuditChange"];
+export type AuditValue = Schemas["AuditValue"];
+export type AuditReason = Schemas["AuditReason"];
 
 /** Any failed call: the envelope's code and message, or a network failure. */
 export class ApiError extends Error {
@@ -125,6 +133,11 @@ export class Api {
     return this.v1("get", "/v1/usage", { query: workspace ? { days, workspace } : { days } });
   }
 
+  /** A page of the audit log of the caller's personal keys, newest first. */
+  auditLog(limit: number, cursor?: string): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+    return this.v1("get", "/v1/audit-log", { query: { limit, cursor } });
+  }
+
   // ---- /api/v1/workspaces: a team's keys (bare JSON, snake_case)
 
   listWorkspaceKeys(id: string): Promise<WorkspaceKey[]> {
@@ -141,6 +154,11 @@ export class Api {
 
   rotateWorkspaceKey(id: string, keyId: string, body: RotateWorkspaceKeyRequest): Promise<RotatedWorkspaceKey> {
     return this.bare("post", "/api/v1/workspaces/{id}/api-keys/{keyId}/rotate", id, { path: { id, keyId }, body });
+  }
+
+  /** A page of the workspace's audit log, newest first. */
+  workspaceAuditLog(id: string, limit: number, cursor?: string): Promise<{ events: WorkspaceAuditEvent[]; next_cursor: string | null }> {
+    return this.bare("get", "/api/v1/workspaces/{id}/audit-log", id, { path: { id }, query: { limit, cursor } });
   }
 
   // ---- transport

@@ -1,5 +1,6 @@
 // The console: sign-in, then the user's keys and, for members of a team
 // workspace on a team tier, the workspace's keys.
+import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { Api, ApiError } from "./api";
 import type { Auth, Session, User } from "./auth";
@@ -7,7 +8,12 @@ import type { KeyLimits } from "./config";
 import { tierName } from "./format";
 import { KeysView } from "./keys";
 import { personalKeys, workspaceKeys } from "./keysource";
+import { personalActivity, workspaceActivity } from "./activity";
+import { ActivityView } from "./activityview";
 import { SignIn } from "./signin";
+
+/** The console's views: each list of keys, and each one's activity (its audit log). */
+type Tab = "mine" | "mine-activity" | "workspace" | "workspace-activity";
 
 /** Team and Enterprise members of a workspace see its keys. */
 export const hasWorkspace = (u: User) => !!u.teamId && (u.tier === "team" || u.tier === "enterprise");
@@ -15,7 +21,7 @@ export const hasWorkspace = (u: User) => !!u.teamId && (u.tier === "team" || u.t
 export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits: KeyLimits }) {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [notice, setNotice] = useState<string>();
-  const [tab, setTab] = useState<"mine" | "workspace">("mine");
+  const [tab, setTab] = useState<Tab>("mine");
 
   useEffect(() => {
     props.auth.restore().then(setSession, () => setSession(null));
@@ -51,9 +57,11 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits:
   }, [session]);
   const mine = useMemo(() => (api ? personalKeys(api) : null), [api]);
   const team = useMemo(() => (api && session && hasWorkspace(session.user) ? workspaceKeys(api, session.user.teamId!) : null), [api, session]);
+  const myLog = useMemo(() => (api ? personalActivity(api) : null), [api]);
+  const teamLog = useMemo(() => (api && session && hasWorkspace(session.user) ? workspaceActivity(api, session.user.teamId!) : null), [api, session]);
 
   if (session === undefined) return <p class="boot">Loading…</p>;
-  if (!session || !mine) {
+  if (!session || !mine || !myLog) {
     return <SignIn auth={props.auth} local={props.local} notice={notice} onSignedIn={(s) => (setNotice(undefined), setSession(s))} />;
   }
   const u = session.user;
@@ -82,18 +90,40 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits:
           </button>
         </div>
       </header>
-      {team && (
-        <nav class="tabs" aria-label="Key lists">
-          <button type="button" aria-pressed={tab === "mine"} onClick={() => setTab("mine")}>
-            My keys
-          </button>
-          <button type="button" aria-pressed={tab === "workspace"} onClick={() => setTab("workspace")} data-testid="workspace-tab">
-            Workspace {u.teamId}
-          </button>
-        </nav>
-      )}
+      <nav class="tabs" aria-label="Views">
+        <TabButton tab="mine" current={tab} onPick={setTab}>
+          My keys
+        </TabButton>
+        <TabButton tab="mine-activity" current={tab} onPick={setTab} testId="activity-tab">
+          My activity
+        </TabButton>
+        {team && (
+          <>
+            <TabButton tab="workspace" current={tab} onPick={setTab} testId="workspace-tab">
+              Workspace {u.teamId}
+            </TabButton>
+            <TabButton tab="workspace-activity" current={tab} onPick={setTab} testId="workspace-activity-tab">
+              Workspace activity
+            </TabButton>
+          </>
+        )}
+      </nav>
       <main>
-        {tab === "workspace" && team ? (
+        {tab === "mine-activity" ? (
+          <ActivityView
+            source={myLog}
+            me={u}
+            title="Activity"
+            intro="Who created, changed, rotated and revoked your keys, when and from where; newest first."
+          />
+        ) : tab === "workspace-activity" && teamLog ? (
+          <ActivityView
+            source={teamLog}
+            me={u}
+            title={`Workspace ${u.teamId} activity`}
+            intro="Every change to your team's keys, by any member, GitHub secret scanning or an operator; newest first."
+          />
+        ) : tab === "workspace" && team ? (
           <KeysView
             source={team}
             me={u}
@@ -117,5 +147,13 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits:
         )}
       </main>
     </div>
+  );
+}
+
+function TabButton(props: { tab: Tab; current: Tab; onPick: (t: Tab) => void; testId?: string; children: ComponentChildren }) {
+  return (
+    <button type="button" aria-pressed={props.current === props.tab} onClick={() => props.onPick(props.tab)} data-testid={props.testId}>
+      {props.children}
+    </button>
   );
 }

@@ -11,6 +11,7 @@ import { fmtClock, fmtDate, fmtDateTime, fmtNumber } from "./format";
 import { budgetOrder, graceEnd, isLive, sharedBudgets, type SharedBudget } from "./lineage";
 import { ErrorBanner, StatusBadge, UsageBar, useNow } from "./ui";
 import { AccessLine, type ScopeCatalogue } from "./access";
+import { person, type Viewer } from "./people";
 
 const HISTORY_DAYS = 30;
 
@@ -22,9 +23,7 @@ type Dialog =
   | { kind: "shown"; title: string; issued: Issued; note?: string };
 
 /** The signed-in user, to say "you" for the keys they made. */
-export interface Me {
-  sub: string;
-  email: string;
+export interface Me extends Viewer {
   tier: Tier;
 }
 
@@ -246,16 +245,6 @@ export function KeysView(props: KeysViewProps) {
   );
 }
 
-/** Who made a workspace key, in words a teammate recognises. */
-function creator(by: NonNullable<KeyRow["createdBy"]>, me: Me): { text: string; title?: string } {
-  // Users of a second trusted issuer are "<issuer tag>|<sub>".
-  const sub = by.sub.slice(by.sub.lastIndexOf("|") + 1);
-  const mine = sub === me.sub || (!!by.email && by.email.toLowerCase() === me.email.toLowerCase());
-  if (mine) return { text: "you" };
-  if (by.email) return { text: by.email, title: by.sub };
-  return { text: `another member (${sub.slice(0, 8)}…)`, title: `User id ${by.sub}; their sign-in carried no email.` };
-}
-
 function LeakNote(props: { row: KeyRow }) {
   const { row } = props;
   const url = row.leak?.url;
@@ -305,7 +294,7 @@ function KeyItem(props: {
   // that key's card shows once for both.
   const sharedElsewhere = budget && budget.holder !== row.prefix ? budget.holder : undefined;
   const sharers = budget?.holder === row.prefix ? budget.sharedWith : [];
-  const by = row.createdBy && creator(row.createdBy, props.me);
+  const by = row.createdBy && person(row.createdBy.sub, row.createdBy.email, props.me);
   return (
     <li class={`key status-${row.status}${grace ? " in-grace" : ""}`} data-prefix={row.prefix} data-status={row.status}>
       <div class="key-head">

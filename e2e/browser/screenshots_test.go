@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,6 +74,12 @@ func TestScreenshots(t *testing.T) {
 		burst(t, e, ci, ciN)
 		burst(t, e, nightly, nightlyN)
 		burst(t, e, staging, stagingN)
+		if d == 9 {
+			// One more: the day's first 429, which the activity records.
+			if status, _, _ := callAPI(t, e, "GET", "/v1/usage", nightly, ""); status != 429 {
+				t.Fatalf("the nightly job's request over its limit: %d, want 429", status)
+			}
+		}
 	}
 	e.clock.Shift(0)
 	if status, _, m := callAPI(t, e, "DELETE", "/v1/api-keys/"+old[:17], id, ""); status != 200 {
@@ -189,6 +196,23 @@ func TestScreenshots(t *testing.T) {
 	team.waitText(`.key-list`, "Nightly backup (CI bot)")
 	team.waitText(`.key-list`, "1,840 of 5,000")
 	save("console-workspace.png", runT(team, chromedp.FullScreenshot(100)))
+
+	// The activity: a change made from a terminal, then the log of it all.
+	req, err := http.NewRequest("PATCH", e.stack.API.URL+"/v1/api-keys/"+nightly[:17], strings.NewReader(`{"dailyLimit":300}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+id)
+	req.Header.Set("User-Agent", "curl/8.5.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("raise the nightly limit: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	tb.do(chromedp.EmulateViewport(1200, 900), chromedp.Click(chromedp.CSS(`[data-testid=activity-tab]`)))
+	tb.waitText(`ol.events > li.event:first-child`, "raised the daily limit of Nightly export from 250 to 300")
+	tb.waitText(`ol.events`, "reached its daily limit")
+	save("console-activity.png", runT(tb, chromedp.FullScreenshot(100)))
 }
 
 // burst makes n key-authenticated requests, 16 at a time.
