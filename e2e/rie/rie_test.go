@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/keygate/keygate/examples/reports"
 	"github.com/keygate/keygate/internal/testenv"
+	"github.com/keygate/keygate/local/eventsink"
 	"github.com/keygate/keygate/route"
 	"github.com/keygate/keygate/shared/apikey"
 	"github.com/keygate/keygate/shared/clock"
@@ -69,6 +71,12 @@ var lambdas = []struct{ name, pkg string }{
 	{"wsrotatekey", module + "/functions/wsrotatekey"},
 	{"secretscan", module + "/functions/secretscan"},
 	{"pretokengen", module + "/functions/pretokengen"},
+	{"scopes", module + "/functions/scopes"},
+	{"auditlog", module + "/functions/auditlog"},
+	{"wsauditlog", module + "/functions/wsauditlog"},
+	{"auditpublish", module + "/functions/auditpublish"},
+	{"auditsweep", module + "/functions/auditsweep"},
+	{"keyexpiring", module + "/functions/keyexpiring"},
 	// The example product's Lambda, written with the guard package.
 	{"reports", module + "/examples/reports/cmd/reports"},
 }
@@ -301,6 +309,68 @@ func TestPackagedLambdasUnderEmulator(t *testing.T) {
 			t.Fatalf("pretokengen: HTTP %d %s, want the tier copied into the access token's claims", a.status, a.body)
 		}
 	})
+
+	// The round-3 Lambdas: the scopes list, the two audit logs (which show
+	// what the bootstraps above recorded), and the jobs: the stream's
+	// publisher to an EventBridge-protocol sink, the sweep and the expiry
+	// notices, each invoked as its trigger invokes it.
+	t.Run("scopes", func(t *testing.T) {
+		_, a := start(t, "scopes", proxy("GET", "/v1/scopes", "/v1/scopes", nil, &owner, ""))
+		if list, _ := mustProxy(t, a, 200).data()["scopes"].([]any); len(list) == 0 {
+			t.Fatalf("scopes: no scopes in %s", a.body)
+		}
+	})
+	t.Run("auditlog", func(t *testing.T) {
+		_, a := start(t, "auditlog", proxy("GET", "/v1/audit-log", "/v1/audit-log", nil, &owner, ""))
+		list, _ := mustProxy(t, a, 200).data()["events"].([]any)
+		var actions []string
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			actions = append(actions, fmt.Sprint(m["action"]))
+		}
+		if !slices.Contains(actions, "key.rotated") || !slices.Contains(actions, "key.updated") {
+			t.Fatalf("auditlog: the rotatekey and updatekey bootstraps' records are not listed: %q; body %s", actions, a.body)
+		}
+	})
+	t.Run("wsauditlog", func(t *testing.T) {
+		_, a := start(t, "wsauditlog", proxy("GET", "/api/v1/workspaces/{id}/audit-log", "/api/v1/workspaces/ws-smoke/audit-log",
+			map[string]string{"id": "ws-smoke"}, &member, ""))
+		body := mustStatus(t, a, 200)
+		if !strings.Contains(body, `"action":"key.created"`) || !strings.Contains(body, `"next_cursor"`) {
+			t.Fatalf("wsauditlog: the wscreatekey bootstrap's record is not listed: %s", body)
+		}
+	})
+	t.Run("auditpublish", func(t *testing.T) {
+		sink := &eventsink.Sink{}
+		srv := httptest.NewServer(sink)
+		defer srv.Close()
+		lenv := append(slices.Clip(env), "AWS_LAMBDA_FUNCTION_NAME=keygate-auditpublish",
+			config.EnvEventBus+"=keygate-rie", config.EnvEventBridgeURL+"="+srv.URL)
+		e := startEmulator(t, bins.rie, bins.lambda["auditpublish"], lenv)
+		a, took := e.firstAnswer(t, event(t, "auditpublish-stream.json", nil))
+		fi, err := os.Stat(bins.lambda["auditpublish"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		rows = append(rows, measurement{name: "auditpublish", size: fi.Size(), firstAnswer: took, init: e.initDuration()})
+		mu.Unlock()
+		// A null or empty list: the whole batch succeeded (Lambda's partial batch response).
+		if a.status != http.StatusOK || bytes.Contains(a.body, []byte("itemIdentifier")) || bytes.Contains(a.body, []byte("errorMessage")) {
+			t.Fatalf("auditpublish: HTTP %d %s, want no failures", a.status, a.body)
+		}
+		if got := sink.Recent(); len(got) != 1 || got[0].DetailType != "key.leaked" || got[0].Bus != "keygate-rie" {
+			t.Fatalf("auditpublish: the sink got %+v, want the one final record on the bus", got)
+		}
+	})
+	for _, job := range []string{"auditsweep", "keyexpiring"} {
+		t.Run(job, func(t *testing.T) {
+			_, a := start(t, job, event(t, "scheduled.json", nil))
+			if a.status != http.StatusOK || bytes.Contains(a.body, []byte("errorMessage")) {
+				t.Fatalf("%s: HTTP %d %s", job, a.status, a.body)
+			}
+		})
+	}
 }
 
 // binaries are the build's outputs.
