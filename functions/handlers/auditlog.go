@@ -24,15 +24,21 @@ func auditQuery(r *lambdahttp.Request) (audit.Query, error) {
 	return q, nil
 }
 
+// auditPage is the page of o's log the request asks for: the one logic of
+// both surfaces, which differ only in the shape of their answer.
+func auditPage(ctx context.Context, log *audit.Log, r *lambdahttp.Request, o keys.Owner) (audit.Page, error) {
+	q, err := auditQuery(r)
+	if err != nil {
+		return audit.Page{}, err
+	}
+	return log.List(ctx, o.Audit(), q)
+}
+
 // AuditLog is GET /v1/audit-log: the events of the caller's personal keys,
 // newest first (JWT only, any tier).
 func AuditLog(log *audit.Log) lambdahttp.Handler {
 	return withOwner(userOwner, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
-		q, err := auditQuery(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		page, err := log.List(ctx, o.Audit(), q)
+		page, err := auditPage(ctx, log, r, o)
 		if err != nil {
 			return lambdahttp.Response{}, err
 		}
@@ -73,11 +79,7 @@ func wsAuditView(r audit.Record) wsAuditEvent {
 // workspace's events for its members, on the same terms as its key routes.
 func WorkspaceAuditLog(log *audit.Log) lambdahttp.Handler {
 	return withOwner(workspace, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
-		q, err := auditQuery(r)
-		if err != nil {
-			return lambdahttp.Response{}, err
-		}
-		page, err := log.List(ctx, o.Audit(), q)
+		page, err := auditPage(ctx, log, r, o)
 		if err != nil {
 			return lambdahttp.Response{}, err
 		}
