@@ -296,10 +296,12 @@ func setTier(ctx context.Context, a *app.App, args []string, dev *devfile.Local,
 	if _, err := a.Keys.SetTier(ctx, owner, t); err != nil {
 		return err
 	}
-	return o.print(map[string]any{"owner": string(owner.Kind) + ":" + owner.ID, "tier": t, "keys": ch.Keys,
+	// A budget is a key's daily count, shared by a rotated key and its
+	// successor; revoked and expired keys keep theirs, so the counts differ.
+	return o.print(map[string]any{"owner": string(owner.Kind) + ":" + owner.ID, "tier": t, "keys": ch.Keys, "liveKeys": ch.Live,
 		"suspended": ch.Suspended, "restored": ch.Restored, "lowered": ch.Lowered},
-		fmt.Sprintf("%s is now on tier %s: %s, %s suspended, %s restored, %s lowered to the tier's cap.",
-			who, t, count(ch.Keys, "key", "keys"), count(ch.Suspended, "budget", "budgets"),
+		fmt.Sprintf("%s is now on tier %s: %s (%d not revoked or expired), %s suspended, %s restored, %s lowered to the tier's cap.",
+			who, t, count(ch.Keys, "key", "keys"), ch.Live, count(ch.Suspended, "budget", "budgets"),
 			count(ch.Restored, "budget", "budgets"), count(ch.Lowered, "limit", "limits")))
 }
 

@@ -92,12 +92,12 @@ func testAdmin(t *testing.T, clk *clock.Fixed) {
 	})
 	t.Run("dropping to free suspends the keys, coming back lowers them to the cap", func(t *testing.T) {
 		out, errs, code := admin(t, table, "set-tier", "--user", "olga", "--tier", "free")
-		if code != 0 || !strings.Contains(out, "user olga is now on tier free: 1 key, 1 budget suspended, 0 budgets restored, 0 limits lowered") {
+		if code != 0 || !strings.Contains(out, "user olga is now on tier free: 1 key (1 not revoked or expired), 1 budget suspended, 0 budgets restored, 0 limits lowered") {
 			t.Fatalf("%d %s %s", code, out, errs)
 		}
 		testenv.Must(t, c.Do("GET", "/v1/usage", testenv.Bearer(key), nil), 401, "Unauthorized")
 		out, _, code = admin(t, table, "set-tier", "--user", "olga", "--tier", "pro")
-		if code != 0 || !strings.Contains(out, "1 key, 0 budgets suspended, 1 budget restored, 1 limit lowered") {
+		if code != 0 || !strings.Contains(out, "1 key (1 not revoked or expired), 0 budgets suspended, 1 budget restored, 1 limit lowered") {
 			t.Fatalf("%d %s", code, out)
 		}
 		r := c.Do("GET", "/v1/usage", testenv.Bearer(key), nil)
@@ -203,7 +203,7 @@ func testAdmin(t *testing.T, clk *clock.Fixed) {
 			t.Fatalf("an email names the demo user's sub: %d %q %s", code, out, errs)
 		}
 		out, errs, code = local("set-tier", "--user", "olga@example.com", "--tier", "enterprise")
-		if code != 0 || !strings.Contains(out, "user olga@example.com (olga) is now on tier enterprise: 1 key,") {
+		if code != 0 || !strings.Contains(out, "user olga@example.com (olga) is now on tier enterprise: 1 key (") {
 			t.Fatalf("%d %q %s", code, out, errs)
 		}
 		if _, errs, code := local("keys", "--user", "eve@example.com"); code != 2 || !strings.Contains(errs, "olga@example.com, m@example.com") {

@@ -70,7 +70,7 @@ func TestTryItWorksAsPasted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the tour failed in sh: %v\n%s", err, out)
 	}
-	for _, want := range []string{"X-RateLimit-Limit: 1000", "X-RateLimit-Remaining: 994", `"title":"First report"`, `"reports":[{"id":"rpt_`, `"dailyLimit":5`, `"rotatedFrom":"` + key[:17] + `"`, `"message":"API key revoked"`,
+	for _, want := range []string{"X-RateLimit-Limit: 1000", "X-RateLimit-Remaining: 994", `"title":"First report"`, `"reports":[{"id":"rpt_`, `"dailyLimit":100`, `"rotatedFrom":"` + key[:17] + `"`, `"message":"API key revoked"`,
 		`"workspace_id":"acme","name":"CI/CD Pipeline Key","key":"csk_live_`, `[{"id":`} {
 		if !strings.Contains(string(out), want) {
 			t.Fatalf("the tour's output lacks %s:\n%s", want, out)

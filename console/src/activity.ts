@@ -218,14 +218,14 @@ export function sentence(ev: Activity, me: Viewer, people: Map<string, string>):
       const to = ch.rotatedTo?.to;
       const succ = typeof to === "string" ? `: its successor is ${to}` : "";
       const until = ch.expiresAt?.to;
-      const grace = typeof until === "string" ? `; it keeps working until ${fmtDateTime(until)}` : "; it stopped working at once";
+      const grace = typeof until === "string" ? `; the old key works until ${fmtDateTime(until)}` : "; the old key stopped working at once";
       return `${who} rotated ${key}${succ}${grace}.`;
     }
     case "key.revoked":
       return ev.reason === "leaked" ? `${who} revoked ${key} because it was found in public code.` : `${who} revoked ${key}.`;
     case "key.leaked": {
       const url = ch.leakedUrl?.to;
-      return `${who} found ${key} in public code${typeof url === "string" ? ` at ${url}` : ""}.`;
+      return `${who} found ${key} in public code${typeof url === "string" ? ` (at ${url})` : ""}.`;
     }
     case "key.suspended":
       return `${who} suspended ${key}: the plan no longer allows API keys.`;
@@ -233,10 +233,12 @@ export function sentence(ev: Activity, me: Viewer, people: Map<string, string>):
       return `${who} reactivated ${key}: the plan allows API keys again.`;
     case "owner.tier_changed": {
       const t = ch.tier;
-      return t ? `${who} changed the plan from ${shown("tier", t.from)} to ${shown("tier", t.to)}.` : `${who} changed the plan.`;
+      // from is null when keygate had not recorded a plan before.
+      if (!t) return `${who} changed the plan.`;
+      return t.from === null ? `${who} set the plan to ${shown("tier", t.to)}.` : `${who} changed the plan from ${shown("tier", t.from)} to ${shown("tier", t.to)}.`;
     }
     case "key.limit_reached":
-      return `${key} reached its daily limit; its further requests that day (UTC) were refused with 429.`;
+      return `${key} reached its daily limit: its further requests were refused (429) until midnight UTC.`;
     case "key.expiring": {
       const at = ch.expiresAt?.to;
       return `${key} expires ${typeof at === "string" ? `on ${fmtDateTime(at)}` : "within 7 days"}: rotate it or make a new one before then.`;

@@ -114,7 +114,7 @@ export function App(props: { auth: Auth; apiUrl: string; local: boolean; limits:
             source={myLog}
             me={u}
             title="Activity"
-            intro="Who created, changed, rotated and revoked your keys, when and from where; newest first."
+            intro="Every change to your keys and your plan, newest first: who made it, when and from where."
           />
         ) : tab === "workspace-activity" && teamLog ? (
           <ActivityView

@@ -102,7 +102,7 @@ func runTour(t *testing.T, e *env, lines []string, placeholders map[string]strin
 func TestReadmeToursRunAsPrinted(t *testing.T) {
 	e := stack(t)
 	out := runTour(t, e, readmeTour(t, "tour"), map[string]string{"KEY": "key"})
-	for _, want := range []string{"X-RateLimit-Limit: ", `"title":"First report"`, `"reports":[{"id":"rpt_`, `"dailyLimit":5`, `"rotatedFrom":"csk_live_`, `"message":"API key revoked"`} {
+	for _, want := range []string{"X-RateLimit-Limit: ", `"title":"First report"`, `"reports":[{"id":"rpt_`, `"dailyLimit":100`, `"rotatedFrom":"csk_live_`, `"message":"API key revoked"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the /v1 tour's output lacks %s:\n%s", want, out)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/keygate/keygate/shared/audit"
 	"github.com/keygate/keygate/shared/keys"
 	"github.com/keygate/keygate/shared/lambdahttp"
+	"github.com/keygate/keygate/shared/principal"
 )
 
 // auditQuery reads ?limit= (1-100, default 50, plain digits) and ?cursor=.
@@ -24,6 +25,17 @@ func auditQuery(r *lambdahttp.Request) (audit.Query, error) {
 	return q, nil
 }
 
+// reader is the owner rule of a log: a signed-in user's token first, refused in the
+// log's own words (not key management's) when it is an API key.
+func reader(rule ownerRule) ownerRule {
+	return func(r *lambdahttp.Request) (keys.Owner, error) {
+		if r.Principal.Method != principal.ViaJWT {
+			return keys.Owner{}, apierr.New(apierr.Forbidden, "Reading the audit log needs a signed-in user's token, not an API key.")
+		}
+		return rule(r)
+	}
+}
+
 // auditPage is the page of o's log the request asks for: the one logic of
 // both surfaces, which differ only in the shape of their answer.
 func auditPage(ctx context.Context, log *audit.Log, r *lambdahttp.Request, o keys.Owner) (audit.Page, error) {
@@ -37,7 +49,7 @@ func auditPage(ctx context.Context, log *audit.Log, r *lambdahttp.Request, o key
 // AuditLog is GET /v1/audit-log: the events of the caller's personal keys,
 // newest first (JWT only, any tier).
 func AuditLog(log *audit.Log) lambdahttp.Handler {
-	return withOwner(userOwner, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
+	return withOwner(reader(userOwner), func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
 		page, err := auditPage(ctx, log, r, o)
 		if err != nil {
 			return lambdahttp.Response{}, err
@@ -78,7 +90,7 @@ func wsAuditView(r audit.Record) wsAuditEvent {
 // WorkspaceAuditLog is GET /api/v1/workspaces/{id}/audit-log: the
 // workspace's events for its members, on the same terms as its key routes.
 func WorkspaceAuditLog(log *audit.Log) lambdahttp.Handler {
-	return withOwner(workspace, func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
+	return withOwner(reader(workspace), func(ctx context.Context, r *lambdahttp.Request, o keys.Owner) (lambdahttp.Response, error) {
 		page, err := auditPage(ctx, log, r, o)
 		if err != nil {
 			return lambdahttp.Response{}, err

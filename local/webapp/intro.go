@@ -137,7 +137,7 @@ func TryIt(u string) string {
 		"  curl -s " + u + "/v1/reports -H \"Authorization: Bearer $KEY\"\n" +
 		"  curl -s " + u + "/v1/scopes -H \"Authorization: Bearer $KEY\"\n" +
 		"  curl -s " + u + "/v1/api-keys -H \"Authorization: Bearer $TOKEN\"\n" +
-		"  curl -s -X PATCH " + u + "/v1/api-keys/$PREFIX -H \"Authorization: Bearer $TOKEN\" -d '{\"dailyLimit\":5}'\n" +
+		"  curl -s -X PATCH " + u + "/v1/api-keys/$PREFIX -H \"Authorization: Bearer $TOKEN\" -d '{\"dailyLimit\":100}'\n" +
 		"  curl -s -X POST " + u + "/v1/api-keys/$PREFIX/rotate -H \"Authorization: Bearer $TOKEN\" -d '{\"gracePeriodSeconds\":60}'\n" +
 		"  curl -s -X DELETE " + u + "/v1/api-keys/$PREFIX -H \"Authorization: Bearer $TOKEN\"\n" +
 		"  curl -s " + u + "/v1/audit-log -H \"Authorization: Bearer $TOKEN\"\n\n"

@@ -107,7 +107,7 @@ func encodeCursor(o Owner, pos string) string {
 }
 
 func decodeCursor(o Owner, c string) (string, error) {
-	bad := apierr.New(apierr.BadRequest, "Query parameter 'cursor' is not a cursor of this audit log; pass the nextCursor of the previous page unchanged.")
+	bad := apierr.New(apierr.BadRequest, "Query parameter 'cursor' is not a cursor of this audit log; pass the cursor the previous page gave (nextCursor, or next_cursor on the workspace API) unchanged.")
 	if len(c) > 200 {
 		return "", bad
 	}

@@ -142,6 +142,7 @@ func (s *Service) AdminRevoke(ctx context.Context, prefix string) (Key, error) {
 // TierChange is what SetTier did.
 type TierChange struct {
 	Keys      int // keys of the owner
+	Live      int // of them, the keys neither revoked nor expired (suspended or not)
 	Suspended int // budgets suspended
 	Restored  int // budgets no longer suspended
 	Lowered   int // budgets whose limit was lowered to the new cap
@@ -185,6 +186,11 @@ func (s *Service) SetTier(ctx context.Context, o Owner, t principal.Tier) (TierC
 		return TierChange{}, err
 	}
 	out := TierChange{Keys: len(recs)}
+	for _, r := range recs {
+		if r.Status != Revoked && !r.Expired(now) {
+			out.Live++
+		}
+	}
 	suspend := !t.Paid()
 	done := map[string]bool{}
 	for _, r := range recs {
